@@ -1,0 +1,216 @@
+//! The ECR and ECR Public action catalogue (AWS Service Authorization Reference), generated
+//! from `shared/docs/ecr-actions.json` by `tools/gen_action_catalog.py`.
+
+use std::fmt;
+
+/// AWS's access level of an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AccessLevel {
+    /// Read
+    Read,
+    /// List
+    List,
+    /// Write
+    Write,
+    /// Tagging
+    Tagging,
+    /// Permissions management
+    PermissionsManagement,
+}
+
+/// What a grant of the action lets a party do, coarsely; ordered from least to most dangerous.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ActionClass {
+    /// Describe or list metadata.
+    List,
+    /// Read metadata or pull images.
+    Read,
+    /// Push images, change settings or tags.
+    Write,
+    /// Delete images or the repository, or expire them.
+    Delete,
+    /// Change or remove the repository policy.
+    PermissionsManagement,
+}
+
+impl ActionClass {
+    /// Every class, least dangerous first.
+    pub const ALL: [ActionClass; 5] = [
+        ActionClass::List,
+        ActionClass::Read,
+        ActionClass::Write,
+        ActionClass::Delete,
+        ActionClass::PermissionsManagement,
+    ];
+
+    /// The kebab-case word used in output.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionClass::List => "list",
+            ActionClass::Read => "read",
+            ActionClass::Write => "write",
+            ActionClass::Delete => "delete",
+            ActionClass::PermissionsManagement => "permissions-management",
+        }
+    }
+}
+
+impl fmt::Display for ActionClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How bad a cross-account grant of the action is (classification in ecr-actions.json).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Risk {
+    /// Not meaningful in a repository policy (account- or registry-level action).
+    NotApplicable,
+    /// Low
+    Low,
+    /// Medium
+    Medium,
+    /// High
+    High,
+    /// Critical
+    Critical,
+}
+
+/// One action of the catalogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActionInfo {
+    /// Canonical name, e.g. `ecr:BatchGetImage`.
+    pub name: &'static str,
+    /// Lower-case name, for matching.
+    pub lower: &'static str,
+    /// AWS access level.
+    pub access_level: AccessLevel,
+    /// Derived class.
+    pub class: ActionClass,
+    /// Risk category (`read-image`, `write-image`, `destructive`...).
+    pub risk_category: &'static str,
+    /// Risk when granted cross-account.
+    pub cross_account_risk: Risk,
+    /// Whether the action has a repository resource type (grants something in a repository
+    /// policy); `ecr:GetAuthorizationToken` does not.
+    pub in_repository_policy: bool,
+    /// Permission-only action (no API of that name).
+    pub permission_only: bool,
+}
+
+impl ActionInfo {
+    /// The service prefix (`ecr` or `ecr-public`).
+    #[must_use]
+    pub fn service(&self) -> &'static str {
+        self.name.split_once(':').map_or("", |(s, _)| s)
+    }
+}
+
+/// The whole catalogue, sorted by lower-case name.
+#[must_use]
+pub fn actions() -> &'static [ActionInfo] {
+    crate::catalog_data::ACTIONS
+}
+
+/// Looks an action up by name, case-insensitively.
+#[must_use]
+pub fn find(name: &str) -> Option<&'static ActionInfo> {
+    let lower = name.to_ascii_lowercase();
+    actions()
+        .binary_search_by(|a| a.lower.cmp(lower.as_str()))
+        .ok()
+        .map(|i| &actions()[i])
+}
+
+/// The actions of one service (`ecr` or `ecr-public`) that mean something in a repository
+/// policy.
+pub fn repository_actions(service: &str) -> impl Iterator<Item = &'static ActionInfo> + '_ {
+    actions()
+        .iter()
+        .filter(move |a| a.in_repository_policy && a.service() == service)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_is_case_insensitive() {
+        let a = find("ECR:batchgetimage").unwrap();
+        assert_eq!(a.name, "ecr:BatchGetImage");
+        assert_eq!(a.class, ActionClass::Read);
+        assert!(find("ecr:NoSuchThing").is_none());
+    }
+
+    #[test]
+    fn classes_follow_the_documented_mapping() {
+        let class = |n| find(n).unwrap().class;
+        assert_eq!(
+            class("ecr:SetRepositoryPolicy"),
+            ActionClass::PermissionsManagement
+        );
+        assert_eq!(
+            class("ecr:DeleteRepositoryPolicy"),
+            ActionClass::PermissionsManagement
+        );
+        assert_eq!(
+            class("ecr-public:DeleteRepositoryPolicy"),
+            ActionClass::PermissionsManagement
+        );
+        assert_eq!(class("ecr:BatchDeleteImage"), ActionClass::Delete);
+        assert_eq!(class("ecr:DeleteRepository"), ActionClass::Delete);
+        assert_eq!(class("ecr:PutImage"), ActionClass::Write);
+        assert_eq!(class("ecr:TagResource"), ActionClass::Write);
+        assert_eq!(class("ecr:ListImages"), ActionClass::List);
+        assert!(
+            !find("ecr:GetAuthorizationToken")
+                .unwrap()
+                .in_repository_policy
+        );
+    }
+
+    /// The committed table must match `shared/docs/ecr-actions.json` (regenerate with
+    /// `python3 tools/gen_action_catalog.py`).
+    #[test]
+    fn catalog_matches_the_shared_json() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/docs/ecr-actions.json"
+        );
+        let Ok(text) = std::fs::read_to_string(path) else {
+            panic!("{path} is missing: the tests need ../shared beside the repository");
+        };
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let list = json.as_array().unwrap();
+        assert_eq!(list.len(), actions().len(), "regenerate the catalogue");
+        for entry in list {
+            let name = entry["action"].as_str().unwrap();
+            let a = find(name).unwrap_or_else(|| panic!("{name} missing: regenerate"));
+            assert_eq!(a.name, name);
+            assert_eq!(
+                a.in_repository_policy,
+                entry["effective_in_repository_policy"].as_bool().unwrap(),
+                "{name}"
+            );
+            assert_eq!(
+                a.risk_category,
+                entry["risk_category"].as_str().unwrap(),
+                "{name}"
+            );
+            let level = match entry["access_level"].as_str().unwrap() {
+                "Read" => AccessLevel::Read,
+                "List" => AccessLevel::List,
+                "Write" => AccessLevel::Write,
+                "Tagging" => AccessLevel::Tagging,
+                "Permissions management" => AccessLevel::PermissionsManagement,
+                other => panic!("new access level {other}"),
+            };
+            assert_eq!(a.access_level, level, "{name}");
+        }
+        assert!(
+            actions().windows(2).all(|w| w[0].lower < w[1].lower),
+            "sorted for lookup"
+        );
+    }
+}

@@ -22,6 +22,7 @@ pub mod analysis;
 pub mod catalog;
 mod catalog_data;
 pub mod condition;
+pub mod identity;
 pub mod json;
 pub mod policy;
 pub mod principal;

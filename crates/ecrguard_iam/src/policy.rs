@@ -26,6 +26,8 @@ pub enum PolicyKind {
     PublicRepository,
     /// A registry policy (`PutRegistryPolicy`): `Resource` scopes repositories.
     Registry,
+    /// An IAM identity policy (user, group, role): no `Principal`, `Resource` required.
+    Identity,
 }
 
 impl PolicyKind {
@@ -34,7 +36,7 @@ impl PolicyKind {
     pub fn service(self) -> &'static str {
         match self {
             PolicyKind::PublicRepository => "ecr-public",
-            PolicyKind::Repository | PolicyKind::Registry => "ecr",
+            PolicyKind::Repository | PolicyKind::Registry | PolicyKind::Identity => "ecr",
         }
     }
 }
@@ -488,7 +490,10 @@ impl Reader {
                         values: list.items.into_iter().map(|(v, _)| v).collect(),
                         span: m.key_span.map(|k| m.value.span.map_or(k, |v| k.cover(v))),
                     });
-                    if self.kind != PolicyKind::Registry {
+                    if matches!(
+                        self.kind,
+                        PolicyKind::Repository | PolicyKind::PublicRepository
+                    ) {
                         self.warn(
                             Some(index),
                             m.key_span,
@@ -510,7 +515,22 @@ impl Reader {
         if !members.iter().any(|m| m.key == "Effect") {
             self.invalid(Some(index), node.span, "statement has no `Effect`");
         }
-        if st.principal.is_none() {
+        if self.kind == PolicyKind::Identity {
+            if let Some(p) = &st.principal {
+                self.invalid(
+                    Some(index),
+                    p.span,
+                    "an identity policy statement cannot name a `Principal`",
+                );
+            }
+            if st.resource.is_none() {
+                self.invalid(
+                    Some(index),
+                    node.span,
+                    "statement has no `Resource` or `NotResource` (required in an identity policy)",
+                );
+            }
+        } else if st.principal.is_none() {
             self.invalid(
                 Some(index),
                 node.span,

@@ -1,14 +1,14 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! The normalized ECR model.
+//!
+//! Every source (Terraform HCL, Terraform plan JSON, CloudFormation, live AWS) adapts into
+//! [`EcrState`]; rules read only this. Every value records its [`Origin`], and what could not
+//! be determined is [`Value::Unknown`] or [`PolicyState::Unknown`], never "absent".
+#![deny(missing_docs)]
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+pub mod ecr;
+pub mod origin;
+pub mod value;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use ecr::*;
+pub use origin::{FileId, Location, Origin, SourceDb, SourceFile, Span};
+pub use value::Value;

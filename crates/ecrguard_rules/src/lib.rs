@@ -1,14 +1,41 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! The ecrguard rule catalogue: rules read the normalized model ([`ecrguard_model`]) and
+//! report [`Finding`]s. Each rule is one file in `rules/` with its docs, metadata and tests;
+//! [`registry::RULES`] lists them.
+#![deny(missing_docs)]
+
+pub mod context;
+pub mod finding;
+pub mod registry;
+pub mod rule;
+pub mod rules;
+pub mod settings;
+
+pub use context::{AnalyzedPolicy, Context, analyze_state};
+pub use finding::{Finding, StatementRef};
+pub use rule::{Category, Rule, RuleMeta, Severity, SourceKind};
+pub use settings::Settings;
+
+use ecrguard_model::EcrState;
+
+/// Runs every rule on the state.
+#[must_use]
+pub fn check(state: &EcrState, settings: &Settings) -> Vec<Finding> {
+    check_rules(state, settings, registry::RULES.iter().copied())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+/// Runs the given rules on the state. Resource policies are analysed once for all rules.
+/// Findings come back in a deterministic order.
+pub fn check_rules<'r>(
+    state: &EcrState,
+    settings: &Settings,
+    rules: impl IntoIterator<Item = &'r dyn Rule>,
+) -> Vec<Finding> {
+    let policies = analyze_state(state, settings);
+    let mut findings = Vec::new();
+    for rule in rules {
+        let mut cx = Context::new(state, settings, &policies, rule.meta());
+        rule.check(&mut cx);
+        findings.extend(cx.into_findings());
     }
+    findings
 }

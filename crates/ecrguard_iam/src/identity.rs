@@ -1,0 +1,190 @@
+//! What an IAM identity policy grants on ECR repositories (for "who can push, delete or
+//! change policy" questions: CIS Amazon EKS 5.1.2 / 5.1.3, Kubescape C-0222).
+
+use crate::catalog::{self, ActionClass};
+use crate::policy::{Effect, Policy, Statement};
+use crate::principal::Arn;
+use crate::wildcard;
+use std::collections::BTreeSet;
+
+/// ECR actions one `Allow` statement of an identity policy grants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityGrant {
+    /// Statement index.
+    pub statement: usize,
+    /// Granted actions (catalogue names), after unconditional denies.
+    pub actions: BTreeSet<&'static str>,
+    /// Whether the statement covers every repository (`*`, `repository/*`, `NotResource`).
+    pub every_repository: bool,
+    /// Whether a positive `aws:ResourceTag` / `ecr:ResourceTag` condition scopes it to tagged
+    /// repositories.
+    pub tag_scoped: bool,
+    /// Whether a value was unresolved.
+    pub incomplete: bool,
+}
+
+impl IdentityGrant {
+    /// The classes of the granted actions.
+    #[must_use]
+    pub fn classes(&self) -> BTreeSet<ActionClass> {
+        self.actions
+            .iter()
+            .filter_map(|n| catalog::find(n))
+            .map(|a| a.class)
+            .collect()
+    }
+}
+
+/// Whether an ARN pattern covers every ECR repository of some account.
+#[must_use]
+pub fn covers_every_repository(pattern: &str) -> bool {
+    if pattern.chars().all(|c| c == '*') && !pattern.is_empty() {
+        return true;
+    }
+    let Some(arn) = Arn::parse(pattern) else {
+        return false;
+    };
+    if !wildcard::matches(&arn.service.to_ascii_lowercase(), "ecr")
+        && !wildcard::matches(&arn.service.to_ascii_lowercase(), "ecr-public")
+    {
+        return false;
+    }
+    // The name part must match any name: `repository/*`, `*`, `repo*`.
+    wildcard::matches(arn.resource, "repository/any-name-at-all")
+        && wildcard::matches(arn.resource, "repository/zz")
+}
+
+fn statement_every_repository(st: &Statement) -> Option<bool> {
+    let block = st.resource.as_ref()?;
+    if block.negated {
+        // NotResource grants everything it does not list.
+        return Some(true);
+    }
+    let mut every = false;
+    for v in &block.values {
+        match v {
+            Some(p) if covers_every_repository(p) => every = true,
+            Some(_) => {}
+            None => return None,
+        }
+    }
+    Some(every)
+}
+
+/// The ECR grants of an identity policy, one per `Allow` statement that grants any.
+#[must_use]
+pub fn ecr_grants(policy: &Policy) -> Vec<IdentityGrant> {
+    let repo_actions: Vec<_> = catalog::actions()
+        .iter()
+        .filter(|a| a.in_repository_policy)
+        .collect();
+    // Unconditional denies on every repository remove actions outright; conditional ones may
+    // not apply, so they are ignored (conservative).
+    let denied: BTreeSet<&'static str> = policy
+        .statements
+        .iter()
+        .filter(|s| {
+            s.effect == Some(Effect::Deny)
+                && s.conditions.is_empty()
+                && statement_every_repository(s) == Some(true)
+        })
+        .filter_map(|s| s.action.as_ref())
+        .flat_map(|a| {
+            repo_actions
+                .iter()
+                .filter(|x| a.covers(x.lower) == Some(true))
+                .map(|x| x.name)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut out = Vec::new();
+    for st in &policy.statements {
+        if st.effect != Some(Effect::Allow) {
+            continue;
+        }
+        let Some(action) = &st.action else { continue };
+        let actions: BTreeSet<&'static str> = repo_actions
+            .iter()
+            .filter(|a| action.covers(a.lower) == Some(true) && !denied.contains(a.name))
+            .map(|a| a.name)
+            .collect();
+        if actions.is_empty() {
+            continue;
+        }
+        let every = statement_every_repository(st);
+        let tag_scoped = st.conditions.iter().any(|c| {
+            (c.key.starts_with("aws:resourcetag/") || c.key.starts_with("ecr:resourcetag/"))
+                && c.operator
+                    .is_some_and(|o| !o.base.is_negated() && !o.if_exists && o.qualifier.is_none())
+        });
+        out.push(IdentityGrant {
+            statement: st.index,
+            actions,
+            every_repository: every.unwrap_or(false),
+            tag_scoped,
+            incomplete: every.is_none() || action.patterns.iter().any(|p| p.unknown),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{PolicyKind, parse_text};
+
+    #[test]
+    fn repository_patterns() {
+        for (p, want) in [
+            ("*", true),
+            ("arn:aws:ecr:*:*:repository/*", true),
+            ("arn:aws:ecr:us-east-1:111111111111:repository/*", true),
+            ("arn:aws:ecr:us-east-1:111111111111:*", true),
+            ("arn:aws:ecr:us-east-1:111111111111:repository/app", false),
+            (
+                "arn:aws:ecr:us-east-1:111111111111:repository/team-*",
+                false,
+            ),
+            ("arn:aws:s3:::bucket/*", false),
+        ] {
+            assert_eq!(covers_every_repository(p), want, "{p}");
+        }
+    }
+
+    #[test]
+    fn grants_with_denies_and_tags() {
+        let p = parse_text(
+            r#"{"Version":"2012-10-17","Statement":[
+              {"Effect":"Allow","Action":"ecr:*","Resource":"*"},
+              {"Effect":"Deny","Action":"ecr:Delete*","Resource":"*"},
+              {"Effect":"Allow","Action":"ecr:PutImage","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/team":"core"}}},
+              {"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#,
+            PolicyKind::Identity,
+        )
+        .unwrap();
+        assert!(!p.is_invalid(), "{:?}", p.problems);
+        let g = ecr_grants(&p);
+        assert_eq!(g.len(), 2);
+        assert!(
+            g[0].every_repository
+                && !g[0].actions.contains("ecr:DeleteRepository")
+                && g[0].actions.contains("ecr:PutImage")
+        );
+        assert!(g[1].tag_scoped);
+    }
+
+    #[test]
+    fn identity_policy_grammar() {
+        let p = parse_text(
+            r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"ecr:*"}]}"#,
+            PolicyKind::Identity,
+        )
+        .unwrap();
+        let msgs: Vec<_> = p.problems.iter().map(|p| p.message.as_str()).collect();
+        assert!(
+            msgs.iter().any(|m| m.contains("cannot name a `Principal`")),
+            "{msgs:?}"
+        );
+        assert!(msgs.iter().any(|m| m.contains("no `Resource`")), "{msgs:?}");
+    }
+}

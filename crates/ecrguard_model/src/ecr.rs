@@ -1,0 +1,400 @@
+//! The normalized ECR state. Terraform, CloudFormation and live AWS all adapt into these
+//! types; rules read nothing else.
+
+use crate::origin::Origin;
+use crate::value::Value;
+use ecrguard_iam::{Policy, PolicyKind};
+use std::fmt;
+
+/// How a resource is named where it was declared.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ResourceId {
+    /// A Terraform address (`module.app.aws_ecr_repository.this["api"]`).
+    Terraform(String),
+    /// A CloudFormation logical id.
+    CloudFormation(String),
+    /// An AWS ARN.
+    Arn(String),
+    /// A policy given on its own (`check-policy`): the file it came from.
+    Input(String),
+}
+
+impl ResourceId {
+    /// The text users see.
+    #[must_use]
+    pub fn label(&self) -> &str {
+        match self {
+            ResourceId::Terraform(s)
+            | ResourceId::CloudFormation(s)
+            | ResourceId::Arn(s)
+            | ResourceId::Input(s) => s,
+        }
+    }
+}
+
+impl fmt::Display for ResourceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// A policy document as a source found it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyDoc {
+    /// The parsed document; its spans point into `origin`'s file.
+    pub policy: Policy,
+    /// Where the document is (its spans are relative to this origin's file).
+    pub origin: Origin,
+    /// The resource that declares the policy (an `aws_ecr_repository_policy`, or the
+    /// repository itself in CloudFormation).
+    pub declared_by: ResourceId,
+}
+
+/// What is known about a policy slot. `Unknown` is never `Absent`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PolicyState {
+    /// Proven absent: no policy resource, or `RepositoryPolicyNotFoundException`.
+    Absent(Origin),
+    /// Parsed.
+    Present(Box<PolicyDoc>),
+    /// Present but not readable as a policy (not JSON, not an object).
+    Unparseable {
+        /// Why.
+        error: String,
+        /// Where (narrowed to the problem when known).
+        origin: Origin,
+        /// The resource that declares it.
+        declared_by: ResourceId,
+    },
+    /// Could not be determined: computed values, unresolved references, AccessDenied,
+    /// throttling. The text says why.
+    Unknown(String, Origin),
+}
+
+impl PolicyState {
+    /// The document, when present.
+    #[must_use]
+    pub fn doc(&self) -> Option<&PolicyDoc> {
+        match self {
+            PolicyState::Present(d) => Some(d),
+            _ => None,
+        }
+    }
+}
+
+/// `image_tag_mutability` / `ImageTagMutability`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TagMutability {
+    /// Tags can be overwritten (the default).
+    Mutable,
+    /// Tags cannot be overwritten.
+    Immutable,
+    /// Immutable except for tags matching exclusion filters.
+    ImmutableWithExclusion,
+    /// Mutable except for tags matching exclusion filters.
+    MutableWithExclusion,
+}
+
+impl TagMutability {
+    /// Parses the API value.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<TagMutability> {
+        Some(match s {
+            "MUTABLE" => TagMutability::Mutable,
+            "IMMUTABLE" => TagMutability::Immutable,
+            "IMMUTABLE_WITH_EXCLUSION" => TagMutability::ImmutableWithExclusion,
+            "MUTABLE_WITH_EXCLUSION" => TagMutability::MutableWithExclusion,
+            _ => return None,
+        })
+    }
+
+    /// The API value.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TagMutability::Mutable => "MUTABLE",
+            TagMutability::Immutable => "IMMUTABLE",
+            TagMutability::ImmutableWithExclusion => "IMMUTABLE_WITH_EXCLUSION",
+            TagMutability::MutableWithExclusion => "MUTABLE_WITH_EXCLUSION",
+        }
+    }
+}
+
+/// `encryption_configuration` / `EncryptionConfiguration`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Encryption {
+    /// `AES256`, `KMS` or `KMS_DSSE`.
+    pub kind: EncryptionKind,
+    /// The KMS key, when given.
+    pub kms_key: Option<Value<String>>,
+}
+
+/// Encryption types of ECR.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EncryptionKind {
+    /// AWS-owned key (default).
+    Aes256,
+    /// KMS.
+    Kms,
+    /// Dual-layer KMS.
+    KmsDsse,
+}
+
+impl EncryptionKind {
+    /// Parses the API value.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<EncryptionKind> {
+        Some(match s {
+            "AES256" => EncryptionKind::Aes256,
+            "KMS" => EncryptionKind::Kms,
+            "KMS_DSSE" => EncryptionKind::KmsDsse,
+            _ => return None,
+        })
+    }
+}
+
+/// A private repository.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Repository {
+    /// How it is named where declared.
+    pub id: ResourceId,
+    /// Repository name.
+    pub name: Value<String>,
+    /// Owner account, when known.
+    pub account: Option<String>,
+    /// Region, when known.
+    pub region: Option<String>,
+    /// Where it was declared.
+    pub origin: Origin,
+    /// Its repository policy.
+    pub policy: PolicyState,
+    /// Tag mutability.
+    pub tag_mutability: Value<TagMutability>,
+    /// Scan on push (repository level).
+    pub scan_on_push: Value<bool>,
+    /// Encryption.
+    pub encryption: Value<Encryption>,
+    /// Whether a lifecycle policy exists.
+    pub lifecycle_policy: Value<bool>,
+    /// Tags.
+    pub tags: Value<Vec<(String, String)>>,
+}
+
+impl Repository {
+    /// A repository about which only the name and origin are known; everything else Unknown.
+    #[must_use]
+    pub fn unknown(id: ResourceId, origin: Origin, why: &str) -> Repository {
+        let unknown = || Origin::clone(&origin);
+        Repository {
+            name: Value::Unknown(why.into(), unknown()),
+            account: None,
+            region: None,
+            policy: PolicyState::Unknown(why.into(), unknown()),
+            tag_mutability: Value::Unknown(why.into(), unknown()),
+            scan_on_push: Value::Unknown(why.into(), unknown()),
+            encryption: Value::Unknown(why.into(), unknown()),
+            lifecycle_policy: Value::Unknown(why.into(), unknown()),
+            tags: Value::Unknown(why.into(), unknown()),
+            origin,
+            id,
+        }
+    }
+}
+
+/// A registry policy (one per account and region).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegistryPolicy {
+    /// How it is named where declared.
+    pub id: ResourceId,
+    /// Owner account, when known.
+    pub account: Option<String>,
+    /// Region, when known.
+    pub region: Option<String>,
+    /// The policy.
+    pub policy: PolicyState,
+}
+
+/// A repository creation template: its policy is applied to every repository ECR creates
+/// under the prefix (pull-through cache, replication, create-on-push).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreationTemplate {
+    /// How it is named where declared.
+    pub id: ResourceId,
+    /// The prefix (`ROOT` for the default template).
+    pub prefix: Value<String>,
+    /// Where it was declared.
+    pub origin: Origin,
+    /// The repository policy it applies.
+    pub policy: PolicyState,
+}
+
+/// An ECR Public repository: public by design.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublicRepository {
+    /// How it is named where declared.
+    pub id: ResourceId,
+    /// Repository name.
+    pub name: Value<String>,
+    /// Owner account, when known.
+    pub account: Option<String>,
+    /// Where it was declared.
+    pub origin: Origin,
+    /// Its policy.
+    pub policy: PolicyState,
+}
+
+/// Registry-wide scanning configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegistryScanning {
+    /// How it is named where declared.
+    pub id: ResourceId,
+    /// Account, when known.
+    pub account: Option<String>,
+    /// Region, when known.
+    pub region: Option<String>,
+    /// Whether some rule scans every repository on push (a `*` wildcard filter).
+    pub scans_all_on_push: Value<bool>,
+}
+
+/// Kinds of IAM identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IdentityKind {
+    /// IAM user.
+    User,
+    /// IAM role.
+    Role,
+    /// IAM group.
+    Group,
+}
+
+/// An identity policy attached to an identity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdentityPolicy {
+    /// Name or ARN of the policy (an AWS managed policy is named by its ARN).
+    pub name: String,
+    /// Its document, when known.
+    pub document: PolicyState,
+}
+
+/// An IAM user, role or group and the policies that apply to it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Identity {
+    /// How it is named where declared.
+    pub id: ResourceId,
+    /// User, role or group.
+    pub kind: IdentityKind,
+    /// Name.
+    pub name: Value<String>,
+    /// Where it was declared.
+    pub origin: Origin,
+    /// Inline and attached policies.
+    pub policies: Vec<IdentityPolicy>,
+    /// Whether an EKS node group (or its launch template / instance profile) uses it.
+    pub eks_node_role: bool,
+}
+
+/// Everything one input set says about ECR.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EcrState {
+    /// Private repositories.
+    pub repositories: Vec<Repository>,
+    /// Registry policies.
+    pub registry_policies: Vec<RegistryPolicy>,
+    /// Creation templates.
+    pub creation_templates: Vec<CreationTemplate>,
+    /// ECR Public repositories.
+    pub public_repositories: Vec<PublicRepository>,
+    /// Registry scanning configurations.
+    pub registry_scanning: Vec<RegistryScanning>,
+    /// IAM identities.
+    pub identities: Vec<Identity>,
+}
+
+/// What a policy is attached to.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PolicyOwner<'a> {
+    /// A private repository.
+    Repository(&'a Repository),
+    /// A registry.
+    Registry(&'a RegistryPolicy),
+    /// A creation template.
+    CreationTemplate(&'a CreationTemplate),
+    /// An ECR Public repository.
+    PublicRepository(&'a PublicRepository),
+}
+
+impl<'a> PolicyOwner<'a> {
+    /// The policy slot.
+    #[must_use]
+    pub fn policy(self) -> &'a PolicyState {
+        match self {
+            PolicyOwner::Repository(r) => &r.policy,
+            PolicyOwner::Registry(r) => &r.policy,
+            PolicyOwner::CreationTemplate(t) => &t.policy,
+            PolicyOwner::PublicRepository(r) => &r.policy,
+        }
+    }
+
+    /// The owner's resource id.
+    #[must_use]
+    pub fn id(self) -> &'a ResourceId {
+        match self {
+            PolicyOwner::Repository(r) => &r.id,
+            PolicyOwner::Registry(r) => &r.id,
+            PolicyOwner::CreationTemplate(t) => &t.id,
+            PolicyOwner::PublicRepository(r) => &r.id,
+        }
+    }
+
+    /// The account owning the resource, when known.
+    #[must_use]
+    pub fn account(self) -> Option<&'a str> {
+        match self {
+            PolicyOwner::Repository(r) => r.account.as_deref(),
+            PolicyOwner::Registry(r) => r.account.as_deref(),
+            PolicyOwner::CreationTemplate(_) => None,
+            PolicyOwner::PublicRepository(r) => r.account.as_deref(),
+        }
+    }
+
+    /// The kind of policy this slot holds.
+    #[must_use]
+    pub fn kind(self) -> PolicyKind {
+        match self {
+            PolicyOwner::Repository(_) | PolicyOwner::CreationTemplate(_) => PolicyKind::Repository,
+            PolicyOwner::Registry(_) => PolicyKind::Registry,
+            PolicyOwner::PublicRepository(_) => PolicyKind::PublicRepository,
+        }
+    }
+
+    /// "repository", "registry"... for messages.
+    #[must_use]
+    pub fn noun(self) -> &'static str {
+        match self {
+            PolicyOwner::Repository(_) => "repository",
+            PolicyOwner::Registry(_) => "registry",
+            PolicyOwner::CreationTemplate(_) => "creation template",
+            PolicyOwner::PublicRepository(_) => "public repository",
+        }
+    }
+}
+
+impl EcrState {
+    /// Every resource-policy slot of the state, in a stable order.
+    pub fn policy_owners(&self) -> impl Iterator<Item = PolicyOwner<'_>> {
+        self.repositories
+            .iter()
+            .map(PolicyOwner::Repository)
+            .chain(self.registry_policies.iter().map(PolicyOwner::Registry))
+            .chain(
+                self.creation_templates
+                    .iter()
+                    .map(PolicyOwner::CreationTemplate),
+            )
+            .chain(
+                self.public_repositories
+                    .iter()
+                    .map(PolicyOwner::PublicRepository),
+            )
+    }
+}

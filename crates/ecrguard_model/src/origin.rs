@@ -1,0 +1,217 @@
+//! Where a value came from: a span of a file, a JSON pointer into a file, or an AWS API call.
+
+pub use ecrguard_iam::json::Span;
+use std::fmt;
+
+/// Index of a file in a [`SourceDb`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FileId(pub u32);
+
+/// Where a value was written or read.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Origin {
+    /// Bytes of a file (`.tf`, `.yaml`, `.json`).
+    Span {
+        /// The file.
+        file: FileId,
+        /// The bytes.
+        span: Span,
+    },
+    /// A JSON pointer into a file (plan JSON), with the span when known.
+    Pointer {
+        /// The file.
+        file: FileId,
+        /// RFC 6901 pointer, e.g. `/planned_values/root_module/resources/3/values/policy`.
+        pointer: String,
+        /// The bytes, when known.
+        span: Option<Span>,
+    },
+    /// An AWS API response.
+    Aws {
+        /// The resource.
+        arn: String,
+        /// The region asked.
+        region: String,
+        /// The API call, e.g. `ecr:GetRepositoryPolicy`.
+        call: &'static str,
+    },
+    /// A whole file (nothing narrower is known).
+    File(FileId),
+}
+
+impl Origin {
+    /// The file, for file origins.
+    #[must_use]
+    pub fn file(&self) -> Option<FileId> {
+        match self {
+            Origin::Span { file, .. } | Origin::Pointer { file, .. } | Origin::File(file) => {
+                Some(*file)
+            }
+            Origin::Aws { .. } => None,
+        }
+    }
+
+    /// The byte span, when known.
+    #[must_use]
+    pub fn span(&self) -> Option<Span> {
+        match self {
+            Origin::Span { span, .. } => Some(*span),
+            Origin::Pointer { span, .. } => *span,
+            Origin::Aws { .. } | Origin::File(_) => None,
+        }
+    }
+
+    /// The same file with a narrower span, when `span` is known; otherwise `self`.
+    #[must_use]
+    pub fn narrow(&self, span: Option<Span>) -> Origin {
+        match (self.file(), span) {
+            (Some(file), Some(span)) => Origin::Span { file, span },
+            _ => self.clone(),
+        }
+    }
+}
+
+/// One source file: its path as given and its text.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Path as the user gave it (or `<stdin>`).
+    pub path: String,
+    /// Full text.
+    pub text: String,
+    line_starts: Vec<usize>,
+}
+
+impl SourceFile {
+    /// 1-based line and column of a byte offset (clamped to the text).
+    #[must_use]
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let line = self
+            .line_starts
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1);
+        let start = self.line_starts[line];
+        let col = self
+            .text
+            .get(start..offset)
+            .map_or(offset - start, |s| s.chars().count());
+        (line + 1, col + 1)
+    }
+
+    /// The text of a 1-based line, without its line break.
+    #[must_use]
+    pub fn line(&self, line: usize) -> &str {
+        let Some(&start) = self.line_starts.get(line.wrapping_sub(1)) else {
+            return "";
+        };
+        let end = self
+            .line_starts
+            .get(line)
+            .copied()
+            .unwrap_or(self.text.len());
+        self.text
+            .get(start..end)
+            .unwrap_or("")
+            .trim_end_matches(['\n', '\r'])
+    }
+
+    /// Number of lines.
+    #[must_use]
+    pub fn line_count(&self) -> usize {
+        self.line_starts.len()
+    }
+}
+
+/// All files a run read, so origins can be turned into paths and lines.
+#[derive(Debug, Clone, Default)]
+pub struct SourceDb {
+    files: Vec<SourceFile>,
+}
+
+impl SourceDb {
+    /// Adds a file and returns its id.
+    pub fn add(&mut self, path: impl Into<String>, text: impl Into<String>) -> FileId {
+        let text = text.into();
+        let mut line_starts = vec![0];
+        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        let id = FileId(u32::try_from(self.files.len()).expect("fewer than 4 billion files"));
+        self.files.push(SourceFile {
+            path: path.into(),
+            text,
+            line_starts,
+        });
+        id
+    }
+
+    /// The file.
+    ///
+    /// # Panics
+    /// When the id did not come from this database.
+    #[must_use]
+    pub fn get(&self, id: FileId) -> &SourceFile {
+        &self.files[id.0 as usize]
+    }
+
+    /// Path, first and last line (1-based) of an origin, when it is in a file.
+    #[must_use]
+    pub fn lines(&self, origin: &Origin) -> Option<Location> {
+        let file = self.get(origin.file()?);
+        let (start_line, end_line) = match origin.span() {
+            Some(span) => {
+                let (s, _) = file.line_col(span.start as usize);
+                let (e, _) = file.line_col(
+                    (span.end as usize)
+                        .saturating_sub(1)
+                        .max(span.start as usize),
+                );
+                (s, e)
+            }
+            None => (1, file.line_count().max(1)),
+        };
+        Some(Location {
+            file: file.path.clone(),
+            start_line,
+            end_line,
+        })
+    }
+}
+
+/// A file and a range of lines, as shown to users.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Location {
+    /// Path.
+    pub file: String,
+    /// First line, 1-based.
+    pub start_line: usize,
+    /// Last line, 1-based.
+    pub end_line: usize,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.start_line)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_and_columns() {
+        let mut db = SourceDb::default();
+        let id = db.add("p.json", "{\n  \"a\": 1\n}\n");
+        let f = db.get(id);
+        assert_eq!(f.line_col(0), (1, 1));
+        assert_eq!(f.line_col(4), (2, 3));
+        assert_eq!(f.line(2), "  \"a\": 1");
+        assert_eq!(f.line(9), "");
+        let loc = db
+            .lines(&Origin::Span {
+                file: id,
+                span: Span::new(4, 12),
+            })
+            .unwrap();
+        assert_eq!((loc.start_line, loc.end_line), (2, 3));
+    }
+}

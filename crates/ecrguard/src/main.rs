@@ -1,3 +1,60 @@
-fn main() {
-    println!("Hello, world!");
+//! The `ecrguard` binary: argument parsing and glue. The libraries do the work.
+
+mod args;
+mod commands;
+
+use clap::Parser;
+use std::io::Write;
+use std::process::ExitCode;
+
+/// Exit codes: a stable contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ExitStatus {
+    /// No findings at or above `--fail-on`.
+    Clean,
+    /// Findings at or above `--fail-on`.
+    Findings,
+    /// Input could not be fully analysed, or usage error.
+    Error,
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(s: ExitStatus) -> Self {
+        ExitCode::from(match s {
+            ExitStatus::Clean => 0,
+            ExitStatus::Findings => 1,
+            ExitStatus::Error => 2,
+        })
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match args::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        args::Command::CheckPolicy(a) => commands::check_policy::run(&a),
+        args::Command::Rules { format } => commands::rules::run_list(format),
+        args::Command::Rule { rule, format } => commands::rules::run_show(&rule, format),
+    };
+    match result {
+        Ok(status) => status.into(),
+        Err(err) => {
+            // A closed pipe (`ecrguard ... | head`) is not an error.
+            if err.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
+            let mut stderr = std::io::stderr().lock();
+            let _ = writeln!(stderr, "ecrguard: error: {err:#}");
+            ExitStatus::Error.into()
+        }
+    }
 }

@@ -204,7 +204,7 @@ pub fn analyze(policy: &Policy, opts: &AnalysisOptions) -> Analysis {
             external.insert(party.clone());
             let classes = access.entry(party.clone()).or_default();
             for n in names {
-                if let Some(a) = catalog::find(n) {
+                if let Some(a) = actions.iter().find(|a| a.name == *n) {
                     classes.insert(a.class);
                 }
             }
@@ -366,13 +366,33 @@ fn analyze_statement(
         out.incomplete.push("an action is unresolved".to_string());
     }
 
-    // Per action: apply the denies that cover it.
-    for a in actions {
-        if action.covers(a.lower) != Some(true) {
-            continue;
+    if audience.is_empty() {
+        out.verdict = Verdict::Private;
+        return out;
+    }
+    let covered: Vec<&'static ActionInfo> = actions
+        .iter()
+        .copied()
+        .filter(|a| action.covers(a.lower) == Some(true))
+        .collect();
+    if covered.is_empty() {
+        return out;
+    }
+    // Without a Deny that applies, every party gets every covered action.
+    let applicable_denies: Vec<&(usize, DenyShape)> =
+        denies.iter().filter(|(_, d)| d.applies.is_some()).collect();
+    if applicable_denies.is_empty() {
+        let names: BTreeSet<&'static str> = covered.iter().map(|a| a.name).collect();
+        for party in audience {
+            out.grants.insert(party, names.clone());
         }
+        out.verdict = verdict_of(out.grants.keys(), owner);
+        return out;
+    }
+    // Per action: apply the denies that cover it.
+    for a in covered {
         let mut who = audience.clone();
-        for (deny_index, shape) in denies {
+        for (deny_index, shape) in applicable_denies.iter().copied() {
             if who.is_empty() {
                 break;
             }

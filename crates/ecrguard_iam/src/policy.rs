@@ -249,7 +249,20 @@ impl From<json::JsonError> for PolicyError {
 /// When the text is not JSON or not a JSON object: nothing can be analysed then.
 pub fn parse_text(text: &str, kind: PolicyKind) -> Result<Policy, PolicyError> {
     let node = json::parse(text)?;
-    let mut policy = parse_node(&node, kind)?;
+    parse_node_of_text(&node, kind, text)
+}
+
+/// Reads a policy from the JSON tree of `text` (already parsed by the caller), applying the
+/// size limit to `text`, which is what ECR would receive.
+///
+/// # Errors
+/// When the tree is not an object.
+pub fn parse_node_of_text(
+    node: &Node,
+    kind: PolicyKind,
+    text: &str,
+) -> Result<Policy, PolicyError> {
+    let mut policy = parse_node(node, kind)?;
     let chars = text.chars().count();
     if chars > MAX_POLICY_CHARS {
         policy.problems.insert(

@@ -1,14 +1,77 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! Renders ecrguard results: text for people, JSON for machines. Reporters only read
+//! findings and analyses; they never decide anything.
+#![deny(missing_docs)]
+
+pub mod json;
+pub mod snippet;
+pub mod text;
+
+use ecrguard_iam::{Analysis, Policy};
+use ecrguard_model::{FileId, Location, SourceDb};
+use ecrguard_rules::{Finding, Severity};
+
+/// The JSON output format version; bumped only on breaking changes.
+pub const JSON_VERSION: u32 = 1;
+
+/// Something that could not be read or analysed (exit code 2).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct InputError {
+    /// Where, when known.
+    pub location: Option<Location>,
+    /// What went wrong.
+    pub message: String,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// The result of `check-policy` on one input.
+#[derive(Debug)]
+pub struct PolicyCheck<'a> {
+    /// The files read (the input, and the decoded `policyText` when there was one).
+    pub sources: &'a SourceDb,
+    /// The input's name as the user gave it.
+    pub input: String,
+    /// The file the policy's spans point into.
+    pub policy_file: Option<FileId>,
+    /// The parsed policy, when it could be parsed.
+    pub policy: Option<&'a Policy>,
+    /// Its analysis.
+    pub analysis: Option<&'a Analysis>,
+    /// The owner account used.
+    pub owner_account: Option<String>,
+    /// Findings, sorted.
+    pub findings: Vec<Finding>,
+    /// Errors: the input could not be fully analysed.
+    pub errors: Vec<InputError>,
+}
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+impl PolicyCheck<'_> {
+    /// The verdict word: `invalid` when the policy could not be read at all.
+    #[must_use]
+    pub fn verdict(&self) -> &'static str {
+        self.analysis.map_or("invalid", |a| a.verdict.as_str())
     }
+}
+
+/// Sorts findings deterministically: location, rule, resource, message.
+pub fn sort_findings(sources: &SourceDb, findings: &mut [Finding]) {
+    findings.sort_by_cached_key(|f| {
+        let loc = f.origin.as_ref().and_then(|o| sources.lines(o));
+        (
+            loc.map(|l| (l.file, l.start_line, l.end_line)),
+            f.rule.code,
+            f.resource.to_string(),
+            f.statement.clone(),
+            f.message.clone(),
+        )
+    });
+}
+
+/// Counts findings per severity, highest first, for summaries.
+#[must_use]
+pub fn severity_counts(findings: &[Finding]) -> Vec<(Severity, usize)> {
+    Severity::ALL
+        .iter()
+        .rev()
+        .map(|s| (*s, findings.iter().filter(|f| f.severity == *s).count()))
+        .filter(|(_, n)| *n > 0)
+        .collect()
 }

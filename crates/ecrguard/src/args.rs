@@ -1,0 +1,83 @@
+//! Command-line arguments (raw; commands validate and resolve them).
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Keeps Amazon ECR repositories private and their access minimal.
+#[derive(Debug, Parser)]
+#[command(name = "ecrguard", version, about, long_about = None)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Analyze one repository policy: who it lets in, and what is wrong with it.
+    ///
+    /// Reads raw policy JSON, or the output of `aws ecr get-repository-policy` (whose
+    /// `policyText` holds the policy as a string), from FILE or standard input.
+    CheckPolicy(CheckPolicyArgs),
+    /// List every rule.
+    Rules {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Show a rule's documentation.
+    Rule {
+        /// Rule code (`ECR002`) or name (`repository-policy-public`).
+        rule: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct CheckPolicyArgs {
+    /// Policy file; `-` or nothing reads standard input.
+    pub(crate) file: Option<PathBuf>,
+    /// The account that owns the repository (taken from `registryId` when the input is
+    /// `get-repository-policy` output).
+    #[arg(long, value_name = "ID")]
+    pub(crate) owner_account: Option<String>,
+    /// An account allowed to be granted access (repeatable).
+    #[arg(long = "trusted-account", value_name = "ID")]
+    pub(crate) trusted_accounts: Vec<String>,
+    /// An organization (`o-...`) allowed to be granted access (repeatable).
+    #[arg(long = "trusted-org", value_name = "ID")]
+    pub(crate) trusted_orgs: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub(crate) format: Format,
+    /// Lowest severity that makes the exit code 1.
+    #[arg(long, value_enum, default_value_t = FailOn::Low)]
+    pub(crate) fail_on: FailOn,
+    /// Colour: auto (on a terminal), always, never.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub(crate) color: Color,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum FailOn {
+    Low,
+    Medium,
+    High,
+    Critical,
+    /// Never fail on findings (errors still exit 2).
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Color {
+    Auto,
+    Always,
+    Never,
+}

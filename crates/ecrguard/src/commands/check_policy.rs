@@ -1,0 +1,267 @@
+//! `ecrguard check-policy`: one repository policy, its verdict, and its findings.
+
+use crate::ExitStatus;
+use crate::args::{CheckPolicyArgs, Color, FailOn, Format};
+use crate::commands::write_stdout;
+use anyhow::Context as _;
+use ecrguard_iam::json::{self, Node, Value as JsonValue};
+use ecrguard_iam::{AnalysisOptions, PolicyKind};
+use ecrguard_model::{
+    EcrState, FileId, Origin, PolicyDoc, PolicyState, Repository, ResourceId, SourceDb, Span, Value,
+};
+use ecrguard_report::{InputError, PolicyCheck};
+use ecrguard_rules::{Settings, Severity, SourceKind, registry};
+use std::io::{IsTerminal, Read};
+
+/// Largest input read. ECR accepts 10,240 characters; a megabyte leaves room for pretty
+/// printing and wrappers while refusing to load anything absurd into memory.
+const MAX_INPUT_BYTES: u64 = 1024 * 1024;
+
+/// What the input turned out to be.
+struct Loaded {
+    input: String,
+    policy_file: Option<FileId>,
+    state: PolicyState,
+    registry_id: Option<String>,
+    repository: ResourceId,
+    errors: Vec<InputError>,
+}
+
+fn read_input(path: Option<&std::path::Path>) -> anyhow::Result<(String, String)> {
+    let (name, reader): (String, Box<dyn Read>) = match path {
+        None => ("<stdin>".into(), Box::new(std::io::stdin())),
+        Some(p) if p.as_os_str() == "-" => ("<stdin>".into(), Box::new(std::io::stdin())),
+        Some(p) => {
+            let f =
+                std::fs::File::open(p).with_context(|| format!("cannot open `{}`", p.display()))?;
+            (p.display().to_string(), Box::new(f))
+        }
+    };
+    let mut bytes = Vec::new();
+    reader
+        .take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read `{name}`"))?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        anyhow::bail!(
+            "`{name}` is larger than 1 MiB; ECR accepts repository policies of at most 10,240 characters"
+        );
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "`{name}` is not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        )
+    })?;
+    Ok((name, text))
+}
+
+fn load(db: &mut SourceDb, name: String, text: String) -> Loaded {
+    let file = db.add(name.clone(), text);
+    let mut out = Loaded {
+        input: name.clone(),
+        policy_file: Some(file),
+        state: PolicyState::Unknown("not read".into(), Origin::File(file)),
+        registry_id: None,
+        repository: ResourceId::Input(name.clone()),
+        errors: Vec::new(),
+    };
+    let declared_by = ResourceId::Input(name.clone());
+    let text = db.get(file).text.clone();
+    let root = match json::parse(&text) {
+        Ok(n) => n,
+        Err(e) => {
+            let origin = Origin::Span {
+                file,
+                span: Span::new(e.offset, e.offset + 1),
+            };
+            out.errors.push(InputError {
+                location: db.lines(&origin),
+                message: format!("policy is not valid JSON: {}", e.message),
+            });
+            out.state = PolicyState::Unparseable {
+                error: format!("not valid JSON: {}", e.message),
+                origin,
+                declared_by,
+            };
+            return out;
+        }
+    };
+    // `aws ecr get-repository-policy` output: the policy is the `policyText` string.
+    let (policy_node, policy_file, policy_text) = match policy_text_of(&root) {
+        Some(inner) => {
+            out.registry_id = root
+                .get("registryId")
+                .and_then(Node::as_str)
+                .map(str::to_string);
+            if let Some(repo) = root.get("repositoryName").and_then(Node::as_str) {
+                out.repository = ResourceId::Input(repo.to_string());
+            }
+            let inner_file = db.add(format!("{name} (policyText)"), inner.to_string());
+            match json::parse(inner) {
+                Ok(n) => (n, inner_file, inner.to_string()),
+                Err(e) => {
+                    let origin = Origin::Span {
+                        file: inner_file,
+                        span: Span::new(e.offset, e.offset + 1),
+                    };
+                    out.policy_file = Some(inner_file);
+                    out.errors.push(InputError {
+                        location: db.lines(&origin),
+                        message: format!("`policyText` is not valid JSON: {}", e.message),
+                    });
+                    out.state = PolicyState::Unparseable {
+                        error: format!("`policyText` is not valid JSON: {}", e.message),
+                        origin,
+                        declared_by,
+                    };
+                    return out;
+                }
+            }
+        }
+        None => (root, file, text),
+    };
+    out.policy_file = Some(policy_file);
+    let origin = Origin::File(policy_file);
+    match ecrguard_iam::policy::parse_node_of_text(
+        &policy_node,
+        PolicyKind::Repository,
+        &policy_text,
+    ) {
+        Ok(policy) => {
+            out.state = PolicyState::Present(Box::new(PolicyDoc {
+                policy,
+                origin,
+                declared_by,
+            }));
+        }
+        Err(e) => {
+            let origin = origin.narrow(policy_node.span);
+            out.errors.push(InputError {
+                location: db.lines(&origin),
+                message: e.message.clone(),
+            });
+            out.state = PolicyState::Unparseable {
+                error: e.message,
+                origin,
+                declared_by,
+            };
+        }
+    }
+    out
+}
+
+/// The `policyText` string of `get-repository-policy` output, if that is what `root` is.
+fn policy_text_of(root: &Node) -> Option<&str> {
+    if root.get("Statement").is_some() {
+        return None;
+    }
+    match &root.get("policyText")?.value {
+        JsonValue::String(s) => Some(s),
+        _ => None,
+    }
+}
+
+pub(crate) fn run(args: &CheckPolicyArgs) -> anyhow::Result<ExitStatus> {
+    let (name, text) = read_input(args.file.as_deref())?;
+    let mut db = SourceDb::default();
+    let loaded = load(&mut db, name, text);
+    let owner = args.owner_account.clone().or(loaded.registry_id.clone());
+    if let Some(o) = &owner
+        && !ecrguard_iam::principal::is_account_id(o)
+    {
+        anyhow::bail!("--owner-account `{o}` is not a 12-digit account id");
+    }
+    for a in &args.trusted_accounts {
+        if !ecrguard_iam::principal::is_account_id(a) {
+            anyhow::bail!("--trusted-account `{a}` is not a 12-digit account id");
+        }
+    }
+    let settings = Settings {
+        owner_account: owner.clone(),
+        trusted_accounts: args.trusted_accounts.iter().cloned().collect(),
+        trusted_orgs: args.trusted_orgs.iter().cloned().collect(),
+        ..Settings::default()
+    };
+
+    let origin = loaded
+        .policy_file
+        .map_or_else(|| Origin::File(FileId(0)), Origin::File);
+    let mut repo = Repository::unknown(
+        loaded.repository.clone(),
+        origin.clone(),
+        "a policy given alone says nothing about the repository's settings",
+    );
+    repo.name = Value::Set(loaded.repository.label().to_string(), origin);
+    repo.account.clone_from(&owner);
+    repo.policy = loaded.state;
+    let state = EcrState {
+        repositories: vec![repo],
+        ..EcrState::default()
+    };
+
+    let rules = registry::RULES
+        .iter()
+        .copied()
+        .filter(|r| r.meta().sources.contains(&SourceKind::Policy));
+    let mut findings = ecrguard_rules::check_rules(&state, &settings, rules);
+    ecrguard_report::sort_findings(&db, &mut findings);
+
+    let doc = state.repositories[0].policy.doc();
+    let analysis = doc.map(|d| {
+        ecrguard_iam::analyze(
+            &d.policy,
+            &AnalysisOptions {
+                owner: owner.clone(),
+            },
+        )
+    });
+    let mut errors = loaded.errors;
+    if analysis.as_ref().is_some_and(|a| a.incomplete) {
+        errors.push(InputError {
+            location: None,
+            message: "parts of the policy could not be evaluated".into(),
+        });
+    }
+    let check = PolicyCheck {
+        sources: &db,
+        input: loaded.input,
+        policy_file: loaded.policy_file,
+        policy: doc.map(|d| &d.policy),
+        analysis: analysis.as_ref(),
+        owner_account: owner,
+        findings,
+        errors,
+    };
+    let color = match args.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let out = match args.format {
+        Format::Text => ecrguard_report::text::render_policy_check(
+            &check,
+            ecrguard_report::text::TextOptions { color },
+        ),
+        Format::Json => ecrguard_report::json::render_policy_check(&check),
+    };
+    write_stdout(&out)?;
+    Ok(exit_status(&check, args.fail_on))
+}
+
+fn exit_status(check: &PolicyCheck<'_>, fail_on: FailOn) -> ExitStatus {
+    if !check.errors.is_empty() {
+        return ExitStatus::Error;
+    }
+    let threshold = match fail_on {
+        FailOn::Low => Some(Severity::Low),
+        FailOn::Medium => Some(Severity::Medium),
+        FailOn::High => Some(Severity::High),
+        FailOn::Critical => Some(Severity::Critical),
+        FailOn::Never => None,
+    };
+    match threshold {
+        Some(t) if check.findings.iter().any(|f| f.severity >= t) => ExitStatus::Findings,
+        _ => ExitStatus::Clean,
+    }
+}

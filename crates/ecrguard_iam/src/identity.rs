@@ -24,6 +24,16 @@ pub struct IdentityGrant {
 }
 
 impl IdentityGrant {
+    /// The granted actions of `class` or a more dangerous one, in name order.
+    #[must_use]
+    pub fn actions_at_least(&self, class: ActionClass) -> Vec<&'static str> {
+        self.actions
+            .iter()
+            .copied()
+            .filter(|n| catalog::find(n).is_some_and(|a| a.class >= class))
+            .collect()
+    }
+
     /// The classes of the granted actions.
     #[must_use]
     pub fn classes(&self) -> BTreeSet<ActionClass> {

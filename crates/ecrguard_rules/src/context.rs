@@ -153,6 +153,20 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// Starts a finding about one statement of an analysed resource policy: resource,
+    /// repository, location and statement are filled in.
+    pub fn report_statement(
+        &mut self,
+        p: &AnalyzedPolicy<'_>,
+        st: &Statement,
+        message: impl Into<String>,
+    ) -> FindingBuilder<'_, 'a> {
+        self.report(&p.doc.declared_by, message)
+            .repository(p.repository())
+            .at(p.statement_origin(st))
+            .statement(p.statement_ref(st))
+    }
+
     /// The findings reported so far.
     #[must_use]
     pub fn into_findings(self) -> Vec<Finding> {

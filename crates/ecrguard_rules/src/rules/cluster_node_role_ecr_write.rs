@@ -3,7 +3,7 @@
 use crate::context::Context;
 use crate::rule::{Rule, RuleMeta, declare_rule};
 use crate::rules::list_actions;
-use ecrguard_iam::catalog::{self, ActionClass};
+use ecrguard_iam::catalog::ActionClass;
 use ecrguard_iam::identity::ecr_grants;
 
 declare_rule! {
@@ -60,16 +60,12 @@ impl Rule for ClusterNodeRoleEcrWrite {
                     continue;
                 };
                 for g in ecr_grants(&doc.policy) {
-                    let risky: Vec<&&'static str> = g
-                        .actions
-                        .iter()
-                        .filter(|n| catalog::find(n).is_some_and(|a| a.class >= ActionClass::Write))
-                        .collect();
+                    let risky = g.actions_at_least(ActionClass::Write);
                     if risky.is_empty() {
                         continue;
                     }
                     let st = &doc.policy.statements[g.statement];
-                    cx.report(&doc.declared_by, format!("EKS node role `{}` can call {} through policy `{}`", ident.id, list_actions(risky), pol.name))
+                    cx.report(&doc.declared_by, format!("EKS node role `{}` can call {} through policy `{}`", ident.id, list_actions(&risky), pol.name))
                         .at(doc.origin.narrow(st.span))
                         .statement(crate::StatementRef { index: st.index, sid: st.sid.clone() })
                         .help("Give node roles `AmazonEC2ContainerRegistryReadOnly` only; push from a CI role")

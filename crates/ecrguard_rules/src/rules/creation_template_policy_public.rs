@@ -60,10 +60,7 @@ impl Rule for CreationTemplatePolicyPublic {
                     continue;
                 };
                 let st = &p.doc.policy.statements[sa.index];
-                let mut f = cx
-                    .report(&p.doc.declared_by, format!("Statement {} of the {} policy makes every repository it creates public: anyone can call {}", st.label(), p.subject(), list_actions(names)))
-                    .at(p.statement_origin(st))
-                    .statement(p.statement_ref(st))
+                let mut f = cx.report_statement(p, st, format!("Statement {} of the {} policy makes every repository it creates public: anyone can call {}", st.label(), p.subject(), list_actions(names)))
                     .help("Scope the statement to your organization with `aws:PrincipalOrgID`");
                 for n in loose_condition_notes(sa) {
                     f = f.note(n);

@@ -51,17 +51,21 @@ impl Rule for EncryptionNotCmk {
             let Some(enc) = repo.encryption.known() else {
                 continue;
             };
-            let message = match (enc.kind, &enc.kms_key) {
+            // An empty key string is no key; an unresolved one is given, so it passes.
+            let key_given = enc
+                .kms_key
+                .as_ref()
+                .is_some_and(|k| k.known().is_none_or(|k| !k.trim().is_empty()));
+            let message = match (enc.kind, key_given) {
                 (EncryptionKind::Aes256, _) => format!(
                     "Repository `{}` is encrypted with `AES256`, not a customer managed KMS key",
                     repo.id
                 ),
-                (_, None) => format!(
+                (_, false) => format!(
                     "Repository `{}` uses KMS encryption without `kms_key`, so the AWS managed `aws/ecr` key",
                     repo.id
                 ),
-                // A key (even unresolved) is given: pass.
-                (_, Some(_)) => continue,
+                (_, true) => continue,
             };
             cx.report(&repo.id, message)
                 .repository(Some(repo.id.clone()))
@@ -96,6 +100,11 @@ mod tests {
                 EncryptionKind::KmsDsse,
                 Some(Value::Unknown("aws_kms_key.x.arn".into(), o.clone())),
                 0,
+            ),
+            (
+                EncryptionKind::Kms,
+                Some(Value::Set(String::new(), o.clone())),
+                1,
             ),
         ] {
             s.repositories[0].encryption = Value::Set(Encryption { kind, kms_key: key }, o.clone());

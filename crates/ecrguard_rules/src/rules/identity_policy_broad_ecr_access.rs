@@ -3,7 +3,7 @@
 use crate::context::Context;
 use crate::rule::{Rule, RuleMeta, Severity, declare_rule};
 use crate::rules::{identity_noun, list_actions};
-use ecrguard_iam::catalog::{self, ActionClass};
+use ecrguard_iam::catalog::ActionClass;
 use ecrguard_iam::identity::ecr_grants;
 
 declare_rule! {
@@ -61,11 +61,7 @@ impl Rule for IdentityPolicyBroadEcrAccess {
                     if !g.every_repository || g.tag_scoped {
                         continue;
                     }
-                    let risky: Vec<&&'static str> = g
-                        .actions
-                        .iter()
-                        .filter(|n| catalog::find(n).is_some_and(|a| a.class >= ActionClass::Write))
-                        .collect();
+                    let risky = g.actions_at_least(ActionClass::Write);
                     if risky.is_empty() {
                         continue;
                     }
@@ -74,7 +70,7 @@ impl Rule for IdentityPolicyBroadEcrAccess {
                     let mut f = cx
                         .report(
                             &doc.declared_by,
-                            format!("{} `{}` gets {} on every repository through policy `{}`", identity_noun(ident.kind), ident.id, list_actions(risky), pol.name),
+                            format!("{} `{}` gets {} on every repository through policy `{}`", identity_noun(ident.kind), ident.id, list_actions(&risky), pol.name),
                         )
                         .at(doc.origin.narrow(st.span))
                         .statement(crate::StatementRef { index: st.index, sid: st.sid.clone() })

@@ -62,8 +62,9 @@ impl Rule for RegistryPolicyUntrusted {
                         continue;
                     }
                     let mut f = cx
-                        .report(
-                            &p.doc.declared_by,
+                        .report_statement(
+                            p,
+                            st,
                             format!(
                                 "Statement {} of the {} policy grants `{party}` {}",
                                 st.label(),
@@ -71,8 +72,6 @@ impl Rule for RegistryPolicyUntrusted {
                                 list_actions(names)
                             ),
                         )
-                        .at(p.statement_origin(st))
-                        .statement(p.statement_ref(st))
                         .help("Name only the trusted replication source accounts");
                     if *party == Party::Everyone {
                         f = f.escalate(Severity::Critical);

@@ -84,11 +84,7 @@ impl Rule for RepositoryPolicyCrossAccount {
                         }
                         other => format!("account `{other}`"),
                     };
-                    let mut f = cx
-                        .report(&p.doc.declared_by, format!("Statement {} of the {} policy grants {who} {}", st.label(), p.subject(), list_actions(names)))
-                        .repository(p.repository())
-                        .at(p.statement_origin(st))
-                        .statement(p.statement_ref(st))
+                    let mut f = cx.report_statement(p, st, format!("Statement {} of the {} policy grants {who} {}", st.label(), p.subject(), list_actions(names)))
                         .help("Remove the grant, or list the party as trusted (`--trusted-account`, `--trusted-org`) if it is intended");
                     if classes.iter().any(|c| *c >= ActionClass::Write) {
                         f = f.escalate(Severity::High).note(format!(

@@ -74,11 +74,7 @@ impl Rule for RepositoryPolicyPublic {
                     .iter()
                     .filter_map(|n| catalog::find(n))
                     .any(|a| a.class >= ActionClass::Write);
-                let mut f = cx
-                    .report(&p.doc.declared_by, format!("Statement {} of the {} policy allows anyone (`*`) to call {}", st.label(), p.subject(), list_actions(names)))
-                    .repository(p.repository())
-                    .at(p.statement_origin(st))
-                    .statement(p.statement_ref(st))
+                let mut f = cx.report_statement(p, st, format!("Statement {} of the {} policy allows anyone (`*`) to call {}", st.label(), p.subject(), list_actions(names)))
                     .help("Name the accounts or roles that need access, or add a `StringEquals` condition on `aws:PrincipalOrgID`");
                 if dangerous {
                     f = f

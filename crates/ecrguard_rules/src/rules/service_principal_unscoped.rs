@@ -59,13 +59,8 @@ impl Rule for ServicePrincipalUnscoped {
                     let Party::Service(service) = party else {
                         continue;
                     };
-                    cx.report(
-                        &p.doc.declared_by,
-                        format!("Statement {} of the {} policy lets `{service}` call {} for any AWS account", st.label(), p.subject(), list_actions(names)),
+                    cx.report_statement(p, st, format!("Statement {} of the {} policy lets `{service}` call {} for any AWS account", st.label(), p.subject(), list_actions(names)),
                     )
-                    .repository(p.repository())
-                    .at(p.statement_origin(st))
-                    .statement(p.statement_ref(st))
                     .help("Add an `aws:SourceAccount` or `aws:SourceArn` condition naming your own resources")
                     .emit();
                 }

@@ -18,6 +18,8 @@ pub(crate) enum Command {
     /// Reads raw policy JSON, or the output of `aws ecr get-repository-policy` (whose
     /// `policyText` holds the policy as a string), from FILE or standard input.
     CheckPolicy(CheckPolicyArgs),
+    /// Scan infrastructure code (Terraform HCL today) for ECR exposure and hygiene problems.
+    Scan(ScanArgs),
     /// List every rule.
     Rules {
         /// Output format.
@@ -80,4 +82,56 @@ pub(crate) enum Color {
     Auto,
     Always,
     Never,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ScanArgs {
+    /// Files or directories to scan (directories are walked; `.gitignore` is honoured).
+    #[arg(default_value = ".")]
+    pub(crate) paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ScanFormat::Text)]
+    pub(crate) format: ScanFormat,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+    /// Configuration file (default: `ecrguard.toml` found upward from the first path).
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub(crate) config: Option<PathBuf>,
+    /// Ignore any `ecrguard.toml`.
+    #[arg(long)]
+    pub(crate) no_config: bool,
+    /// Lowest severity that makes the exit code 1 (default `low`, or `fail-on` in the config).
+    #[arg(long, value_enum)]
+    pub(crate) fail_on: Option<FailOn>,
+    /// Run only these rules (codes, names or code prefixes; comma-separated or repeated).
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) select: Vec<String>,
+    /// Skip these rules.
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) ignore: Vec<String>,
+    /// The account that owns the resources, when the code does not say.
+    #[arg(long, value_name = "ID")]
+    pub(crate) owner_account: Option<String>,
+    /// An account allowed to be granted access (repeatable).
+    #[arg(long = "trusted-account", value_name = "ID")]
+    pub(crate) trusted_accounts: Vec<String>,
+    /// An organization allowed to be granted access (repeatable).
+    #[arg(long = "trusted-org", value_name = "ID")]
+    pub(crate) trusted_orgs: Vec<String>,
+    /// Terraform variable file, applied after `terraform.tfvars` and `*.auto.tfvars`.
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub(crate) var_files: Vec<PathBuf>,
+    /// Colour: auto (on a terminal), always, never.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub(crate) color: Color,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ScanFormat {
+    Text,
+    Json,
+    Sarif,
+    Junit,
+    Github,
 }

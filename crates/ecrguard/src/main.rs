@@ -2,6 +2,7 @@
 
 mod args;
 mod commands;
+mod config;
 
 use clap::Parser;
 use std::io::Write;
@@ -39,6 +40,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         args::Command::CheckPolicy(a) => commands::check_policy::run(&a),
+        args::Command::Scan(a) => commands::scan::run(&a),
         args::Command::Rules { format } => commands::rules::run_list(format),
         args::Command::Rule { rule, format } => commands::rules::run_show(&rule, format),
     };

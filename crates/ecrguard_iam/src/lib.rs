@@ -24,6 +24,7 @@ mod catalog_data;
 pub mod condition;
 pub mod identity;
 pub mod json;
+pub mod managed;
 pub mod policy;
 pub mod principal;
 pub mod wildcard;

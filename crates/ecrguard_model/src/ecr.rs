@@ -252,8 +252,9 @@ pub struct RegistryScanning {
     pub account: Option<String>,
     /// Region, when known.
     pub region: Option<String>,
-    /// Whether some rule scans every repository on push (a `*` wildcard filter).
-    pub scans_all_on_push: Value<bool>,
+    /// Wildcard filters of the rules that scan on push (or continuously); a repository whose
+    /// name matches one is scanned.
+    pub scan_on_push_filters: Value<Vec<String>>,
 }
 
 /// Kinds of IAM identity.
@@ -293,6 +294,18 @@ pub struct Identity {
     pub eks_node_role: bool,
 }
 
+/// A customer managed IAM policy (`aws_iam_policy`, `AWS::IAM::ManagedPolicy`), reported on
+/// its own whether or not something attaches it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ManagedPolicy {
+    /// How it is named where declared.
+    pub id: ResourceId,
+    /// Its name.
+    pub name: Value<String>,
+    /// Its document.
+    pub document: PolicyState,
+}
+
 /// Everything one input set says about ECR.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EcrState {
@@ -308,6 +321,8 @@ pub struct EcrState {
     pub registry_scanning: Vec<RegistryScanning>,
     /// IAM identities.
     pub identities: Vec<Identity>,
+    /// Customer managed IAM policies.
+    pub managed_policies: Vec<ManagedPolicy>,
 }
 
 /// What a policy is attached to.

@@ -152,6 +152,11 @@ impl SourceDb {
         &self.files[id.0 as usize]
     }
 
+    /// Every file id, in the order added.
+    pub fn ids(&self) -> impl Iterator<Item = FileId> + '_ {
+        (0..self.files.len()).map(|i| FileId(u32::try_from(i).expect("fewer than 4 billion files")))
+    }
+
     /// Path, first and last line (1-based) of an origin, when it is in a file.
     #[must_use]
     pub fn lines(&self, origin: &Origin) -> Option<Location> {

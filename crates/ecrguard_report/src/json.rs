@@ -1,7 +1,7 @@
 //! JSON output. Field order is fixed and maps are sorted, so the same input gives
 //! byte-identical output.
 
-use crate::{JSON_VERSION, PolicyCheck, severity_counts};
+use crate::{JSON_VERSION, PolicyCheck, ScanReport, severity_counts};
 use ecrguard_iam::policy::Effect;
 use ecrguard_model::SourceDb;
 use ecrguard_rules::Finding;
@@ -27,7 +27,11 @@ pub fn finding(sources: &SourceDb, f: &Finding) -> Value {
         "notes": f.notes,
         "help": f.help,
         "fingerprint": f.fingerprint(),
-        "suppressed": Value::Null,
+        "suppressed": f.suppression.as_ref().map(|s| json!({
+            "reason": s.reason,
+            "kind": match s.kind { ecrguard_rules::SuppressionKind::InSource => "in-source", ecrguard_rules::SuppressionKind::Config => "config" },
+            "until": s.until,
+        })),
     })
 }
 
@@ -100,22 +104,42 @@ pub fn render_policy_check(check: &PolicyCheck<'_>) -> String {
                 .collect(),
         ),
     );
-    root.insert(
-        "errors".into(),
-        Value::Array(
-            check
-                .errors
-                .iter()
-                .map(|e| json!({"file": e.location.as_ref().map(|l| &l.file), "line": e.location.as_ref().map(|l| l.start_line), "message": e.message}))
-                .collect(),
-        ),
-    );
+    root.insert("errors".into(), errors_json(&check.errors));
     root.insert(
         "summary".into(),
         summary(&check.findings, check.errors.len()),
     );
     let mut s = serde_json::to_string_pretty(&Value::Object(root))
         .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    s.push('\n');
+    s
+}
+
+fn errors_json(errors: &[crate::InputError]) -> Value {
+    Value::Array(
+        errors
+            .iter()
+            .map(|e| json!({"file": e.location.as_ref().map(|l| &l.file), "line": e.location.as_ref().map(|l| l.start_line), "message": e.message}))
+            .collect(),
+    )
+}
+
+/// Renders a `scan` result (`version: 1`).
+#[must_use]
+pub fn render_scan(report: &ScanReport<'_>) -> String {
+    let active: Vec<Finding> = report.active().cloned().collect();
+    let mut summary = summary(&active, report.errors.len());
+    summary["suppressed"] = json!(report.findings.len() - active.len());
+    summary["files"] = json!(report.files);
+    summary["not_evaluated"] = json!(report.not_evaluated.len());
+    let root = json!({
+        "version": JSON_VERSION,
+        "findings": report.findings.iter().map(|f| finding(report.sources, f)).collect::<Vec<_>>(),
+        "errors": errors_json(&report.errors),
+        "not_evaluated": report.not_evaluated.iter().map(|n| json!({"address": n.address, "reason": n.reason})).collect::<Vec<_>>(),
+        "summary": summary,
+    });
+    let mut s = serde_json::to_string_pretty(&root).unwrap_or_default();
     s.push('\n');
     s
 }

@@ -2,13 +2,16 @@
 //! findings and analyses; they never decide anything.
 #![deny(missing_docs)]
 
+pub mod github;
 pub mod json;
+pub mod junit;
+pub mod sarif;
 pub mod snippet;
 pub mod text;
 
 use ecrguard_iam::{Analysis, Policy};
 use ecrguard_model::{FileId, Location, SourceDb};
-use ecrguard_rules::{Finding, Severity};
+use ecrguard_rules::{Finding, RuleMeta, Severity};
 
 /// The JSON output format version; bumped only on breaking changes.
 pub const JSON_VERSION: u32 = 1;
@@ -20,6 +23,39 @@ pub struct InputError {
     pub location: Option<Location>,
     /// What went wrong.
     pub message: String,
+}
+
+/// Something a source did not evaluate (never a finding by itself).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct NotEvaluated {
+    /// Resource or module address.
+    pub address: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// The result of `scan`.
+#[derive(Debug)]
+pub struct ScanReport<'a> {
+    /// Every file read.
+    pub sources: &'a SourceDb,
+    /// Findings, suppressed ones included, sorted.
+    pub findings: Vec<Finding>,
+    /// Inputs that could not be read or fully analysed.
+    pub errors: Vec<InputError>,
+    /// What was not evaluated.
+    pub not_evaluated: Vec<NotEvaluated>,
+    /// Files scanned.
+    pub files: usize,
+    /// The rules that ran (SARIF lists them).
+    pub rules: Vec<&'static RuleMeta>,
+}
+
+impl ScanReport<'_> {
+    /// Findings that are not suppressed.
+    pub fn active(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| f.suppression.is_none())
+    }
 }
 
 /// The result of `check-policy` on one input.

@@ -2,7 +2,7 @@
 //! repository, then the findings with the offending lines. Colour only when asked (the
 //! binary asks on a terminal).
 
-use crate::{PolicyCheck, severity_counts, snippet};
+use crate::{PolicyCheck, ScanReport, severity_counts, snippet};
 use ecrguard_iam::analysis::{Party, Verdict};
 use ecrguard_iam::catalog;
 use ecrguard_iam::policy::Effect;
@@ -241,4 +241,44 @@ pub fn summary(findings: &[Finding], errors: usize) -> String {
         );
     }
     s
+}
+
+/// Renders a `scan` result: each unsuppressed finding with its source lines, errors, what was
+/// not evaluated, then a summary.
+#[must_use]
+pub fn render_scan(report: &ScanReport<'_>, opts: TextOptions) -> String {
+    let c = opts.color;
+    let mut out = String::new();
+    for f in report.active() {
+        render_finding(&mut out, report.sources, f, c);
+    }
+    for e in &report.errors {
+        let loc = e
+            .location
+            .as_ref()
+            .map_or(String::new(), |l| format!("{l}: "));
+        let _ = writeln!(out, "{} {loc}{}", paint(c, "1;31", "error:"), e.message);
+    }
+    if !report.not_evaluated.is_empty() {
+        let _ = writeln!(out, "{}", paint(c, "1", "not evaluated:"));
+        for n in &report.not_evaluated {
+            let _ = writeln!(out, "  {}: {}", n.address, n.reason);
+        }
+    }
+    if !report.errors.is_empty() || !report.not_evaluated.is_empty() {
+        out.push('\n');
+    }
+    let active: Vec<Finding> = report.active().cloned().collect();
+    let suppressed = report.findings.len() - active.len();
+    let mut line = format!(
+        "{} file{} scanned; {}",
+        report.files,
+        if report.files == 1 { "" } else { "s" },
+        summary(&active, report.errors.len())
+    );
+    if suppressed > 0 {
+        let _ = write!(line, "; {suppressed} suppressed");
+    }
+    let _ = writeln!(out, "{line}");
+    out
 }

@@ -149,6 +149,7 @@ impl<'a> Context<'a> {
                 statement: None,
                 notes: Vec::new(),
                 help: None,
+                suppression: None,
             }),
         }
     }

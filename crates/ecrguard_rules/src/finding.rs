@@ -12,6 +12,26 @@ pub struct StatementRef {
     pub sid: Option<String>,
 }
 
+/// Where a suppression was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SuppressionKind {
+    /// A comment in the source (`# ecrguard:ignore[ECR002] reason`).
+    InSource,
+    /// An entry in `ecrguard.toml`.
+    Config,
+}
+
+/// A suppression that matched a finding. Suppressed findings stay in JSON and SARIF output.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Suppression {
+    /// Comment or config.
+    pub kind: SuppressionKind,
+    /// Why (required).
+    pub reason: String,
+    /// Expiry date (`YYYY-MM-DD`), if any.
+    pub until: Option<String>,
+}
+
 /// One finding.
 #[derive(Debug, Clone)]
 pub struct Finding {
@@ -33,6 +53,8 @@ pub struct Finding {
     pub notes: Vec<String>,
     /// What to do, imperative.
     pub help: Option<String>,
+    /// The suppression that applies, if any.
+    pub suppression: Option<Suppression>,
 }
 
 impl Finding {

@@ -9,9 +9,10 @@ pub mod registry;
 pub mod rule;
 pub mod rules;
 pub mod settings;
+pub mod suppression;
 
 pub use context::{AnalyzedPolicy, Context, analyze_state};
-pub use finding::{Finding, StatementRef};
+pub use finding::{Finding, StatementRef, Suppression, SuppressionKind};
 pub use rule::{Category, Rule, RuleMeta, Severity, SourceKind};
 pub use settings::Settings;
 

@@ -35,6 +35,13 @@ pub static RULES: &[&dyn Rule] = &[
     &ServicePrincipalUnscoped,
 ];
 
+/// Findings about suppressions themselves, produced by [`crate::suppression::apply`].
+pub static SUPPRESSION_RULES: &[&RuleMeta] = &[
+    &crate::suppression::SUPPRESSION_UNUSED,
+    &crate::suppression::SUPPRESSION_EXPIRED,
+    &crate::suppression::SUPPRESSION_INVALID,
+];
+
 /// Finds a rule by code (`ECR002`, any case) or name (`repository-policy-public`).
 #[must_use]
 pub fn find(code_or_name: &str) -> Option<&'static dyn Rule> {
@@ -44,9 +51,20 @@ pub fn find(code_or_name: &str) -> Option<&'static dyn Rule> {
     })
 }
 
-/// Every rule's metadata.
+/// Finds any rule's metadata, suppression rules included.
+#[must_use]
+pub fn find_meta(code_or_name: &str) -> Option<&'static RuleMeta> {
+    metas().find(|m| {
+        m.code.eq_ignore_ascii_case(code_or_name) || m.name.eq_ignore_ascii_case(code_or_name)
+    })
+}
+
+/// Every rule's metadata, in code order.
 pub fn metas() -> impl Iterator<Item = &'static RuleMeta> {
-    RULES.iter().map(|r| r.meta())
+    RULES
+        .iter()
+        .map(|r| r.meta())
+        .chain(SUPPRESSION_RULES.iter().copied())
 }
 
 #[cfg(test)]
@@ -73,6 +91,9 @@ mod tests {
             "ECR013 lifecycle-policy-missing",
             "ECR014 public-repository-unapproved",
             "ECR015 service-principal-unscoped",
+            "ECR090 suppression-unused",
+            "ECR091 suppression-expired",
+            "ECR092 suppression-invalid",
         ];
         assert_eq!(got, want);
     }

@@ -1,7 +1,7 @@
 //! `ecrguard check-policy`: one repository policy, its verdict, and its findings.
 
 use crate::ExitStatus;
-use crate::args::{CheckPolicyArgs, Color, FailOn, Format};
+use crate::args::{CheckPolicyArgs, FailOn, Format};
 use crate::commands::write_stdout;
 use anyhow::Context as _;
 use ecrguard_iam::json::{self, Node, Value as JsonValue};
@@ -10,8 +10,8 @@ use ecrguard_model::{
     EcrState, FileId, Origin, PolicyDoc, PolicyState, Repository, ResourceId, SourceDb, Span, Value,
 };
 use ecrguard_report::{InputError, PolicyCheck};
-use ecrguard_rules::{Settings, Severity, SourceKind, registry};
-use std::io::{IsTerminal, Read};
+use ecrguard_rules::{Settings, SourceKind, registry};
+use std::io::Read;
 
 /// Largest input read. ECR accepts 10,240 characters; a megabyte leaves room for pretty
 /// printing and wrappers while refusing to load anything absurd into memory.
@@ -233,11 +233,7 @@ pub(crate) fn run(args: &CheckPolicyArgs) -> anyhow::Result<ExitStatus> {
         findings,
         errors,
     };
-    let color = match args.color {
-        Color::Always => true,
-        Color::Never => false,
-        Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-    };
+    let color = crate::commands::use_color(args.color);
     let out = match args.format {
         Format::Text => ecrguard_report::text::render_policy_check(
             &check,
@@ -253,13 +249,7 @@ fn exit_status(check: &PolicyCheck<'_>, fail_on: FailOn) -> ExitStatus {
     if !check.errors.is_empty() {
         return ExitStatus::Error;
     }
-    let threshold = match fail_on {
-        FailOn::Low => Some(Severity::Low),
-        FailOn::Medium => Some(Severity::Medium),
-        FailOn::High => Some(Severity::High),
-        FailOn::Critical => Some(Severity::Critical),
-        FailOn::Never => None,
-    };
+    let threshold = crate::commands::threshold(fail_on);
     match threshold {
         Some(t) if check.findings.iter().any(|f| f.severity >= t) => ExitStatus::Findings,
         _ => ExitStatus::Clean,

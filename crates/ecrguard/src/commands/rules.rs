@@ -52,10 +52,9 @@ pub(crate) fn run_list(format: Format) -> anyhow::Result<ExitStatus> {
 }
 
 pub(crate) fn run_show(which: &str, format: Format) -> anyhow::Result<ExitStatus> {
-    let Some(rule) = registry::find(which) else {
+    let Some(m) = registry::find_meta(which) else {
         anyhow::bail!("no rule `{which}`; `ecrguard rules` lists them");
     };
-    let m = rule.meta();
     let text = match format {
         Format::Json => serde_json::to_string_pretty(&meta_json(m))? + "\n",
         Format::Text => {

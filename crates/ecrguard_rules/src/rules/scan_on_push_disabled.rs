@@ -54,15 +54,23 @@ impl Rule for ScanOnPushDisabled {
             if repo.scan_on_push.known() != Some(&false) {
                 continue;
             }
-            // A registry configuration in the same account and region (or one whose scope is
-            // not known) decides; stay silent when it scans all or cannot be read.
+            // A registry configuration in the same account and region decides when one of its
+            // scan-on-push filters matches the name; stay silent when that cannot be known.
+            let name = repo.name.known();
             let mut registry_decides = false;
             for reg in &cx.state.registry_scanning {
                 let same = (reg.account.is_none() || reg.account == repo.account)
                     && (reg.region.is_none() || reg.region == repo.region);
-                if same && reg.scans_all_on_push.known() != Some(&false) {
-                    registry_decides = true;
+                if !same {
+                    continue;
                 }
+                registry_decides |= match (reg.scan_on_push_filters.known(), name) {
+                    (None, _) => true,
+                    (Some(filters), Some(name)) => filters
+                        .iter()
+                        .any(|f| ecrguard_iam::wildcard::matches(f, name)),
+                    (Some(filters), None) => !filters.is_empty(),
+                };
             }
             if registry_decides {
                 continue;
@@ -90,16 +98,18 @@ mod tests {
         s.repositories[0].scan_on_push = Value::Set(true, o.clone());
         assert!(codes(&s, &owner(), "ECR011").is_empty());
         s.repositories[0].scan_on_push = Value::Set(false, o.clone());
-        for (all, want) in [
-            (Value::Set(true, o.clone()), 0),
-            (Value::Set(false, o.clone()), 1),
+        for (filters, want) in [
+            (Value::Set(vec!["*".to_string()], o.clone()), 0),
+            (Value::Set(vec!["app*".to_string()], o.clone()), 0),
+            (Value::Set(vec!["other-*".to_string()], o.clone()), 1),
+            (Value::Set(vec![], o.clone()), 1),
             (Value::Unknown("var".into(), o.clone()), 0),
         ] {
             s.registry_scanning = vec![RegistryScanning {
                 id: ResourceId::Terraform("x".into()),
                 account: None,
                 region: None,
-                scans_all_on_push: all,
+                scan_on_push_filters: filters,
             }];
             assert_eq!(codes(&s, &owner(), "ECR011").len(), want);
         }

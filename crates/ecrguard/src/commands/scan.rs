@@ -1,0 +1,310 @@
+//! `ecrguard scan`: infrastructure code in, findings out, in the format CI wants.
+
+use crate::ExitStatus;
+use crate::args::{FailOn, ScanArgs, ScanFormat};
+use crate::commands::{threshold, use_color, write_stdout};
+use crate::config::{self, ConfigError, LoadedConfig};
+use ecrguard_model::{Origin, Span};
+use ecrguard_report::{InputError, NotEvaluated, ScanReport};
+use ecrguard_rules::suppression::{self, ConfigSuppression};
+use ecrguard_rules::{Rule, RuleMeta, Settings, Severity, SourceKind, registry};
+use std::path::PathBuf;
+
+/// Settings, rules and suppressions resolved from the config file and the flags.
+struct Resolved {
+    settings: Settings,
+    rules: Vec<&'static dyn Rule>,
+    fail_on: Option<Severity>,
+    suppressions: Vec<(ConfigSuppression, std::ops::Range<usize>)>,
+    config: Option<LoadedConfig>,
+}
+
+fn check_account(id: &str) -> Result<(), String> {
+    if ecrguard_iam::principal::is_account_id(id) && id != ecrguard_iam::analysis::SELF_ACCOUNT {
+        Ok(())
+    } else {
+        Err(format!("`{id}` is not a 12-digit account id"))
+    }
+}
+
+/// Whether a selector (code, name or code prefix) picks a rule.
+fn selects(selector: &str, m: &RuleMeta) -> bool {
+    m.code.eq_ignore_ascii_case(selector)
+        || m.name.eq_ignore_ascii_case(selector)
+        || (selector.len() >= 3
+            && m.code
+                .to_ascii_uppercase()
+                .starts_with(&selector.to_ascii_uppercase()))
+}
+
+fn fail_on_word(s: &str) -> Option<FailOn> {
+    Some(match s {
+        "low" => FailOn::Low,
+        "medium" => FailOn::Medium,
+        "high" => FailOn::High,
+        "critical" => FailOn::Critical,
+        "never" => FailOn::Never,
+        _ => return None,
+    })
+}
+
+#[allow(clippy::too_many_lines)]
+fn resolve(args: &ScanArgs) -> anyhow::Result<Resolved> {
+    let config_path = if args.no_config {
+        None
+    } else {
+        match &args.config {
+            Some(p) => Some(p.clone()),
+            None => config::discover(
+                args.paths
+                    .first()
+                    .map_or(std::path::Path::new("."), PathBuf::as_path),
+            ),
+        }
+    };
+    let config = config_path.as_deref().map(config::load).transpose()?;
+    let mut settings = Settings::default();
+    let mut select: Vec<String> = Vec::new();
+    let mut ignore: Vec<String> = Vec::new();
+    let mut fail_on = FailOn::Low;
+    let mut suppressions = Vec::new();
+    if let Some(c) = &config {
+        let raw = &c.raw;
+        if let Some(o) = &raw.owner_account {
+            check_account(o.get_ref()).or_else(|m| c.error_at(o.span(), m))?;
+            settings.owner_account = Some(o.get_ref().clone());
+        }
+        for a in &raw.trusted_accounts {
+            check_account(a.get_ref()).or_else(|m| c.error_at(a.span(), m))?;
+            settings.trusted_accounts.insert(a.get_ref().clone());
+        }
+        for o in &raw.trusted_orgs {
+            if !o.get_ref().starts_with("o-") {
+                return c.error_at(
+                    o.span(),
+                    format!("`{}` is not an organization id (`o-...`)", o.get_ref()),
+                )?;
+            }
+            settings.trusted_orgs.insert(o.get_ref().clone());
+        }
+        settings
+            .approved_public_repositories
+            .clone_from(&raw.approved_public_repositories);
+        for s in raw.select.iter().chain(&raw.ignore) {
+            if !registry::metas().any(|m| selects(s.get_ref(), m)) {
+                return c.error_at(s.span(), format!("no rule matches `{}`", s.get_ref()))?;
+            }
+        }
+        select = raw.select.iter().map(|s| s.get_ref().clone()).collect();
+        ignore = raw.ignore.iter().map(|s| s.get_ref().clone()).collect();
+        if let Some(f) = &raw.fail_on {
+            fail_on = fail_on_word(f.get_ref()).map_or_else(
+                || {
+                    c.error_at(
+                        f.span(),
+                        format!(
+                            "`fail-on` must be low, medium, high, critical or never, not `{}`",
+                            f.get_ref()
+                        ),
+                    )
+                },
+                Ok,
+            )?;
+        }
+        for (rule, sev) in &raw.severity {
+            let Some(m) = registry::find_meta(rule) else {
+                return c.error_at(
+                    sev.span(),
+                    format!("`[severity]` names unknown rule `{rule}`"),
+                )?;
+            };
+            let Some(level) = Severity::parse(sev.get_ref()) else {
+                return c.error_at(
+                    sev.span(),
+                    format!(
+                        "severity must be low, medium, high or critical, not `{}`",
+                        sev.get_ref()
+                    ),
+                )?;
+            };
+            settings.severity_overrides.insert(m.code, level);
+        }
+        for entry in &raw.suppress {
+            let s = entry.get_ref();
+            if registry::find_meta(s.rule.get_ref()).is_none() {
+                return c.error_at(
+                    s.rule.span(),
+                    format!("`[[suppress]]` names unknown rule `{}`", s.rule.get_ref()),
+                )?;
+            }
+            if s.reason.get_ref().trim().is_empty() {
+                return c.error_at(
+                    s.reason.span(),
+                    "`[[suppress]]` needs a non-empty `reason`".to_string(),
+                )?;
+            }
+            if let Some(e) = &s.expires
+                && !(e.get_ref().len() == 10
+                    && e.get_ref().as_bytes()[4] == b'-'
+                    && e.get_ref().as_bytes()[7] == b'-')
+            {
+                return c.error_at(
+                    e.span(),
+                    format!("`expires` must be a YYYY-MM-DD date, not `{}`", e.get_ref()),
+                )?;
+            }
+            suppressions.push((
+                ConfigSuppression {
+                    rule: s.rule.get_ref().clone(),
+                    resource: s.resource.clone(),
+                    reason: s.reason.get_ref().clone(),
+                    expires: s.expires.as_ref().map(|e| e.get_ref().clone()),
+                    origin: Origin::File(ecrguard_model::FileId(0)),
+                },
+                entry.span(),
+            ));
+        }
+    }
+    // Flags override (owner, select, fail-on) or extend (trusted, ignore) the file.
+    if let Some(o) = &args.owner_account {
+        check_account(o).map_err(|m| anyhow::anyhow!("--owner-account: {m}"))?;
+        settings.owner_account = Some(o.clone());
+    }
+    for a in &args.trusted_accounts {
+        check_account(a).map_err(|m| anyhow::anyhow!("--trusted-account: {m}"))?;
+        settings.trusted_accounts.insert(a.clone());
+    }
+    settings
+        .trusted_orgs
+        .extend(args.trusted_orgs.iter().cloned());
+    if !args.select.is_empty() {
+        select.clone_from(&args.select);
+    }
+    ignore.extend(args.ignore.iter().cloned());
+    for s in args.select.iter().chain(&args.ignore) {
+        if !registry::metas().any(|m| selects(s, m)) {
+            anyhow::bail!("no rule matches `{s}`; `ecrguard rules` lists them");
+        }
+    }
+    if let Some(f) = args.fail_on {
+        fail_on = f;
+    }
+    let rules = registry::RULES
+        .iter()
+        .copied()
+        .filter(|r| r.meta().sources.contains(&SourceKind::Terraform))
+        .filter(|r| select.is_empty() || select.iter().any(|s| selects(s, r.meta())))
+        .filter(|r| !ignore.iter().any(|s| selects(s, r.meta())))
+        .collect();
+    Ok(Resolved {
+        settings,
+        rules,
+        fail_on: threshold(fail_on),
+        suppressions,
+        config,
+    })
+}
+
+pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
+    let resolved = match resolve(args) {
+        Ok(r) => r,
+        Err(e) => {
+            if let Some(ce) = e.downcast_ref::<ConfigError>() {
+                anyhow::bail!("invalid configuration: {ce}");
+            }
+            return Err(e);
+        }
+    };
+    let tf = ecrguard_terraform::scan(
+        &args.paths,
+        &ecrguard_terraform::TerraformOptions {
+            var_files: args.var_files.clone(),
+        },
+    );
+    let mut sources = tf.sources;
+    let mut findings = ecrguard_rules::check_rules(
+        &tf.state,
+        &resolved.settings,
+        resolved.rules.iter().copied(),
+    );
+
+    // Suppressions: comments in every scanned file, entries of the config file.
+    let files: Vec<ecrguard_model::FileId> = sources.ids().collect();
+    let config_suppressions: Vec<ConfigSuppression> = match &resolved.config {
+        Some(c) => {
+            let id = sources.add(c.path.display().to_string(), c.text.clone());
+            resolved
+                .suppressions
+                .iter()
+                .map(|(s, span)| ConfigSuppression {
+                    origin: Origin::Span {
+                        file: id,
+                        span: Span::new(span.start, span.end),
+                    },
+                    ..s.clone()
+                })
+                .collect()
+        }
+        None => Vec::new(),
+    };
+    let known = |r: &str| registry::find_meta(r).is_some();
+    let today = std::env::var("ECRGUARD_TODAY").unwrap_or_else(|_| suppression::today());
+    suppression::apply(
+        &mut findings,
+        &sources,
+        &files,
+        &config_suppressions,
+        &today,
+        &known,
+    );
+    ecrguard_report::sort_findings(&sources, &mut findings);
+
+    let mut rules: Vec<&'static RuleMeta> = resolved.rules.iter().map(|r| r.meta()).collect();
+    rules.extend(registry::SUPPRESSION_RULES.iter().copied());
+    let errors: Vec<InputError> = tf
+        .errors
+        .into_iter()
+        .map(|e| InputError {
+            location: e.location,
+            message: e.message,
+        })
+        .collect();
+    let report = ScanReport {
+        sources: &sources,
+        findings,
+        errors,
+        not_evaluated: tf
+            .not_evaluated
+            .into_iter()
+            .map(|n| NotEvaluated {
+                address: n.address,
+                reason: n.reason,
+            })
+            .collect(),
+        files: tf.files,
+        rules,
+    };
+    let color = args.output.is_none() && use_color(args.color);
+    let text = match args.format {
+        ScanFormat::Text => ecrguard_report::text::render_scan(
+            &report,
+            ecrguard_report::text::TextOptions { color },
+        ),
+        ScanFormat::Json => ecrguard_report::json::render_scan(&report),
+        ScanFormat::Sarif => ecrguard_report::sarif::render(&report),
+        ScanFormat::Junit => ecrguard_report::junit::render(&report),
+        ScanFormat::Github => ecrguard_report::github::render(&report),
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, text)
+            .map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", path.display()))?,
+        None => write_stdout(&text)?,
+    }
+    if !report.errors.is_empty() {
+        return Ok(ExitStatus::Error);
+    }
+    Ok(match resolved.fail_on {
+        Some(t) if report.active().any(|f| f.severity >= t) => ExitStatus::Findings,
+        _ => ExitStatus::Clean,
+    })
+}

@@ -1,0 +1,134 @@
+//! `ecrguard.toml`: found upward from the scanned path, or given with `--config`. Unknown
+//! keys and bad values are errors that point at the line.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// The file as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub(crate) struct RawConfig {
+    pub(crate) owner_account: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) trusted_accounts: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) trusted_orgs: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) approved_public_repositories: Vec<String>,
+    #[serde(default)]
+    pub(crate) select: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) ignore: Vec<Spanned<String>>,
+    pub(crate) fail_on: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) severity: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    pub(crate) suppress: Vec<Spanned<RawSuppress>>,
+}
+
+/// A `[[suppress]]` entry.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub(crate) struct RawSuppress {
+    pub(crate) rule: Spanned<String>,
+    pub(crate) resource: String,
+    pub(crate) reason: Spanned<String>,
+    pub(crate) expires: Option<Spanned<String>>,
+}
+
+/// A loaded config file.
+pub(crate) struct LoadedConfig {
+    pub(crate) path: PathBuf,
+    pub(crate) text: String,
+    pub(crate) raw: RawConfig,
+}
+
+/// An error in the config file, with its line.
+#[derive(Debug)]
+pub(crate) struct ConfigError {
+    pub(crate) path: PathBuf,
+    pub(crate) line: usize,
+    pub(crate) message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: {}", self.path.display(), self.line, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// Finds `ecrguard.toml` in `start` or its parents.
+pub(crate) fn discover(start: &Path) -> Option<PathBuf> {
+    let start = if start.is_file() {
+        start.parent()?.to_path_buf()
+    } else {
+        start.to_path_buf()
+    };
+    let start = std::fs::canonicalize(&start).unwrap_or(start);
+    start
+        .ancestors()
+        .map(|d| d.join("ecrguard.toml"))
+        .find(|p| p.is_file())
+}
+
+/// Reads and parses a config file.
+pub(crate) fn load(path: &Path) -> Result<LoadedConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        path: path.to_path_buf(),
+        line: 1,
+        message: format!("cannot read: {e}"),
+    })?;
+    let raw: RawConfig = toml::from_str(&text).map_err(|e| ConfigError {
+        path: path.to_path_buf(),
+        line: e.span().map_or(1, |s| line_of(&text, s.start)),
+        message: e.message().trim().to_string(),
+    })?;
+    Ok(LoadedConfig {
+        path: path.to_path_buf(),
+        text,
+        raw,
+    })
+}
+
+impl LoadedConfig {
+    pub(crate) fn error_at<T>(
+        &self,
+        span: std::ops::Range<usize>,
+        message: String,
+    ) -> Result<T, ConfigError> {
+        Err(ConfigError {
+            path: self.path.clone(),
+            line: line_of(&self.text, span.start),
+            message,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_errors_with_lines() {
+        let dir = std::env::temp_dir().join(format!("ecrguard-config-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("ecrguard.toml");
+        std::fs::write(&p, "owner-account = \"111111111111\"\n\n[[suppress]]\nrule = \"ECR002\"\nresource = \"x\"\nreason = \"r\"\nreasn = \"typo\"\n").unwrap();
+        let e = load(&p).err().unwrap();
+        assert_eq!(e.line, 7, "{e}");
+        assert!(e.message.contains("reasn"), "{e}");
+        std::fs::write(&p, "trusted-acounts = []\n").unwrap();
+        let e = load(&p).err().unwrap();
+        assert_eq!(e.line, 1);
+        assert!(e.message.contains("trusted-acounts"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,71 @@
+//! AWS managed policies that grant ECR access, so that an IaC attachment by ARN
+//! (`arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPowerUser`) is analysed like any inline
+//! policy. Documents transcribed from the AWS Managed Policy Reference (default versions as of
+//! 2026); the live audit reads the real documents from IAM instead.
+
+const READ_ACTIONS: &str = r#""ecr:GetAuthorizationToken","ecr:BatchCheckLayerAvailability","ecr:GetDownloadUrlForLayer","ecr:GetRepositoryPolicy","ecr:DescribeRepositories","ecr:ListImages","ecr:DescribeImages","ecr:BatchGetImage","ecr:GetLifecyclePolicy","ecr:GetLifecyclePolicyPreview","ecr:ListTagsForResource","ecr:DescribeImageScanFindings""#;
+
+/// The document of an AWS managed policy that matters for ECR, by ARN or name.
+#[must_use]
+pub fn document(arn_or_name: &str) -> Option<String> {
+    let name = arn_or_name.rsplit('/').next().unwrap_or(arn_or_name);
+    if arn_or_name.contains(':') && !arn_or_name.contains(":iam::aws:policy/") {
+        return None;
+    }
+    let statement = match name {
+        "AmazonEC2ContainerRegistryFullAccess" => r#"{"Effect":"Allow","Action":["ecr:*","cloudtrail:LookupEvents"],"Resource":"*"}"#.to_string(),
+        "AmazonEC2ContainerRegistryPowerUser" => format!(
+            r#"{{"Effect":"Allow","Action":[{READ_ACTIONS},"ecr:InitiateLayerUpload","ecr:UploadLayerPart","ecr:CompleteLayerUpload","ecr:PutImage"],"Resource":"*"}}"#
+        ),
+        "AmazonEC2ContainerRegistryReadOnly" => format!(r#"{{"Effect":"Allow","Action":[{READ_ACTIONS}],"Resource":"*"}}"#),
+        "AmazonEC2ContainerRegistryPullOnly" => {
+            r#"{"Effect":"Allow","Action":["ecr:GetAuthorizationToken","ecr:BatchGetImage","ecr:GetDownloadUrlForLayer"],"Resource":"*"}"#.to_string()
+        }
+        "AmazonElasticContainerRegistryPublicFullAccess" => r#"{"Effect":"Allow","Action":["ecr-public:*","sts:GetServiceBearerToken"],"Resource":"*"}"#.to_string(),
+        "AdministratorAccess" => r#"{"Effect":"Allow","Action":"*","Resource":"*"}"#.to_string(),
+        "PowerUserAccess" => r#"{"Effect":"Allow","NotAction":["iam:*","organizations:*","account:*"],"Resource":"*"}"#.to_string(),
+        _ => return None,
+    };
+    Some(format!(
+        r#"{{"Version":"2012-10-17","Statement":[{statement}]}}"#
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::ActionClass;
+    use crate::identity::ecr_grants;
+    use crate::policy::{PolicyKind, parse_text};
+
+    #[test]
+    fn managed_documents_parse_and_grant_what_they_should() {
+        let classes = |arn: &str| {
+            let p = parse_text(&document(arn).unwrap(), PolicyKind::Identity).unwrap();
+            assert!(!p.is_invalid(), "{arn}: {:?}", p.problems);
+            ecr_grants(&p).iter().flat_map(|g| g.classes()).max()
+        };
+        assert_eq!(
+            classes("arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPowerUser"),
+            Some(ActionClass::Write)
+        );
+        assert_eq!(
+            classes("arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryFullAccess"),
+            Some(ActionClass::PermissionsManagement)
+        );
+        assert_eq!(
+            classes("arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"),
+            Some(ActionClass::Read)
+        );
+        assert_eq!(
+            classes("AmazonEC2ContainerRegistryPullOnly"),
+            Some(ActionClass::Read)
+        );
+        assert!(
+            document("arn:aws:iam::123456789012:policy/AmazonEC2ContainerRegistryPowerUser")
+                .is_none(),
+            "a customer policy with the same name is not the managed one"
+        );
+        assert!(document("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess").is_none());
+    }
+}

@@ -1,0 +1,123 @@
+//! SARIF 2.1.0 for GitHub code scanning and other viewers: rules with help text and
+//! `security-severity`, results with locations (or the ARN as a logical location),
+//! partial fingerprints, and suppressions.
+
+use crate::ScanReport;
+use ecrguard_rules::{Finding, RuleMeta, Severity, SuppressionKind};
+use serde_json::{Value, json};
+
+fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low => "note",
+    }
+}
+
+fn rule(m: &RuleMeta) -> Value {
+    let docs: String = m
+        .docs
+        .lines()
+        .map(|l| l.strip_prefix(' ').unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n");
+    json!({
+        "id": m.code,
+        "name": m.name,
+        "shortDescription": {"text": m.summary},
+        "fullDescription": {"text": m.summary},
+        "help": {"text": docs, "markdown": docs},
+        "defaultConfiguration": {"level": level(m.severity)},
+        "properties": {
+            "security-severity": m.severity.security_severity(),
+            "tags": ["security", m.category.as_str()],
+            "precision": "high",
+        }
+    })
+}
+
+fn result(report: &ScanReport<'_>, f: &Finding, rule_index: usize) -> Value {
+    let mut r = json!({
+        "ruleId": f.rule.code,
+        "ruleIndex": rule_index,
+        "level": level(f.severity),
+        "message": {"text": f.message},
+        "partialFingerprints": {"ecrguardFingerprint/v1": f.fingerprint()},
+        "properties": {"severity": f.severity.as_str(), "resource": f.resource.label()},
+    });
+    let location = match &f.origin {
+        Some(ecrguard_model::Origin::Aws { arn, .. }) => {
+            Some(json!({"logicalLocations": [{"fullyQualifiedName": arn, "kind": "resource"}]}))
+        }
+        Some(o) => report.sources.lines(o).map(|l| {
+            json!({
+                "physicalLocation": {
+                    "artifactLocation": {"uri": l.file.trim_start_matches("./")},
+                    "region": {"startLine": l.start_line, "endLine": l.end_line}
+                },
+                "logicalLocations": [{"fullyQualifiedName": f.resource.label(), "kind": "resource"}]
+            })
+        }),
+        None => None,
+    };
+    if let Some(l) = location {
+        r["locations"] = json!([l]);
+    }
+    if let Some(s) = &f.suppression {
+        let kind = match s.kind {
+            SuppressionKind::InSource => "inSource",
+            SuppressionKind::Config => "external",
+        };
+        r["suppressions"] = json!([{"kind": kind, "justification": s.reason}]);
+    }
+    r
+}
+
+/// Renders the report as a SARIF 2.1.0 log.
+#[must_use]
+pub fn render(report: &ScanReport<'_>) -> String {
+    let rules: Vec<Value> = report.rules.iter().map(|m| rule(m)).collect();
+    let results: Vec<Value> = report
+        .findings
+        .iter()
+        .map(|f| {
+            let idx = report
+                .rules
+                .iter()
+                .position(|m| m.code == f.rule.code)
+                .unwrap_or(0);
+            result(report, f, idx)
+        })
+        .collect();
+    let notifications: Vec<Value> = report
+        .errors
+        .iter()
+        .map(|e| {
+            let mut n = json!({"level": "error", "message": {"text": e.message}});
+            if let Some(l) = &e.location {
+                n["locations"] = json!([{"physicalLocation": {"artifactLocation": {"uri": l.file}, "region": {"startLine": l.start_line}}}]);
+            }
+            n
+        })
+        .collect();
+    let log = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "ecrguard",
+                "version": env!("CARGO_PKG_VERSION"),
+                "informationUri": "https://docs.aws.amazon.com/AmazonECR/latest/userguide/repository-policies.html",
+                "rules": rules,
+            }},
+            "invocations": [{
+                "executionSuccessful": report.errors.is_empty(),
+                "toolExecutionNotifications": notifications,
+            }],
+            "results": results,
+        }]
+    });
+    let mut s = serde_json::to_string_pretty(&log).unwrap_or_default();
+    s.push('\n');
+    s
+}

@@ -1,0 +1,402 @@
+//! Suppressions: `# ecrguard:ignore[ECR002] reason` comments (also `//`) on the finding's
+//! line, on its resource's first line, or on the line above either; and `[[suppress]]`
+//! entries of `ecrguard.toml`. A reason is required; `until=YYYY-MM-DD` sets an expiry.
+//! Suppressed findings stay in the report; suppressions that are unused, expired or
+//! malformed are findings of their own (ECR090-ECR092).
+
+use crate::finding::{Finding, Suppression, SuppressionKind};
+use crate::rule::{Category, RuleMeta, Severity, SourceKind};
+use ecrguard_model::{FileId, Origin, ResourceId, SourceDb, Span};
+
+/// `ECR090`: a suppression that matched nothing.
+pub static SUPPRESSION_UNUSED: RuleMeta = RuleMeta {
+    code: "ECR090",
+    name: "suppression-unused",
+    severity: Severity::Low,
+    category: Category::Validity,
+    summary: "Suppression matches no finding",
+    docs: " ## What it does\n Flags an `ecrguard:ignore` comment or a `[[suppress]]` entry that suppressed nothing in this run.\n\n ## Why is this bad?\n A stale suppression hides the next real finding at that place, long after the reason for it is gone.\n\n ## Example\n ```hcl\n # ecrguard:ignore[ECR002] public mirror\n resource \"aws_ecr_repository\" \"private_app\" { name = \"app\" }\n ```\n\n ## How to fix\n - Terraform: delete the comment.\n - CLI: remove the `[[suppress]]` entry from `ecrguard.toml`.\n - Console: nothing to change in AWS; this is about ecrguard's own configuration.\n\n ## References\n - <https://docs.aws.amazon.com/AmazonECR/latest/userguide/repository-policies.html>\n",
+    compliance: &[],
+    sources: &[
+        SourceKind::Terraform,
+        SourceKind::CloudFormation,
+        SourceKind::Aws,
+    ],
+};
+
+/// `ECR091`: a suppression past its `until` date.
+pub static SUPPRESSION_EXPIRED: RuleMeta = RuleMeta {
+    code: "ECR091",
+    name: "suppression-expired",
+    severity: Severity::Medium,
+    category: Category::Validity,
+    summary: "Suppression is past its expiry date",
+    docs: " ## What it does\n Flags a suppression whose `until=` (comment) or `expires` (config) date has passed. An expired suppression no longer suppresses.\n\n ## Why is this bad?\n Expiry dates exist so that accepted risks are reviewed; an expired one means the review is due.\n\n ## Example\n ```hcl\n # ecrguard:ignore[ECR002] public mirror until=2024-01-01\n ```\n\n ## How to fix\n - Terraform: fix the finding, or renew the date after review.\n - CLI: update `expires` in `ecrguard.toml`.\n - Console: nothing to change in AWS; this is about ecrguard's own configuration.\n\n ## References\n - <https://docs.aws.amazon.com/AmazonECR/latest/userguide/repository-policies.html>\n",
+    compliance: &[],
+    sources: &[
+        SourceKind::Terraform,
+        SourceKind::CloudFormation,
+        SourceKind::Aws,
+    ],
+};
+
+/// `ECR092`: a suppression ecrguard cannot read.
+pub static SUPPRESSION_INVALID: RuleMeta = RuleMeta {
+    code: "ECR092",
+    name: "suppression-invalid",
+    severity: Severity::Medium,
+    category: Category::Validity,
+    summary: "Suppression is malformed, has no reason, or names an unknown rule",
+    docs: " ## What it does\n Flags `ecrguard:ignore` comments that ecrguard cannot read: no `[RULE]` list, an unknown rule, no reason, or a bad `until=` date. Such a comment suppresses nothing.\n\n ## Why is this bad?\n The author believes a finding is suppressed and documented; it is neither.\n\n ## Example\n ```hcl\n # ecrguard:ignore[ECR02]\n ```\n\n ## How to fix\n - Terraform: write `# ecrguard:ignore[ECR002] why this is accepted until=2027-01-01`.\n - CLI: `ecrguard rules` lists the codes.\n - Console: nothing to change in AWS; this is about ecrguard's own configuration.\n\n ## References\n - <https://docs.aws.amazon.com/AmazonECR/latest/userguide/repository-policies.html>\n",
+    compliance: &[],
+    sources: &[
+        SourceKind::Terraform,
+        SourceKind::CloudFormation,
+        SourceKind::Aws,
+    ],
+};
+
+const MARKER: &str = "ecrguard:ignore";
+
+/// One suppression comment.
+#[derive(Debug, Clone)]
+struct Directive {
+    file: FileId,
+    line: usize,
+    span: Span,
+    rules: Vec<String>,
+    reason: String,
+    until: Option<String>,
+    used: bool,
+}
+
+/// A `[[suppress]]` entry of the config file.
+#[derive(Debug, Clone)]
+pub struct ConfigSuppression {
+    /// Rule code or name.
+    pub rule: String,
+    /// Resource address, logical id, ARN, or a glob of them.
+    pub resource: String,
+    /// Why (required by the config parser).
+    pub reason: String,
+    /// Expiry, `YYYY-MM-DD`.
+    pub expires: Option<String>,
+    /// Where it is written.
+    pub origin: Origin,
+}
+
+fn valid_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && s.chars()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+        && (1..=12).contains(&s[5..7].parse::<u8>().unwrap_or(0))
+        && (1..=31).contains(&s[8..10].parse::<u8>().unwrap_or(0))
+}
+
+/// Parses the text after the marker: `[ECR002, repository-policy-public] reason until=DATE`.
+fn parse_directive(
+    rest: &str,
+    known: &dyn Fn(&str) -> bool,
+) -> Result<(Vec<String>, String, Option<String>), String> {
+    let rest = rest.trim_start();
+    let Some(inner) = rest.strip_prefix('[') else {
+        return Err("expected `[RULE, ...]` after `ecrguard:ignore`".into());
+    };
+    let Some(close) = inner.find(']') else {
+        return Err("missing `]`".into());
+    };
+    let rules: Vec<String> = inner[..close]
+        .split(',')
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty())
+        .collect();
+    if rules.is_empty() {
+        return Err("no rule named".into());
+    }
+    if let Some(bad) = rules.iter().find(|r| !known(r)) {
+        return Err(format!("unknown rule `{bad}`"));
+    }
+    let mut reason_words = Vec::new();
+    let mut until = None;
+    for word in inner[close + 1..].split_whitespace() {
+        if let Some(d) = word.strip_prefix("until=") {
+            if !valid_date(d) {
+                return Err(format!("`until={d}` is not a YYYY-MM-DD date"));
+            }
+            until = Some(d.to_string());
+        } else {
+            reason_words.push(word);
+        }
+    }
+    let reason = reason_words
+        .join(" ")
+        .trim_start_matches(['-', ':'])
+        .trim()
+        .to_string();
+    if reason.is_empty() {
+        return Err("a reason is required after `]`".into());
+    }
+    Ok((rules, reason, until))
+}
+
+fn block_start(text_lines: &[&str], line: usize) -> Option<usize> {
+    // The resource that holds the line: an HCL `resource`/`data`/`module` block, or a
+    // CloudFormation logical id (two-space indented key).
+    (1..=line).rev().find(|&l| {
+        let t = text_lines.get(l - 1).copied().unwrap_or("");
+        let trimmed = t.trim_start();
+        let hcl = (trimmed.starts_with("resource ")
+            || trimmed.starts_with("data ")
+            || trimmed.starts_with("module "))
+            && t.len() == trimmed.len();
+        let yaml = t.starts_with("  ")
+            && !t.starts_with("   ")
+            && trimmed.ends_with(':')
+            && !trimmed.starts_with('#');
+        hcl || yaml
+    })
+}
+
+fn matches_rule(names: &[String], f: &Finding) -> bool {
+    names
+        .iter()
+        .any(|r| r.eq_ignore_ascii_case(f.rule.code) || r.eq_ignore_ascii_case(f.rule.name))
+}
+
+/// Applies inline and config suppressions to `findings`, and appends findings about the
+/// suppressions themselves. `today` is `YYYY-MM-DD`; `known_rule` says whether a code or name
+/// exists.
+pub fn apply(
+    findings: &mut Vec<Finding>,
+    sources: &SourceDb,
+    files: &[FileId],
+    config: &[ConfigSuppression],
+    today: &str,
+    known_rule: &dyn Fn(&str) -> bool,
+) {
+    let mut directives = Vec::new();
+    let mut meta_findings = Vec::new();
+    for &file in files {
+        let src = sources.get(file);
+        let mut offset = 0;
+        for (i, line) in src.text.split_inclusive('\n').enumerate() {
+            let start = offset;
+            offset += line.len();
+            let Some(at) = line.find(MARKER) else {
+                continue;
+            };
+            let before = line[..at].trim_end();
+            if !(before.ends_with('#') || before.ends_with("//")) {
+                continue;
+            }
+            let span = Span::new(start + at, start + line.trim_end().len());
+            match parse_directive(&line[at + MARKER.len()..], known_rule) {
+                Ok((rules, reason, until)) => directives.push(Directive {
+                    file,
+                    line: i + 1,
+                    span,
+                    rules,
+                    reason,
+                    until,
+                    used: false,
+                }),
+                Err(why) => meta_findings.push(meta(
+                    &SUPPRESSION_INVALID,
+                    ResourceId::Input(src.path.clone()),
+                    Origin::Span { file, span },
+                    format!("Suppression comment cannot be read: {why}"),
+                )),
+            }
+        }
+    }
+    let mut config_used = vec![false; config.len()];
+    for f in findings.iter_mut() {
+        let Some(origin) = &f.origin else { continue };
+        if let (Some(file), Some(loc)) = (origin.file(), sources.lines(origin)) {
+            let src = sources.get(file);
+            let lines: Vec<&str> = src.text.lines().collect();
+            let mut candidates = vec![loc.start_line, loc.start_line.saturating_sub(1)];
+            if let Some(b) = block_start(&lines, loc.start_line) {
+                candidates.extend([b, b.saturating_sub(1)]);
+            }
+            let mut applied = None;
+            for d in directives.iter_mut().filter(|d| {
+                d.file == file && candidates.contains(&d.line) && matches_rule(&d.rules, f)
+            }) {
+                d.used = true;
+                if d.until.as_deref().is_some_and(|u| u < today) {
+                    continue;
+                }
+                applied = Some(Suppression {
+                    kind: SuppressionKind::InSource,
+                    reason: d.reason.clone(),
+                    until: d.until.clone(),
+                });
+            }
+            if applied.is_some() {
+                f.suppression = applied;
+            }
+        }
+        if f.suppression.is_some() {
+            continue;
+        }
+        for (i, c) in config.iter().enumerate() {
+            let resource_hit = [
+                f.resource.label(),
+                f.repository.as_ref().map_or("", ResourceId::label),
+            ]
+            .iter()
+            .any(|r| !r.is_empty() && ecrguard_iam::wildcard::matches(&c.resource, r));
+            if resource_hit
+                && (c.rule.eq_ignore_ascii_case(f.rule.code)
+                    || c.rule.eq_ignore_ascii_case(f.rule.name))
+            {
+                config_used[i] = true;
+                if c.expires.as_deref().is_some_and(|e| e < today) {
+                    continue;
+                }
+                f.suppression = Some(Suppression {
+                    kind: SuppressionKind::Config,
+                    reason: c.reason.clone(),
+                    until: c.expires.clone(),
+                });
+                break;
+            }
+        }
+    }
+    for d in directives {
+        let path = sources.get(d.file).path.clone();
+        let origin = Origin::Span {
+            file: d.file,
+            span: d.span,
+        };
+        if let Some(until) = d.until.as_deref().filter(|u| *u < today) {
+            meta_findings.push(meta(
+                &SUPPRESSION_EXPIRED,
+                ResourceId::Input(path),
+                origin,
+                format!("Suppression of {} expired on {until}", d.rules.join(", ")),
+            ));
+        } else if !d.used {
+            meta_findings.push(meta(
+                &SUPPRESSION_UNUSED,
+                ResourceId::Input(path),
+                origin,
+                format!("Suppression of {} matches no finding", d.rules.join(", ")),
+            ));
+        }
+    }
+    for (c, used) in config.iter().zip(config_used) {
+        let id = ResourceId::Input(c.resource.clone());
+        if let Some(e) = c.expires.as_deref().filter(|e| *e < today) {
+            meta_findings.push(meta(
+                &SUPPRESSION_EXPIRED,
+                id,
+                c.origin.clone(),
+                format!(
+                    "Configured suppression of `{}` on `{}` expired on {e}",
+                    c.rule, c.resource
+                ),
+            ));
+        } else if !used {
+            meta_findings.push(meta(
+                &SUPPRESSION_UNUSED,
+                id,
+                c.origin.clone(),
+                format!(
+                    "Configured suppression of `{}` on `{}` matches no finding",
+                    c.rule, c.resource
+                ),
+            ));
+        }
+    }
+    findings.extend(meta_findings);
+}
+
+fn meta(rule: &'static RuleMeta, resource: ResourceId, origin: Origin, message: String) -> Finding {
+    Finding {
+        rule,
+        severity: rule.severity,
+        message,
+        resource,
+        repository: None,
+        origin: Some(origin),
+        statement: None,
+        notes: Vec::new(),
+        help: None,
+        suppression: None,
+    }
+}
+
+/// Today's date (UTC) as `YYYY-MM-DD`.
+#[must_use]
+pub fn today() -> String {
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400);
+    civil_from_days(i64::try_from(days).unwrap_or(0))
+}
+
+/// Days since 1970-01-01 to a `YYYY-MM-DD` date (Howard Hinnant's algorithm).
+#[must_use]
+pub fn civil_from_days(z: i64) -> String {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(civil_from_days(0), "1970-01-01");
+        assert_eq!(civil_from_days(20_416), "2025-11-24");
+        assert!(valid_date("2027-01-31") && !valid_date("2027-13-01") && !valid_date("27-01-01"));
+    }
+
+    #[test]
+    fn directive_grammar() {
+        let known = |r: &str| r == "ECR002" || r == "repository-policy-public";
+        assert_eq!(
+            parse_directive("[ECR002] public mirror until=2027-01-01", &known).unwrap(),
+            (
+                vec!["ECR002".to_string()],
+                "public mirror".to_string(),
+                Some("2027-01-01".to_string())
+            )
+        );
+        assert!(
+            parse_directive("[ECR002]", &known)
+                .unwrap_err()
+                .contains("reason")
+        );
+        assert!(
+            parse_directive("[ECR02] x", &known)
+                .unwrap_err()
+                .contains("unknown rule")
+        );
+        assert!(
+            parse_directive("ECR002 x", &known)
+                .unwrap_err()
+                .contains("expected")
+        );
+        assert!(
+            parse_directive("[ECR002] x until=tomorrow", &known)
+                .unwrap_err()
+                .contains("YYYY-MM-DD")
+        );
+    }
+}

@@ -1,0 +1,822 @@
+//! Turns evaluated module instances into the normalized model. Policies are linked to
+//! repositories by reference (any instance form) or by name, across the files of a module and
+//! across modules; a policy whose target cannot be determined makes the candidates' policy
+//! `Unknown`, never `Absent`.
+
+use crate::eval::{Eval, Scope};
+use crate::module::FileBlock;
+use crate::value::{Pos, V, Val};
+use ecrguard_iam::PolicyKind;
+use ecrguard_iam::json::{self, Node};
+use ecrguard_model::{
+    CreationTemplate, EcrState, Encryption, EncryptionKind, FileId, Identity, IdentityKind,
+    IdentityPolicy, ManagedPolicy, Origin, PolicyDoc, PolicyState, PublicRepository,
+    RegistryPolicy, RegistryScanning, Repository, ResourceId, Span, TagMutability, Value,
+};
+use hcl_edit::Span as _;
+use hcl_edit::expr::{Expression, TraversalOperator};
+
+/// Which resource a `repository = ...` (or `role = ...`) argument points at.
+#[derive(Debug, Clone, PartialEq)]
+enum Target {
+    /// A name.
+    Name(String),
+    /// A resource of this module instance: (module address, resource name, instance key).
+    Resource {
+        module: String,
+        name: String,
+        key: Option<String>,
+    },
+    /// Cannot be told.
+    Unknown(String),
+}
+
+struct Link {
+    target: Target,
+    state: PolicyState,
+}
+
+/// Collected model pieces before linking.
+#[derive(Default)]
+pub struct Collector {
+    repos: Vec<(Repository, String, String, Option<String>)>,
+    policy_links: Vec<Link>,
+    lifecycle_links: Vec<(Target, Origin)>,
+    public_repos: Vec<PublicRepository>,
+    public_policy_links: Vec<Link>,
+    roles: Vec<(Identity, String)>,
+    identity_links: Vec<(IdentityKind, Target, IdentityPolicy)>,
+    node_role_targets: Vec<Target>,
+    /// The finished state.
+    pub state: EcrState,
+}
+
+fn origin_of(file: FileId, pos: Option<Pos>, fallback: Option<Span>) -> Origin {
+    match pos.filter(|p| p.file == file).map(|p| p.span).or(fallback) {
+        Some(span) => Origin::Span { file, span },
+        None => Origin::File(file),
+    }
+}
+
+fn attr_origin(block: &FileBlock, name: &str) -> Origin {
+    let span = block
+        .block
+        .body
+        .get_attribute(name)
+        .and_then(|a| a.span())
+        .map(|r| Span::new(r.start, r.end))
+        .or_else(|| block.span());
+    origin_of(block.file, None, span)
+}
+
+fn nested_attr_origin(block: &FileBlock, nested: &str, name: &str) -> Option<Origin> {
+    let b = block
+        .block
+        .body
+        .blocks()
+        .find(|b| b.ident.as_str() == nested)?;
+    let a = b.body.get_attribute(name)?;
+    a.span().map(|r| Origin::Span {
+        file: block.file,
+        span: Span::new(r.start, r.end),
+    })
+}
+
+fn shift(node: &mut Node, base: u32) {
+    if let Some(s) = node.span.as_mut() {
+        s.start += base;
+        s.end += base;
+    }
+    match &mut node.value {
+        json::Value::Array(items) => items.iter_mut().for_each(|n| shift(n, base)),
+        json::Value::Object(members) => {
+            for m in members {
+                if let Some(k) = m.key_span.as_mut() {
+                    k.start += base;
+                    k.end += base;
+                }
+                shift(&mut m.value, base);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn strip(node: &mut Node) {
+    node.span = None;
+    match &mut node.value {
+        json::Value::Array(items) => items.iter_mut().for_each(strip),
+        json::Value::Object(members) => {
+            for m in members {
+                m.key_span = None;
+                strip(&mut m.value);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Reads an evaluated `policy` argument into a policy state.
+#[must_use]
+pub fn policy_state(
+    v: &V,
+    kind: PolicyKind,
+    file: FileId,
+    attr: Origin,
+    declared_by: &ResourceId,
+) -> PolicyState {
+    let present = |node: Node, text: &str| match ecrguard_iam::policy::parse_node_of_text(
+        &node, kind, text,
+    ) {
+        Ok(policy) => PolicyState::Present(Box::new(PolicyDoc {
+            policy,
+            origin: attr.clone(),
+            declared_by: declared_by.clone(),
+        })),
+        Err(e) => PolicyState::Unparseable {
+            error: e.message,
+            origin: attr.clone(),
+            declared_by: declared_by.clone(),
+        },
+    };
+    match &v.val {
+        Val::Unknown(why) => PolicyState::Unknown(why.clone(), attr.clone()),
+        Val::Encoded(inner) => {
+            let node = inner.to_node(Some(file));
+            present(node, &inner.to_json_text())
+        }
+        Val::String(s) => match json::parse(s) {
+            Ok(mut node) => {
+                match v.text_base.filter(|b| b.file == file) {
+                    Some(b) => shift(&mut node, b.span.start),
+                    None => strip(&mut node),
+                }
+                present(node, s)
+            }
+            Err(e) => {
+                let origin = match v.text_base.filter(|b| b.file == file) {
+                    Some(b) => Origin::Span {
+                        file,
+                        span: Span::new(
+                            b.span.start as usize + e.offset,
+                            b.span.start as usize + e.offset + 1,
+                        ),
+                    },
+                    None => attr.clone(),
+                };
+                PolicyState::Unparseable {
+                    error: format!("not valid JSON: {}", e.message),
+                    origin,
+                    declared_by: declared_by.clone(),
+                }
+            }
+        },
+        Val::Null => PolicyState::Unparseable {
+            error: "the policy is null".into(),
+            origin: attr.clone(),
+            declared_by: declared_by.clone(),
+        },
+        _ => PolicyState::Unparseable {
+            error: format!("the policy is a {}, not a JSON string", v.kind_name()),
+            origin: attr.clone(),
+            declared_by: declared_by.clone(),
+        },
+    }
+}
+
+fn instance_address(ev: &Eval<'_>, block: &FileBlock, key: Option<&V>) -> String {
+    let local = format!("{}.{}", block.label(0), block.label(1));
+    let base = ev.address_of(&local);
+    match key.map(|k| &k.val) {
+        None => base,
+        Some(Val::Number(n)) => format!("{base}[{}]", crate::value::number_text(*n)),
+        Some(_) => format!(
+            "{base}[\"{}\"]",
+            key.and_then(V::as_string).unwrap_or_default()
+        ),
+    }
+}
+
+/// Finds `aws_ecr_repository.NAME[...]` (or another type) at the root of an expression.
+fn syntactic_target(
+    ev: &Eval<'_>,
+    file: FileId,
+    expr: &Expression,
+    ty: &str,
+    scope: &Scope,
+) -> Option<Target> {
+    let Expression::Traversal(t) = expr else {
+        return None;
+    };
+    let Expression::Variable(root) = &t.expr else {
+        return None;
+    };
+    if root.as_str() != ty {
+        return None;
+    }
+    let name = match t.operators.first().map(|o| o.value()) {
+        Some(TraversalOperator::GetAttr(a)) => a.as_str().to_string(),
+        _ => return None,
+    };
+    let key = match t.operators.get(1).map(|o| o.value()) {
+        Some(TraversalOperator::Index(e)) => Some(
+            ev.eval(file, e, scope)
+                .as_string()
+                .unwrap_or_else(|| "\u{0}unknown".into()),
+        ),
+        Some(TraversalOperator::LegacyIndex(n)) => Some(n.value().to_string()),
+        _ => None,
+    };
+    Some(Target::Resource {
+        module: ev.address.clone(),
+        name,
+        key,
+    })
+}
+
+fn target_of(ev: &Eval<'_>, block: &FileBlock, attr: &str, ty: &str, scope: &Scope) -> Target {
+    let Some(a) = block.block.body.get_attribute(attr) else {
+        return Target::Unknown(format!("`{attr}` is not set"));
+    };
+    // A reference to the resource is the surest link; its name may be unknown.
+    if let Some(t) = syntactic_target(ev, block.file, &a.value, ty, scope) {
+        return t;
+    }
+    let v = ev.eval(block.file, &a.value, scope);
+    match v.as_string() {
+        Some(s) => Target::Name(s),
+        None => Target::Unknown(match &v.val {
+            Val::Unknown(why) => why.clone(),
+            _ => format!("`{attr}` is a {}", v.kind_name()),
+        }),
+    }
+}
+
+impl Collector {
+    /// Adds everything in one module instance, then its children.
+    pub fn add_instance(&mut self, ev: &Eval<'_>) {
+        let module = ev.module.clone();
+        for block in &module.resources {
+            let instances = match ev.instances(block) {
+                Ok(i) => i,
+                Err(why) => {
+                    let addr = ev.address_of(&format!("{}.{}", block.label(0), block.label(1)));
+                    ev.project
+                        .not_evaluated(addr, format!("{why}; analysed once without instance keys"));
+                    vec![(None, Scope::default())]
+                }
+            };
+            for (key, scope) in instances {
+                self.add_resource(ev, block, key.as_ref(), &scope);
+            }
+        }
+        for call in &module.module_calls {
+            let children = ev.child_instances(call.label(0));
+            for child in children.iter() {
+                if let Some(child_eval) = &child.eval {
+                    self.add_instance(child_eval);
+                }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_lines)]
+    fn add_resource(&mut self, ev: &Eval<'_>, block: &FileBlock, key: Option<&V>, scope: &Scope) {
+        let ty = block.label(0);
+        if !ty.starts_with("aws_ecr") && !ty.starts_with("aws_iam_") && ty != "aws_eks_node_group" {
+            return;
+        }
+        let address = instance_address(ev, block, key);
+        let id = ResourceId::Terraform(address.clone());
+        let obj = V::new(Val::Object(ev.resource_object(block, scope)));
+        let block_origin = origin_of(block.file, None, block.span());
+        let policy_arg = |name: &str, kind: PolicyKind| -> PolicyState {
+            match obj.get(name) {
+                Some(v) => policy_state(v, kind, block.file, attr_origin(block, name), &id),
+                None => PolicyState::Unparseable {
+                    error: format!("`{name}` is not set"),
+                    origin: block_origin.clone(),
+                    declared_by: id.clone(),
+                },
+            }
+        };
+        match ty {
+            "aws_ecr_repository" => {
+                let name = value_string(&obj, "name", block);
+                let tag_mutability = match obj.get("image_tag_mutability") {
+                    None | Some(V { val: Val::Null, .. }) => {
+                        Value::Default(TagMutability::Mutable, block_origin.clone())
+                    }
+                    Some(v) => match v.as_string().as_deref().map(TagMutability::parse) {
+                        Some(Some(m)) => Value::Set(m, attr_origin(block, "image_tag_mutability")),
+                        Some(None) => Value::Unknown(
+                            format!("unrecognised value `{}`", v.as_string().unwrap_or_default()),
+                            attr_origin(block, "image_tag_mutability"),
+                        ),
+                        None => Value::Unknown(
+                            unknown_why(v),
+                            attr_origin(block, "image_tag_mutability"),
+                        ),
+                    },
+                };
+                let scan_on_push = match first_block(&obj, "image_scanning_configuration")
+                    .and_then(|b| b.get("scan_on_push").cloned())
+                {
+                    None => Value::Default(
+                        false,
+                        nested_attr_origin(block, "image_scanning_configuration", "scan_on_push")
+                            .unwrap_or_else(|| block_origin.clone()),
+                    ),
+                    Some(v) => match v.as_bool() {
+                        Some(b) => Value::Set(
+                            b,
+                            nested_attr_origin(
+                                block,
+                                "image_scanning_configuration",
+                                "scan_on_push",
+                            )
+                            .unwrap_or_else(|| block_origin.clone()),
+                        ),
+                        None => Value::Unknown(unknown_why(&v), block_origin.clone()),
+                    },
+                };
+                let encryption = match first_block(&obj, "encryption_configuration") {
+                    None => Value::Default(
+                        Encryption {
+                            kind: EncryptionKind::Aes256,
+                            kms_key: None,
+                        },
+                        block_origin.clone(),
+                    ),
+                    Some(enc) => {
+                        let origin = nested_attr_origin(
+                            block,
+                            "encryption_configuration",
+                            "encryption_type",
+                        )
+                        .unwrap_or_else(|| block_origin.clone());
+                        match enc.get("encryption_type").map(|t| (t, t.as_string())) {
+                            None => Value::Default(
+                                Encryption {
+                                    kind: EncryptionKind::Aes256,
+                                    kms_key: None,
+                                },
+                                origin,
+                            ),
+                            Some((_, Some(t))) => match EncryptionKind::parse(&t) {
+                                Some(kind) => {
+                                    let kms_key = enc
+                                        .get("kms_key")
+                                        .filter(|k| !matches!(k.val, Val::Null))
+                                        .map(|k| match k.as_string() {
+                                            Some(s) => Value::Set(s, origin.clone()),
+                                            None => Value::Unknown(unknown_why(k), origin.clone()),
+                                        });
+                                    Value::Set(Encryption { kind, kms_key }, origin)
+                                }
+                                None => Value::Unknown(
+                                    format!("unrecognised encryption type `{t}`"),
+                                    origin,
+                                ),
+                            },
+                            Some((v, None)) => Value::Unknown(unknown_why(v), origin),
+                        }
+                    }
+                };
+                let tags = match obj.get("tags") {
+                    None => Value::Default(Vec::new(), block_origin.clone()),
+                    Some(v) => match v.as_object() {
+                        Some(o) => Value::Set(
+                            o.iter()
+                                .filter_map(|(k, v)| Some((k.clone(), v.as_string()?)))
+                                .collect(),
+                            attr_origin(block, "tags"),
+                        ),
+                        None => Value::Unknown(unknown_why(v), attr_origin(block, "tags")),
+                    },
+                };
+                let repo = Repository {
+                    id,
+                    name,
+                    account: None,
+                    region: None,
+                    origin: block_origin.clone(),
+                    policy: PolicyState::Absent(block_origin.clone()),
+                    tag_mutability,
+                    scan_on_push,
+                    encryption,
+                    lifecycle_policy: Value::Default(false, block_origin),
+                    tags,
+                };
+                self.repos.push((
+                    repo,
+                    ev.address.clone(),
+                    block.label(1).to_string(),
+                    key.and_then(V::as_string),
+                ));
+            }
+            "aws_ecr_repository_policy" => {
+                let target = target_of(ev, block, "repository", "aws_ecr_repository", scope);
+                let state = policy_arg("policy", PolicyKind::Repository);
+                self.policy_links.push(Link { target, state });
+            }
+            "aws_ecr_lifecycle_policy" => {
+                let target = target_of(ev, block, "repository", "aws_ecr_repository", scope);
+                self.lifecycle_links.push((target, block_origin));
+            }
+            "aws_ecr_registry_policy" => {
+                let policy = policy_arg("policy", PolicyKind::Registry);
+                self.state.registry_policies.push(RegistryPolicy {
+                    id,
+                    account: None,
+                    region: None,
+                    policy,
+                });
+            }
+            "aws_ecr_repository_creation_template" => {
+                let policy = match obj.get("repository_policy") {
+                    None | Some(V { val: Val::Null, .. }) => {
+                        PolicyState::Absent(block_origin.clone())
+                    }
+                    Some(v) => policy_state(
+                        v,
+                        PolicyKind::Repository,
+                        block.file,
+                        attr_origin(block, "repository_policy"),
+                        &id,
+                    ),
+                };
+                let prefix = value_string(&obj, "prefix", block);
+                self.state.creation_templates.push(CreationTemplate {
+                    id,
+                    prefix,
+                    origin: block_origin,
+                    policy,
+                });
+            }
+            "aws_ecr_registry_scanning_configuration" => {
+                let filters = scanning_filters(&obj);
+                self.state.registry_scanning.push(RegistryScanning {
+                    id,
+                    account: None,
+                    region: None,
+                    scan_on_push_filters: match filters {
+                        Ok(f) => Value::Set(f, block_origin),
+                        Err(why) => Value::Unknown(why, block_origin),
+                    },
+                });
+            }
+            "aws_ecrpublic_repository" => {
+                let name = value_string(&obj, "repository_name", block);
+                self.public_repos.push(PublicRepository {
+                    id,
+                    name,
+                    account: None,
+                    origin: block_origin.clone(),
+                    policy: PolicyState::Absent(block_origin),
+                });
+            }
+            "aws_ecrpublic_repository_policy" => {
+                let target = target_of(
+                    ev,
+                    block,
+                    "repository_name",
+                    "aws_ecrpublic_repository",
+                    scope,
+                );
+                let state = policy_arg("policy", PolicyKind::PublicRepository);
+                self.public_policy_links.push(Link { target, state });
+            }
+            "aws_iam_role" | "aws_iam_user" | "aws_iam_group" => {
+                let kind = match ty {
+                    "aws_iam_role" => IdentityKind::Role,
+                    "aws_iam_user" => IdentityKind::User,
+                    _ => IdentityKind::Group,
+                };
+                let mut policies = Vec::new();
+                for (i, inline) in list_of(obj.get("inline_policy")).into_iter().enumerate() {
+                    if let Some(p) = inline.get("policy") {
+                        let name = inline
+                            .get("name")
+                            .and_then(V::as_string)
+                            .unwrap_or_else(|| format!("inline_policy[{i}]"));
+                        let origin = origin_of(block.file, inline.pos, block.span());
+                        policies.push(IdentityPolicy {
+                            name,
+                            document: policy_state(
+                                p,
+                                PolicyKind::Identity,
+                                block.file,
+                                origin,
+                                &id,
+                            ),
+                        });
+                    }
+                }
+                for arn in list_of(obj.get("managed_policy_arns")) {
+                    if let Some(p) = self.managed_attachment(
+                        &arn,
+                        block.file,
+                        attr_origin(block, "managed_policy_arns"),
+                        &id,
+                    ) {
+                        policies.push(p);
+                    }
+                }
+                let name = value_string(&obj, "name", block);
+                let local = format!("{}.{}", ev.address, block.label(1));
+                self.roles.push((
+                    Identity {
+                        id,
+                        kind,
+                        name,
+                        origin: block_origin,
+                        policies,
+                        eks_node_role: false,
+                    },
+                    local,
+                ));
+            }
+            "aws_iam_policy" => {
+                let document = policy_arg("policy", PolicyKind::Identity);
+                let name = value_string(&obj, "name", block);
+                self.state
+                    .managed_policies
+                    .push(ManagedPolicy { id, name, document });
+            }
+            "aws_iam_role_policy" | "aws_iam_user_policy" | "aws_iam_group_policy" => {
+                let (kind, attr, target_ty) = identity_target(ty);
+                let target = target_of(ev, block, attr, target_ty, scope);
+                let name = obj
+                    .get("name")
+                    .and_then(V::as_string)
+                    .unwrap_or_else(|| address.clone());
+                let document = policy_arg("policy", PolicyKind::Identity);
+                self.identity_links
+                    .push((kind, target, IdentityPolicy { name, document }));
+            }
+            "aws_iam_role_policy_attachment"
+            | "aws_iam_user_policy_attachment"
+            | "aws_iam_group_policy_attachment" => {
+                let (kind, attr, target_ty) = identity_target(ty);
+                let target = target_of(ev, block, attr, target_ty, scope);
+                let Some(arn) = obj.get("policy_arn") else {
+                    return;
+                };
+                if let Some(p) =
+                    self.managed_attachment(arn, block.file, attr_origin(block, "policy_arn"), &id)
+                {
+                    self.identity_links.push((kind, target, p));
+                }
+            }
+            "aws_iam_policy_attachment" => {
+                let Some(arn) = obj.get("policy_arn") else {
+                    return;
+                };
+                for (attr, kind, target_ty) in [
+                    ("roles", IdentityKind::Role, "aws_iam_role"),
+                    ("users", IdentityKind::User, "aws_iam_user"),
+                    ("groups", IdentityKind::Group, "aws_iam_group"),
+                ] {
+                    for v in list_of(obj.get(attr)) {
+                        let target = v
+                            .as_string()
+                            .map_or_else(|| Target::Unknown(unknown_why(&v)), Target::Name);
+                        let _ = target_ty;
+                        if let Some(p) = self.managed_attachment(
+                            arn,
+                            block.file,
+                            attr_origin(block, "policy_arn"),
+                            &id,
+                        ) {
+                            self.identity_links.push((kind, target, p));
+                        }
+                    }
+                }
+            }
+            "aws_eks_node_group" => {
+                let target = match block.block.body.get_attribute("node_role_arn") {
+                    Some(a) => syntactic_target(ev, block.file, &a.value, "aws_iam_role", scope)
+                        .unwrap_or_else(|| {
+                            let v = ev.eval(block.file, &a.value, scope);
+                            match v.as_string() {
+                                Some(arn) => {
+                                    Target::Name(arn.rsplit('/').next().unwrap_or(&arn).to_string())
+                                }
+                                None => Target::Unknown(unknown_why(&v)),
+                            }
+                        }),
+                    None => Target::Unknown("`node_role_arn` is not set".into()),
+                };
+                self.node_role_targets.push(target);
+            }
+            _ => {}
+        }
+    }
+
+    /// An attachment of a managed policy by ARN: AWS managed ones from the built-in table,
+    /// customer ones are reported where they are declared (`aws_iam_policy`).
+    fn managed_attachment(
+        &self,
+        arn: &V,
+        file: FileId,
+        origin: Origin,
+        declared_by: &ResourceId,
+    ) -> Option<IdentityPolicy> {
+        match arn.as_string() {
+            Some(a) => {
+                let text = ecrguard_iam::managed::document(&a)?;
+                let name = a.rsplit('/').next().unwrap_or(&a).to_string();
+                let mut v = V::string(text);
+                v.text_base = None;
+                Some(IdentityPolicy {
+                    name,
+                    document: policy_state(&v, PolicyKind::Identity, file, origin, declared_by),
+                })
+            }
+            None => Some(IdentityPolicy {
+                name: "unknown".into(),
+                document: PolicyState::Unknown(unknown_why(arn), origin),
+            }),
+        }
+    }
+
+    /// Links policies to their repositories and identities, and finishes the state.
+    #[must_use]
+    pub fn finish(mut self) -> EcrState {
+        // Repository policies.
+        for (repo, module, name, key) in &mut self.repos {
+            let matches = |t: &Target| match t {
+                Target::Name(n) => repo.name.known() == Some(n),
+                Target::Resource {
+                    module: m,
+                    name: rn,
+                    key: k,
+                } => m == module && rn == name && (k.is_none() || k == key),
+                Target::Unknown(_) => false,
+            };
+            let maybe = |t: &Target| match t {
+                Target::Unknown(_) => true,
+                Target::Resource {
+                    module: m,
+                    name: rn,
+                    key: Some(k),
+                } => m == module && rn == name && k.starts_with('\u{0}'),
+                Target::Name(_) => repo.name.known().is_none(),
+                Target::Resource { .. } => false,
+            };
+            if let Some(link) = self.policy_links.iter().rev().find(|l| matches(&l.target)) {
+                repo.policy = link.state.clone();
+            } else if let Some(link) = self.policy_links.iter().find(|l| maybe(&l.target)) {
+                let why = match &link.target {
+                    Target::Unknown(w) => {
+                        format!("a repository policy whose target is unknown may apply ({w})")
+                    }
+                    _ => "a repository policy whose target is unknown may apply".to_string(),
+                };
+                repo.policy = PolicyState::Unknown(why, repo.origin.clone());
+            }
+            if let Some((_, origin)) = self.lifecycle_links.iter().rev().find(|(t, _)| matches(t)) {
+                repo.lifecycle_policy = Value::Set(true, origin.clone());
+            } else if self.lifecycle_links.iter().any(|(t, _)| maybe(t)) {
+                repo.lifecycle_policy = Value::Unknown(
+                    "a lifecycle policy whose target is unknown may apply".into(),
+                    repo.origin.clone(),
+                );
+            }
+        }
+        self.state.repositories = self.repos.into_iter().map(|(r, ..)| r).collect();
+        for mut repo in self.public_repos {
+            if let Some(link) = self
+                .public_policy_links
+                .iter()
+                .rev()
+                .find(|l| match &l.target {
+                    Target::Name(n) => repo.name.known() == Some(n),
+                    Target::Resource { module, name, key } => {
+                        repo.id.label()
+                            == format!(
+                                "{}{}aws_ecrpublic_repository.{name}{}",
+                                module,
+                                if module.is_empty() { "" } else { "." },
+                                key.as_ref().map_or(String::new(), |k| format!("[\"{k}\"]"))
+                            )
+                    }
+                    Target::Unknown(_) => false,
+                })
+            {
+                repo.policy = link.state.clone();
+            }
+            self.state.public_repositories.push(repo);
+        }
+        // Identity policies and node roles.
+        for (kind, target, policy) in self.identity_links {
+            let found = self.roles.iter_mut().find(|(ident, local)| {
+                ident.kind == kind
+                    && match &target {
+                        Target::Name(n) => {
+                            ident.name.known() == Some(n)
+                                || ident
+                                    .name
+                                    .known()
+                                    .is_some_and(|own| n.ends_with(&format!("/{own}")))
+                        }
+                        Target::Resource { module, name, .. } => {
+                            *local == format!("{module}.{name}")
+                        }
+                        Target::Unknown(_) => false,
+                    }
+            });
+            if let Some((ident, _)) = found {
+                ident.policies.push(policy);
+            }
+        }
+        for target in &self.node_role_targets {
+            for (ident, local) in &mut self.roles {
+                let hit = ident.kind == IdentityKind::Role
+                    && match target {
+                        Target::Name(n) => ident.name.known() == Some(n),
+                        Target::Resource { module, name, .. } => {
+                            *local == format!("{module}.{name}")
+                        }
+                        Target::Unknown(_) => false,
+                    };
+                if hit {
+                    ident.eks_node_role = true;
+                }
+            }
+        }
+        self.state.identities = self.roles.into_iter().map(|(i, _)| i).collect();
+        self.state
+    }
+}
+
+fn identity_target(ty: &str) -> (IdentityKind, &'static str, &'static str) {
+    if ty.starts_with("aws_iam_user") {
+        (IdentityKind::User, "user", "aws_iam_user")
+    } else if ty.starts_with("aws_iam_group") {
+        (IdentityKind::Group, "group", "aws_iam_group")
+    } else {
+        (IdentityKind::Role, "role", "aws_iam_role")
+    }
+}
+
+fn unknown_why(v: &V) -> String {
+    match &v.val {
+        Val::Unknown(w) => w.clone(),
+        _ => format!("the value is a {}", v.kind_name()),
+    }
+}
+
+fn value_string(obj: &V, name: &str, block: &FileBlock) -> Value<String> {
+    match obj.get(name) {
+        Some(v) => match v.as_string() {
+            Some(s) => Value::Set(s, attr_origin(block, name)),
+            None => Value::Unknown(unknown_why(v), attr_origin(block, name)),
+        },
+        None => Value::Unknown(
+            format!("`{name}` is not set"),
+            origin_of(block.file, None, block.span()),
+        ),
+    }
+}
+
+fn first_block<'a>(obj: &'a V, name: &str) -> Option<&'a V> {
+    match obj.get(name).map(|v| &v.val) {
+        Some(Val::List(l)) => l.first(),
+        Some(Val::Object(_)) => obj.get(name),
+        _ => None,
+    }
+}
+
+fn list_of(v: Option<&V>) -> Vec<V> {
+    match v.map(|v| &v.val) {
+        Some(Val::List(l)) => l.clone(),
+        Some(Val::Null) | None => Vec::new(),
+        Some(_) => vec![v.cloned().unwrap_or_else(|| V::unknown("?"))],
+    }
+}
+
+fn scanning_filters(obj: &V) -> Result<Vec<String>, String> {
+    let mut filters = Vec::new();
+    for rule in list_of(obj.get("rule")) {
+        if rule.is_unknown() {
+            return Err(unknown_why(&rule));
+        }
+        let freq = rule
+            .get("scan_frequency")
+            .and_then(V::as_string)
+            .ok_or("a rule's `scan_frequency` is not known")?;
+        if freq != "SCAN_ON_PUSH" && freq != "CONTINUOUS_SCAN" {
+            continue;
+        }
+        for f in list_of(rule.get("repository_filter")) {
+            filters.push(
+                f.get("filter")
+                    .and_then(V::as_string)
+                    .ok_or("a `repository_filter` is not known")?,
+            );
+        }
+    }
+    Ok(filters)
+}

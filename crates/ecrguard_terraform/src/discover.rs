@@ -1,0 +1,96 @@
+//! Finds Terraform inputs under the paths given: module directories (`*.tf`), plan JSON
+//! files, and variable files. Honours `.gitignore`-style ignores and skips `.terraform/`.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// What was found.
+#[derive(Debug, Default)]
+pub struct Inputs {
+    /// Module directories and their `.tf` files; a file given directly is a module of its own.
+    pub modules: BTreeMap<PathBuf, Vec<PathBuf>>,
+    /// `.json` files that may be plan JSON (decided by content).
+    pub json_files: Vec<PathBuf>,
+}
+
+fn is_tf(p: &Path) -> bool {
+    p.extension().is_some_and(|e| e == "tf")
+}
+
+/// The `.tf` files directly in a directory, sorted.
+///
+/// # Errors
+/// When the directory cannot be read.
+pub fn module_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && is_tf(p))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Walks the paths. Errors (unreadable directories) are returned with the rest.
+#[must_use]
+pub fn discover(paths: &[PathBuf]) -> (Inputs, Vec<String>) {
+    let mut inputs = Inputs::default();
+    let mut errors = Vec::new();
+    for root in paths {
+        if root.is_file() {
+            if is_tf(root) {
+                // A file given by name is scanned as a module of its own (as the peers' test
+                // files are meant to be).
+                inputs
+                    .modules
+                    .entry(root.clone())
+                    .or_default()
+                    .push(root.clone());
+            } else if root.extension().is_some_and(|e| e == "json") {
+                inputs.json_files.push(root.clone());
+            }
+            continue;
+        }
+        if !root.exists() {
+            errors.push(format!("`{}` does not exist", root.display()));
+            continue;
+        }
+        let walker = ignore::WalkBuilder::new(root)
+            .hidden(true)
+            .git_ignore(true)
+            .git_exclude(true)
+            .parents(true)
+            .require_git(false)
+            .filter_entry(|e| e.file_name() != ".terraform" && e.file_name() != "node_modules")
+            .build();
+        for entry in walker {
+            match entry {
+                Ok(e) => {
+                    let p = e.path();
+                    if !e.file_type().is_some_and(|t| t.is_file()) {
+                        continue;
+                    }
+                    if is_tf(p) {
+                        let dir = p
+                            .parent()
+                            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+                        inputs.modules.entry(dir).or_default().push(p.to_path_buf());
+                    } else if p.extension().is_some_and(|x| x == "json")
+                        && !p.to_string_lossy().ends_with(".tf.json")
+                    {
+                        inputs.json_files.push(p.to_path_buf());
+                    }
+                }
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+    }
+    for files in inputs.modules.values_mut() {
+        files.sort();
+        files.dedup();
+    }
+    inputs.json_files.sort();
+    inputs.json_files.dedup();
+    (inputs, errors)
+}

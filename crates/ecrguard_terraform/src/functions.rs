@@ -1,0 +1,391 @@
+//! Terraform's built-in functions that policies are made with. An unknown argument makes the
+//! result unknown (except where Terraform itself looks past it: `try`, `can`, `coalesce`).
+//! A function we do not implement yields `Unknown`, never a guess.
+
+use crate::eval::{Eval, Scope, iterate};
+use crate::value::{Pos, V, Val, number_text};
+use ecrguard_model::{FileId, Span};
+
+fn unknown_in(args: &[V]) -> Option<V> {
+    args.iter().find(|a| a.is_unknown()).cloned()
+}
+
+fn strings(args: &[V]) -> Option<Vec<String>> {
+    args.iter().map(V::as_string).collect()
+}
+
+fn list_items(v: &V) -> Option<Vec<V>> {
+    match &v.val {
+        Val::List(l) => Some(l.clone()),
+        Val::Object(o) => Some(o.iter().map(|(_, v)| v.clone()).collect()),
+        Val::Null => Some(Vec::new()),
+        _ => None,
+    }
+}
+
+fn flatten_into(v: &V, out: &mut Vec<V>) -> bool {
+    match &v.val {
+        Val::List(l) => l.iter().all(|x| flatten_into(x, out)),
+        Val::Unknown(_) => false,
+        _ => {
+            out.push(v.clone());
+            true
+        }
+    }
+}
+
+fn dedup(items: Vec<V>) -> Vec<V> {
+    let mut out: Vec<V> = Vec::new();
+    for i in items {
+        if !out.iter().any(|o| o.val == i.val) {
+            out.push(i);
+        }
+    }
+    out
+}
+
+/// Calls a function.
+pub fn call(ev: &Eval<'_>, _file: FileId, name: &str, args: Vec<V>) -> V {
+    match name {
+        "try" => args
+            .into_iter()
+            .find(|a| !a.is_unknown())
+            .unwrap_or_else(|| V::unknown("every `try` argument is unknown")),
+        "can" => V::new(Val::Bool(args.first().is_some_and(|a| !a.is_unknown()))),
+        "coalesce" => {
+            for a in &args {
+                match &a.val {
+                    Val::Unknown(_) => return a.clone(),
+                    Val::Null => {}
+                    Val::String(s) if s.is_empty() => {}
+                    _ => return a.clone(),
+                }
+            }
+            V::unknown("no non-null argument to `coalesce`")
+        }
+        "coalescelist" => {
+            for a in &args {
+                match &a.val {
+                    Val::Unknown(_) => return a.clone(),
+                    Val::List(l) if l.is_empty() => {}
+                    _ => return a.clone(),
+                }
+            }
+            V::unknown("no non-empty argument to `coalescelist`")
+        }
+        "jsonencode" => match args.into_iter().next() {
+            Some(v) => {
+                let pos = v.pos;
+                V::new(Val::Encoded(Box::new(v))).at(pos)
+            }
+            None => V::unknown("`jsonencode` needs an argument"),
+        },
+        _ => {
+            if let Some(u) = unknown_in(&args) {
+                return u;
+            }
+            pure(ev, name, &args)
+        }
+    }
+}
+
+#[allow(clippy::too_many_lines)]
+fn pure(ev: &Eval<'_>, name: &str, args: &[V]) -> V {
+    let arg = |i: usize| {
+        args.get(i)
+            .cloned()
+            .unwrap_or_else(|| V::unknown(format!("`{name}` is missing an argument")))
+    };
+    let s = |i: usize| arg(i).as_string();
+    match name {
+        "jsondecode" => match s(0) {
+            Some(text) => match ecrguard_iam::json::parse(&text) {
+                Ok(node) => V::from_node(&node),
+                Err(e) => V::unknown(format!("`jsondecode` of invalid JSON: {e}")),
+            },
+            None => V::unknown("`jsondecode` of a non-string"),
+        },
+        "file" | "templatefile" => read_file(ev, name, args),
+        "tostring" => s(0).map_or_else(|| V::unknown("`tostring` of a collection"), V::string),
+        "tonumber" => match &arg(0).val {
+            Val::Number(_) => arg(0),
+            Val::String(t) => t.parse().map_or_else(
+                |_| V::unknown("`tonumber` of a non-number"),
+                |n| V::new(Val::Number(n)),
+            ),
+            _ => V::unknown("`tonumber` of a non-number"),
+        },
+        "tobool" => arg(0).as_bool().map_or_else(
+            || V::unknown("`tobool` of a non-bool"),
+            |b| V::new(Val::Bool(b)),
+        ),
+        "tolist" | "toset" => match list_items(&arg(0)) {
+            Some(items) => V::new(Val::List(if name == "toset" {
+                dedup(items)
+            } else {
+                items
+            })),
+            None => V::unknown(format!("`{name}` of {}", arg(0).kind_name())),
+        },
+        "tomap" => arg(0),
+        "concat" => {
+            let mut out = Vec::new();
+            for a in args {
+                match list_items(a) {
+                    Some(i) => out.extend(i),
+                    None => return V::unknown("`concat` of a non-list"),
+                }
+            }
+            V::new(Val::List(out))
+        }
+        "flatten" => {
+            let mut out = Vec::new();
+            if flatten_into(&arg(0), &mut out) {
+                V::new(Val::List(out))
+            } else {
+                V::unknown("`flatten` of an unknown element")
+            }
+        }
+        "distinct" => list_items(&arg(0)).map_or_else(
+            || V::unknown("`distinct` of a non-list"),
+            |i| V::new(Val::List(dedup(i))),
+        ),
+        "compact" => list_items(&arg(0)).map_or_else(
+            || V::unknown("`compact` of a non-list"),
+            |i| {
+                V::new(Val::List(
+                    i.into_iter()
+                        .filter(|v| !matches!(&v.val, Val::Null) && v.as_str() != Some(""))
+                        .collect(),
+                ))
+            },
+        ),
+        "setunion" => {
+            let mut out = Vec::new();
+            for a in args {
+                out.extend(list_items(a).unwrap_or_default());
+            }
+            V::new(Val::List(dedup(out)))
+        }
+        "merge" => {
+            let mut out: Vec<(String, V)> = Vec::new();
+            for a in args {
+                match &a.val {
+                    Val::Object(o) => {
+                        for (k, v) in o {
+                            out.retain(|(x, _)| x != k);
+                            out.push((k.clone(), v.clone()));
+                        }
+                    }
+                    Val::Null => {}
+                    _ => return V::unknown("`merge` of a non-object"),
+                }
+            }
+            V::new(Val::Object(out))
+        }
+        "length" => match &arg(0).val {
+            Val::List(l) => V::new(Val::Number(l.len() as f64)),
+            Val::Object(o) => V::new(Val::Number(o.len() as f64)),
+            Val::String(t) => V::new(Val::Number(t.chars().count() as f64)),
+            _ => V::unknown("`length` of a non-collection"),
+        },
+        "keys" => match &arg(0).val {
+            Val::Object(o) => {
+                let mut k: Vec<String> = o.iter().map(|(k, _)| k.clone()).collect();
+                k.sort();
+                V::new(Val::List(k.into_iter().map(V::string).collect()))
+            }
+            _ => V::unknown("`keys` of a non-object"),
+        },
+        "values" => match iterate(&arg(0)) {
+            Some(items) => V::new(Val::List(items.into_iter().map(|(_, v)| v).collect())),
+            None => V::unknown("`values` of a non-object"),
+        },
+        "lookup" => {
+            let key = s(1).unwrap_or_default();
+            arg(0)
+                .get(&key)
+                .cloned()
+                .or_else(|| args.get(2).cloned())
+                .unwrap_or_else(|| V::unknown(format!("key `{key}` is not present")))
+        }
+        "element" => match (list_items(&arg(0)), &arg(1).val) {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            (Some(items), Val::Number(n)) if !items.is_empty() => {
+                items[(*n as usize) % items.len()].clone()
+            }
+            _ => V::unknown("`element` out of range"),
+        },
+        "contains" => match list_items(&arg(0)) {
+            Some(items) => V::new(Val::Bool(items.iter().any(|v| v.val == arg(1).val))),
+            None => V::unknown("`contains` of a non-list"),
+        },
+        "one" => match list_items(&arg(0)) {
+            Some(items) if items.is_empty() => V::new(Val::Null),
+            Some(items) if items.len() == 1 => items[0].clone(),
+            _ => V::unknown("`one` of more than one element"),
+        },
+        "zipmap" => match (list_items(&arg(0)), list_items(&arg(1))) {
+            (Some(k), Some(v)) => V::new(Val::Object(
+                k.iter().filter_map(V::as_string).zip(v).collect(),
+            )),
+            _ => V::unknown("`zipmap` of non-lists"),
+        },
+        "join" => match (s(0), list_items(&arg(1)).and_then(|l| strings(&l))) {
+            (Some(sep), Some(parts)) => V::string(parts.join(&sep)),
+            _ => V::unknown("`join` of unknown parts"),
+        },
+        "split" => match (s(0), s(1)) {
+            (Some(sep), Some(t)) => {
+                V::new(Val::List(t.split(sep.as_str()).map(V::string).collect()))
+            }
+            _ => V::unknown("`split` of a non-string"),
+        },
+        "format" => format(args),
+        "formatlist" => match list_items(&arg(1)) {
+            Some(items) => V::new(Val::List(
+                items.into_iter().map(|i| format(&[arg(0), i])).collect(),
+            )),
+            None => V::unknown("`formatlist` of a non-list"),
+        },
+        "lower" => s(0).map_or_else(
+            || V::unknown("`lower` of a non-string"),
+            |t| V::string(t.to_lowercase()),
+        ),
+        "upper" => s(0).map_or_else(
+            || V::unknown("`upper` of a non-string"),
+            |t| V::string(t.to_uppercase()),
+        ),
+        "trimspace" => s(0).map_or_else(
+            || V::unknown("`trimspace` of a non-string"),
+            |t| V::string(t.trim()),
+        ),
+        "replace" => match (s(0), s(1), s(2)) {
+            (Some(t), Some(from), Some(to))
+                if !(from.starts_with('/') && from.ends_with('/') && from.len() > 1) =>
+            {
+                V::string(t.replace(&from, &to))
+            }
+            _ => V::unknown("`replace` with a regular expression is not evaluated"),
+        },
+        "startswith" => match (s(0), s(1)) {
+            (Some(t), Some(p)) => V::new(Val::Bool(t.starts_with(&p))),
+            _ => V::unknown("`startswith` of a non-string"),
+        },
+        "endswith" => match (s(0), s(1)) {
+            (Some(t), Some(p)) => V::new(Val::Bool(t.ends_with(&p))),
+            _ => V::unknown("`endswith` of a non-string"),
+        },
+        "sort" => match list_items(&arg(0)).and_then(|l| strings(&l)) {
+            Some(mut l) => {
+                l.sort();
+                V::new(Val::List(l.into_iter().map(V::string).collect()))
+            }
+            None => V::unknown("`sort` of a non-list"),
+        },
+        "reverse" => list_items(&arg(0)).map_or_else(
+            || V::unknown("`reverse` of a non-list"),
+            |mut l| {
+                l.reverse();
+                V::new(Val::List(l))
+            },
+        ),
+        "range" => match (&arg(0).val, args.get(1).map(|a| &a.val)) {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            (Val::Number(n), None) if *n <= 10_000.0 => V::new(Val::List(
+                (0..*n as usize)
+                    .map(|i| V::new(Val::Number(i as f64)))
+                    .collect(),
+            )),
+            _ => V::unknown("`range` is only evaluated with one small argument"),
+        },
+        "basename" => s(0).map_or_else(
+            || V::unknown("`basename`"),
+            |t| V::string(t.rsplit('/').next().unwrap_or("").to_string()),
+        ),
+        "abspath" | "pathexpand" => arg(0),
+        _ => V::unknown(format!("function `{name}` is not evaluated")),
+    }
+}
+
+/// `format` with the verbs policies use: `%s`, `%d`, `%v`, `%%`.
+fn format(args: &[V]) -> V {
+    let Some(spec) = args.first().and_then(V::as_string) else {
+        return V::unknown("`format` without a string");
+    };
+    let mut out = String::new();
+    let mut next = 1;
+    let mut chars = spec.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('%') => out.push('%'),
+            Some('s' | 'v' | 'd' | 'q') => {
+                let Some(a) = args.get(next).and_then(V::as_string) else {
+                    return V::unknown("`format` argument is not a string");
+                };
+                next += 1;
+                out.push_str(&a);
+            }
+            _ => return V::unknown("`format` verb is not evaluated"),
+        }
+    }
+    V::string(out)
+}
+
+fn read_file(ev: &Eval<'_>, name: &str, args: &[V]) -> V {
+    let Some(rel) = args.first().and_then(V::as_string) else {
+        return V::unknown(format!("`{name}` path is not known"));
+    };
+    let path = ev.module.dir.join(&rel);
+    let path = crate::project::normalize(&path);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) => return V::unknown(format!("`{name}(\"{rel}\")` cannot be read: {e}")),
+    };
+    let file = ev.project.add_source(&path, text.clone());
+    if name == "file" {
+        let mut v = V::string(text.clone());
+        v.pos = Some(Pos {
+            file,
+            span: Span::new(0, text.len()),
+        });
+        v.text_base = Some(Pos {
+            file,
+            span: Span::new(0, 0),
+        });
+        return v;
+    }
+    // templatefile: `${name}` interpolations of the given variables; `%{}` directives and
+    // expressions beyond a bare name are not evaluated.
+    let vars = args
+        .get(1)
+        .cloned()
+        .unwrap_or_else(|| V::new(Val::Object(Vec::new())));
+    let template = match hcl_edit::parser::parse_template(&text) {
+        Ok(t) => t,
+        Err(e) => {
+            return V::unknown(format!(
+                "`templatefile(\"{rel}\")` is not a valid template: {}",
+                e.message()
+            ));
+        }
+    };
+    let mut scope = Scope::default();
+    if let Some(obj) = vars.as_object() {
+        for (k, v) in obj {
+            scope = scope.with(k, v.clone());
+        }
+    }
+    let wrapped = hcl_edit::expr::Expression::StringTemplate(
+        hcl_edit::template::StringTemplate::from(template.iter().cloned().collect::<Vec<_>>()),
+    );
+    let mut v = ev.eval(file, &wrapped, &scope);
+    if let Val::Number(n) = v.val {
+        v.val = Val::String(number_text(n));
+    }
+    v
+}

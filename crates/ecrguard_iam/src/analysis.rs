@@ -289,6 +289,11 @@ fn analyze_statement(
         }
         judged.push(j);
     }
+    if judged.iter().any(|j| matches!(j, Judged::Unresolved)) {
+        // A test that may restrict who gets in has an unresolved value: who gets in cannot
+        // be decided, and an undecided grant is never reported as public.
+        return out;
+    }
     if judged.iter().any(|j| matches!(j, Judged::Nothing)) {
         // A test no request can pass: the statement grants nothing.
         return out;

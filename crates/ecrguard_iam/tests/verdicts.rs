@@ -381,3 +381,39 @@ fn unresolved_parts_make_the_analysis_incomplete_not_absent() {
         "unknown grants nothing by itself; it is reported as incomplete"
     );
 }
+
+#[test]
+fn an_unresolved_restricting_condition_is_undecided_not_public() {
+    use ecrguard_iam::json::{Member, Node, Value};
+    let text = r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"ecr:BatchGetImage","Condition":{"StringEquals":{"aws:PrincipalOrgID":"X"}}}]}"#;
+    let mut node = ecrguard_iam::json::parse(text).unwrap();
+    // Replace the org id with an unresolved value, as a Terraform `local.org_ids` would be.
+    fn replace(n: &mut Node) {
+        match &mut n.value {
+            Value::String(s) if s == "X" => n.value = Value::Unknown("local.org_ids".into()),
+            Value::Array(items) => items.iter_mut().for_each(replace),
+            Value::Object(members) => members
+                .iter_mut()
+                .for_each(|m: &mut Member| replace(&mut m.value)),
+            _ => {}
+        }
+    }
+    replace(&mut node);
+    let p = ecrguard_iam::parse_node(&node, PolicyKind::Repository).unwrap();
+    let a = analyze(&p, &AnalysisOptions::default());
+    assert!(a.incomplete);
+    assert_eq!(
+        a.effective_verdict,
+        Verdict::Private,
+        "undecided, so no party is reported"
+    );
+    // An unresolved value on a key that never restricts changes nothing: still public.
+    let loose = r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"ecr:BatchGetImage","Condition":{"StringEquals":{"aws:username":"X"}}}]}"#;
+    let mut node = ecrguard_iam::json::parse(loose).unwrap();
+    replace(&mut node);
+    let p = ecrguard_iam::parse_node(&node, PolicyKind::Repository).unwrap();
+    assert_eq!(
+        analyze(&p, &AnalysisOptions::default()).verdict,
+        Verdict::Public
+    );
+}

@@ -645,6 +645,7 @@ impl Collector {
     #[must_use]
     pub fn finish(mut self) -> EcrState {
         // Repository policies.
+        let mut matched = vec![false; self.policy_links.len()];
         for (repo, module, name, key) in &mut self.repos {
             let matches = |t: &Target| match t {
                 Target::Name(n) => repo.name.known() == Some(n),
@@ -665,8 +666,9 @@ impl Collector {
                 Target::Name(_) => repo.name.known().is_none(),
                 Target::Resource { .. } => false,
             };
-            if let Some(link) = self.policy_links.iter().rev().find(|l| matches(&l.target)) {
-                repo.policy = link.state.clone();
+            if let Some(i) = self.policy_links.iter().rposition(|l| matches(&l.target)) {
+                repo.policy = self.policy_links[i].state.clone();
+                matched[i] = true;
             } else if let Some(link) = self.policy_links.iter().find(|l| maybe(&l.target)) {
                 let why = match &link.target {
                     Target::Unknown(w) => {
@@ -686,6 +688,41 @@ impl Collector {
             }
         }
         self.state.repositories = self.repos.into_iter().map(|(r, ..)| r).collect();
+        // A policy whose repository is not declared in the scanned code (a literal name, a
+        // repository managed elsewhere, an unknown target) still applies to some repository:
+        // analyse it on its own, with the repository's settings unknown.
+        for (link, _) in self.policy_links.iter().zip(&matched).filter(|(_, m)| !**m) {
+            let declared_by = match &link.state {
+                PolicyState::Present(d) => d.declared_by.clone(),
+                PolicyState::Unparseable { declared_by, .. } => declared_by.clone(),
+                PolicyState::Absent(_) | PolicyState::Unknown(..) => continue,
+            };
+            let origin = match &link.state {
+                PolicyState::Present(d) => d.origin.clone(),
+                PolicyState::Unparseable { origin, .. } => origin.clone(),
+                _ => continue,
+            };
+            let label = match &link.target {
+                Target::Name(n) => format!("{n} (repository not in the scanned code)"),
+                Target::Resource { module, name, .. } => {
+                    format!(
+                        "{module}{}aws_ecr_repository.{name} (not declared)",
+                        if module.is_empty() { "" } else { "." }
+                    )
+                }
+                Target::Unknown(_) => format!("repository of {declared_by} (unknown)"),
+            };
+            let mut repo = Repository::unknown(
+                ResourceId::Terraform(label),
+                origin,
+                "the repository is not in the scanned code",
+            );
+            if let Target::Name(n) = &link.target {
+                repo.name = Value::Set(n.clone(), repo.origin.clone());
+            }
+            repo.policy = link.state.clone();
+            self.state.repositories.push(repo);
+        }
         for mut repo in self.public_repos {
             if let Some(link) = self
                 .public_policy_links

@@ -73,10 +73,18 @@ pub(crate) fn discover(start: &Path) -> Option<PathBuf> {
         start.to_path_buf()
     };
     let start = std::fs::canonicalize(&start).unwrap_or(start);
-    start
+    let found = start
         .ancestors()
         .map(|d| d.join("ecrguard.toml"))
-        .find(|p| p.is_file())
+        .find(|p| p.is_file())?;
+    // Shown relative to the working directory when it is below it.
+    let cwd = std::env::current_dir()
+        .ok()
+        .and_then(|c| std::fs::canonicalize(c).ok());
+    Some(
+        cwd.and_then(|c| found.strip_prefix(&c).ok().map(Path::to_path_buf))
+            .unwrap_or(found),
+    )
 }
 
 /// Reads and parses a config file.

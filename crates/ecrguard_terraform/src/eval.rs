@@ -148,7 +148,16 @@ impl<'p> Eval<'p> {
             Expression::Object(obj) => {
                 let mut members = Vec::new();
                 for (k, v) in obj.iter() {
+                    let masked = k.span().and_then(|r| {
+                        let start = if matches!(k, ObjectKey::Expression(Expression::String(_))) {
+                            r.start + 1
+                        } else {
+                            r.start
+                        };
+                        self.project.masked_key(file, start)
+                    });
                     let key = match k {
+                        _ if masked.is_some() => masked.unwrap_or_default(),
                         ObjectKey::Ident(id) => id.as_str().to_string(),
                         ObjectKey::Expression(e) => {
                             // `(var.x) = ...` or a string key.
@@ -158,6 +167,8 @@ impl<'p> Eval<'p> {
                             }
                         }
                     };
+                    // A repeated key: the later one wins, as in Terraform.
+                    members.retain(|(k, _)| *k != key);
                     members.push((key, self.eval(file, v.expr(), scope)));
                 }
                 V::new(Val::Object(members))

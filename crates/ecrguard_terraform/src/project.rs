@@ -32,6 +32,7 @@ pub struct NotEvaluated {
 pub struct Project {
     sources: RefCell<SourceDb>,
     modules: RefCell<HashMap<PathBuf, Option<Arc<Module>>>>,
+    masked_keys: RefCell<HashMap<(FileId, usize), String>>,
     errors: RefCell<Vec<ScanError>>,
     not_evaluated: RefCell<Vec<NotEvaluated>>,
 }
@@ -44,18 +45,83 @@ pub struct ParsedFile {
     pub text: String,
     /// The body, or the parse error with its byte offset.
     pub body: Result<hcl_edit::structure::Body, (String, usize)>,
+    /// Object keys repeated in a constructor, masked for the parser: byte offset of the
+    /// masked key -> its real name.
+    pub masked_keys: HashMap<usize, String>,
 }
 
+/// Most repeated object keys unmasked in one file before giving up.
+const MAX_MASKED_KEYS: usize = 64;
+
 /// Parses one `.tf` file. Terraform accepts a key repeated in an object constructor (the
-/// later one wins); hcl-edit does too.
+/// later one wins; seen in real modules such as aws-ia/terraform-aws-eks-blueprints) while
+/// hcl-edit refuses it, so the later key is masked with a placeholder of the same length
+/// (every span stays valid) and its name is restored at evaluation.
 #[must_use]
 pub fn parse_file(path: PathBuf, text: String) -> ParsedFile {
-    let body = hcl_edit::parser::parse_body(&text).map_err(|e| {
-        let loc = e.location();
-        let offset = line_col_to_offset(&text, loc.line(), loc.column());
-        (e.message().to_string(), offset)
-    });
-    ParsedFile { path, text, body }
+    let mut masked = text.clone();
+    let mut masked_keys = HashMap::new();
+    loop {
+        match hcl_edit::parser::parse_body(&masked) {
+            Ok(body) => {
+                return ParsedFile {
+                    path,
+                    text,
+                    body: Ok(body),
+                    masked_keys,
+                };
+            }
+            Err(e) => {
+                let loc = e.location();
+                let offset = line_col_to_offset(&masked, loc.line(), loc.column());
+                if e.message().contains("redefined object key")
+                    && masked_keys.len() < MAX_MASKED_KEYS
+                    && let Some((start, name)) = mask_key(&mut masked, offset, masked_keys.len())
+                {
+                    masked_keys.insert(start, name);
+                    continue;
+                }
+                return ParsedFile {
+                    path,
+                    text,
+                    body: Err((e.message().to_string(), offset)),
+                    masked_keys,
+                };
+            }
+        }
+    }
+}
+
+/// Replaces the object key at or after `offset` (an identifier or a quoted string) with a
+/// same-length placeholder; returns the key's start and its name.
+fn mask_key(text: &mut String, offset: usize, n: usize) -> Option<(usize, String)> {
+    let bytes = text.as_bytes();
+    let mut start = offset;
+    while start < bytes.len() && bytes[start].is_ascii_whitespace() {
+        start += 1;
+    }
+    let (name_start, name_end) = if bytes.get(start) == Some(&b'"') {
+        let end = start + 1 + text[start + 1..].find('"')?;
+        (start + 1, end)
+    } else {
+        let end =
+            start + text[start..].find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))?;
+        (start, end)
+    };
+    let name = text.get(name_start..name_end)?.to_string();
+    if name.is_empty() || !name.is_ascii() {
+        return None;
+    }
+    // `_` then base-36 digits of the counter, padded: unique among masks of one file.
+    let len = name.len();
+    let mut placeholder = String::from("_");
+    let digits = format!("{n:0>width$}", width = len.saturating_sub(1));
+    placeholder.push_str(&digits[digits.len().saturating_sub(len - 1)..]);
+    if placeholder.len() != len {
+        return None;
+    }
+    text.replace_range(name_start..name_end, &placeholder);
+    Some((name_start, name))
 }
 
 fn line_col_to_offset(text: &str, line: usize, col: usize) -> usize {
@@ -83,6 +149,9 @@ impl Project {
         };
         for f in files {
             let id = self.add_source(&f.path, f.text);
+            self.masked_keys
+                .borrow_mut()
+                .extend(f.masked_keys.into_iter().map(|(o, k)| ((id, o), k)));
             match f.body {
                 Ok(body) => module.add_file(id, body),
                 Err((message, offset)) => {
@@ -130,6 +199,12 @@ impl Project {
             })
             .collect();
         Some(self.add_module(&key, parsed))
+    }
+
+    /// The real name of an object key masked at parse time (see [`parse_file`]).
+    #[must_use]
+    pub fn masked_key(&self, file: FileId, offset: usize) -> Option<String> {
+        self.masked_keys.borrow().get(&(file, offset)).cloned()
     }
 
     /// Records an error.

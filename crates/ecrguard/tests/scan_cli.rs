@@ -1,0 +1,326 @@
+//! `ecrguard scan` end to end: formats, suppressions, configuration, bad input, exit codes.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+const FIX: &str = "crates/ecrguard/tests/fixtures/tf";
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ecrguard"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .env("ECRGUARD_TODAY", "2026-11-24")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn json(args: &[&str]) -> (Value, Option<i32>) {
+    let o = run(args);
+    let text = String::from_utf8(o.stdout).unwrap();
+    (
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}")),
+        o.status.code(),
+    )
+}
+
+fn codes(v: &Value) -> Vec<String> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn inline_suppressions_are_applied_and_checked() {
+    let (v, code) = json(&[
+        "scan",
+        &format!("{FIX}/suppressed"),
+        "--no-config",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, Some(1));
+    let f = v["findings"].as_array().unwrap();
+    let public = f
+        .iter()
+        .find(|f| f["rule_id"] == "ECR002")
+        .expect("the public statement is still reported");
+    assert_eq!(public["suppressed"]["kind"], "in-source");
+    assert_eq!(
+        public["suppressed"]["reason"],
+        "public mirror of open-source images, reviewed by security"
+    );
+    assert_eq!(
+        public["location"]["start_line"], 6,
+        "points at the statement inside jsonencode"
+    );
+    // The expired suppression no longer hides ECR011, and is a finding itself.
+    assert!(
+        f.iter()
+            .any(|f| f["rule_id"] == "ECR011" && f["suppressed"].is_null())
+    );
+    assert!(
+        f.iter()
+            .any(|f| f["rule_id"] == "ECR091" && f["location"]["start_line"] == 17)
+    );
+    assert!(
+        f.iter()
+            .any(|f| f["rule_id"] == "ECR090" && f["location"]["start_line"] == 32)
+    );
+    assert!(f.iter().any(|f| {
+        f["rule_id"] == "ECR092"
+            && f["message"]
+                .as_str()
+                .unwrap()
+                .contains("unknown rule `ECR02`")
+    }));
+    assert_eq!(v["summary"]["suppressed"], 1);
+    assert_eq!(
+        v["summary"]["findings"], 4,
+        "suppressed findings are not counted"
+    );
+}
+
+#[test]
+fn configuration_file_is_found_and_applied() {
+    let o = run(&["scan", &format!("{FIX}/config"), "--format", "github"]);
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!out.contains("ECR001"), "suppressed by the config: {out}");
+    assert!(!out.contains("ECR012"), "ignored by the config: {out}");
+    assert!(out.contains("::error file=crates/ecrguard/tests/fixtures/tf/config/main.tf,line=1,endLine=3,title=ECR013"), "severity override to high: {out}");
+    assert!(out.contains("title=ECR091 suppression-expired"), "{out}");
+    assert!(out.contains("title=ECR090 suppression-unused"), "{out}");
+    // --no-config brings everything back.
+    let (v, _) = json(&[
+        "scan",
+        &format!("{FIX}/config"),
+        "--no-config",
+        "--format",
+        "json",
+    ]);
+    assert!(codes(&v).contains(&"ECR001".to_string()) && codes(&v).contains(&"ECR012".to_string()));
+}
+
+#[test]
+fn configuration_errors_point_at_the_line() {
+    let o = run(&["scan", &format!("{FIX}/config-bad")]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(
+        err.contains("ecrguard.toml:6: unknown field `reasons`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_file_that_does_not_parse_is_reported_and_the_scan_goes_on() {
+    let (v, code) = json(&[
+        "scan",
+        &format!("{FIX}/broken"),
+        "--no-config",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, Some(2));
+    let e = &v["errors"][0];
+    assert_eq!(e["file"], format!("{FIX}/broken/broken.tf"));
+    assert_eq!(e["line"], 3);
+    assert!(e["message"].as_str().unwrap().contains("cannot parse HCL"));
+    assert!(
+        codes(&v).contains(&"ECR010".to_string()),
+        "ok.tf is still scanned"
+    );
+}
+
+#[test]
+fn a_repeated_object_key_is_accepted_like_terraform() {
+    let (v, code) = json(&[
+        "scan",
+        &format!("{FIX}/repeated-key"),
+        "--no-config",
+        "--format",
+        "json",
+        "--select",
+        "ECR010",
+    ]);
+    assert_eq!(v["errors"], serde_json::json!([]));
+    assert_eq!(code, Some(0));
+}
+
+#[test]
+fn select_and_ignore() {
+    let (v, _) = json(&[
+        "scan",
+        &format!("{FIX}/config"),
+        "--no-config",
+        "--format",
+        "json",
+        "--select",
+        "ECR01",
+    ]);
+    assert!(
+        codes(&v)
+            .iter()
+            .all(|c| c.starts_with("ECR01") || c.starts_with("ECR09")),
+        "{:?}",
+        codes(&v)
+    );
+    let (v, _) = json(&[
+        "scan",
+        &format!("{FIX}/config"),
+        "--no-config",
+        "--format",
+        "json",
+        "--ignore",
+        "image-tag-mutable,ECR011",
+    ]);
+    assert!(!codes(&v).iter().any(|c| c == "ECR010" || c == "ECR011"));
+    assert_eq!(
+        run(&["scan", FIX, "--select", "ECR999"]).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn output_is_byte_identical_across_runs_and_goes_to_a_file() {
+    let dir = std::env::temp_dir().join(format!("ecrguard-scan-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let a = dir.join("a.sarif");
+    let b = dir.join("b.sarif");
+    for p in [&a, &b] {
+        let o = run(&[
+            "scan",
+            FIX,
+            "--no-config",
+            "--format",
+            "sarif",
+            "--output",
+            p.to_str().unwrap(),
+        ]);
+        assert!(o.stdout.is_empty());
+    }
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    for format in ["json", "text", "junit", "github"] {
+        let args = ["scan", FIX, "--no-config", "--format", format];
+        assert_eq!(run(&args).stdout, run(&args).stdout, "{format}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The official SARIF 2.1.0 schema, from the `serde-sarif` package in the registry.
+fn sarif_schema() -> Value {
+    let out = Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let meta: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pkg = meta["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "serde-sarif")
+        .expect("serde-sarif is a dev-dependency");
+    let dir = Path::new(pkg["manifest_path"].as_str().unwrap())
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    serde_json::from_str(&std::fs::read_to_string(dir.join("src/schema.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn sarif_validates_against_the_official_schema() {
+    let o = run(&["scan", FIX, "--no-config", "--format", "sarif"]);
+    let sarif: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let schema = sarif_schema();
+    assert_eq!(
+        schema["title"],
+        "Static Analysis Results Format (SARIF) Version 2.1.0 JSON Schema"
+    );
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&sarif)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    // What GitHub code scanning needs.
+    let run0 = &sarif["runs"][0];
+    let rules = run0["tool"]["driver"]["rules"].as_array().unwrap();
+    assert!(
+        rules
+            .iter()
+            .all(|r| r["properties"]["security-severity"].is_string()
+                && r["help"]["markdown"].is_string())
+    );
+    let results = run0["results"].as_array().unwrap();
+    assert!(
+        results
+            .iter()
+            .all(|r| r["partialFingerprints"]["ecrguardFingerprint/v1"].is_string())
+    );
+    assert!(
+        results
+            .iter()
+            .any(|r| r["suppressions"][0]["kind"] == "inSource")
+    );
+    assert_eq!(
+        run0["invocations"][0]["executionSuccessful"], false,
+        "the broken fixture is an error"
+    );
+    // A deliberately broken log must fail, so the validation is real.
+    let mut bad = sarif.clone();
+    bad["runs"][0]["results"][0]["level"] = Value::String("fatal".into());
+    assert!(!validator.is_valid(&bad));
+}
+
+#[test]
+fn junit_and_github_formats() {
+    let o = run(&[
+        "scan",
+        &format!("{FIX}/config"),
+        "--no-config",
+        "--format",
+        "junit",
+    ]);
+    let xml = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        xml.starts_with(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"ecrguard\""
+        )
+    );
+    assert!(
+        xml.contains("<testsuite name=\"ECR010 image-tag-mutable\" tests=\"1\" failures=\"1\">"),
+        "{xml}"
+    );
+    assert!(xml.contains("<failure type=\"medium\""));
+    assert_eq!(
+        xml.matches("<testsuite ").count(),
+        xml.matches("</testsuite>").count()
+    );
+    let o = run(&[
+        "scan",
+        &format!("{FIX}/broken"),
+        "--no-config",
+        "--format",
+        "github",
+    ]);
+    let gh = String::from_utf8(o.stdout).unwrap();
+    assert!(gh.lines().all(|l| l.starts_with("::")), "{gh}");
+    assert!(gh.contains("::error file=crates/ecrguard/tests/fixtures/tf/broken/broken.tf,line=3,title=ecrguard scan error::"), "{gh}");
+}
+
+#[test]
+fn text_output_snapshot() {
+    let o = run(&["scan", &format!("{FIX}/suppressed"), "--no-config"]);
+    insta::assert_snapshot!("scan_text_suppressed", String::from_utf8(o.stdout).unwrap());
+}

@@ -182,6 +182,9 @@ pub fn apply(
     let mut meta_findings = Vec::new();
     for &file in files {
         let src = sources.get(file);
+        if !src.text.contains(MARKER) {
+            continue;
+        }
         let mut offset = 0;
         for (i, line) in src.text.split_inclusive('\n').enumerate() {
             let start = offset;
@@ -216,7 +219,11 @@ pub fn apply(
     let mut config_used = vec![false; config.len()];
     for f in findings.iter_mut() {
         let Some(origin) = &f.origin else { continue };
-        if let (Some(file), Some(loc)) = (origin.file(), sources.lines(origin)) {
+        if let Some(file) = origin
+            .file()
+            .filter(|f| directives.iter().any(|d| d.file == *f))
+            && let Some(loc) = sources.lines(origin)
+        {
             let src = sources.get(file);
             let lines: Vec<&str> = src.text.lines().collect();
             let mut candidates = vec![loc.start_line, loc.start_line.saturating_sub(1)];

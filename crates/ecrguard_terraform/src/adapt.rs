@@ -234,12 +234,52 @@ fn syntactic_target(
     })
 }
 
+/// `for_each = aws_ecr_repository.X` with `each.value...` / `each.key`: the instance `X[each.key]`.
+fn for_each_target(
+    ev: &Eval<'_>,
+    block: &FileBlock,
+    expr: &Expression,
+    ty: &str,
+    scope: &Scope,
+) -> Option<Target> {
+    let Expression::Traversal(t) = expr else {
+        return None;
+    };
+    let Expression::Variable(root) = &t.expr else {
+        return None;
+    };
+    if root.as_str() != "each" {
+        return None;
+    }
+    let fe = block.block.body.get_attribute("for_each")?;
+    let Expression::Traversal(ft) = &fe.value else {
+        return None;
+    };
+    let Expression::Variable(froot) = &ft.expr else {
+        return None;
+    };
+    if froot.as_str() != ty || ft.operators.len() != 1 {
+        return None;
+    }
+    let Some(TraversalOperator::GetAttr(name)) = ft.operators.first().map(|o| o.value()) else {
+        return None;
+    };
+    let key = scope.get_each_key()?;
+    Some(Target::Resource {
+        module: ev.address.clone(),
+        name: name.as_str().to_string(),
+        key: Some(key),
+    })
+}
+
 fn target_of(ev: &Eval<'_>, block: &FileBlock, attr: &str, ty: &str, scope: &Scope) -> Target {
     let Some(a) = block.block.body.get_attribute(attr) else {
         return Target::Unknown(format!("`{attr}` is not set"));
     };
     // A reference to the resource is the surest link; its name may be unknown.
-    if let Some(t) = syntactic_target(ev, block.file, &a.value, ty, scope) {
+    if let Some(t) = syntactic_target(ev, block.file, &a.value, ty, scope)
+        .or_else(|| for_each_target(ev, block, &a.value, ty, scope))
+    {
         return t;
     }
     let v = ev.eval(block.file, &a.value, scope);

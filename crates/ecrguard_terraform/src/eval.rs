@@ -43,6 +43,12 @@ impl Scope {
             .find(|(n, _)| n == name)
             .map(|(_, v)| v)
     }
+
+    /// `each.key`, when bound.
+    #[must_use]
+    pub fn get_each_key(&self) -> Option<String> {
+        self.get("each")?.get("key")?.as_string()
+    }
 }
 
 /// One instance of a module call (or the root module).

@@ -45,25 +45,6 @@ pub struct TerraformScan {
     pub other_json: Vec<PathBuf>,
 }
 
-fn read_and_parse(files: Vec<PathBuf>) -> (Vec<ParsedFile>, Vec<String>) {
-    let results: Vec<Result<ParsedFile, String>> = files
-        .into_par_iter()
-        .map(|p| match std::fs::read_to_string(&p) {
-            Ok(text) => Ok(parse_file(p, text)),
-            Err(e) => Err(format!("cannot read `{}`: {e}", p.display())),
-        })
-        .collect();
-    let mut parsed = Vec::new();
-    let mut errors = Vec::new();
-    for r in results {
-        match r {
-            Ok(p) => parsed.push(p),
-            Err(e) => errors.push(e),
-        }
-    }
-    (parsed, errors)
-}
-
 /// The variables of a root module from `terraform.tfvars`, `*.auto.tfvars` and `var_files`.
 fn tfvars(project: &Project, dir: &Path, var_files: &[PathBuf]) -> BTreeMap<String, V> {
     let mut files: Vec<PathBuf> = Vec::new();
@@ -129,55 +110,129 @@ fn tfvars(project: &Project, dir: &Path, var_files: &[PathBuf]) -> BTreeMap<Stri
     vars
 }
 
-/// Scans the paths (directories are walked; files are scanned alone).
-#[must_use]
-pub fn scan(paths: &[PathBuf], opts: &TerraformOptions) -> TerraformScan {
-    let (inputs, walk_errors) = discover::discover(paths);
-    let project = Project::default();
-    for e in walk_errors {
-        project.error(None, e);
-    }
-    let all_files: Vec<(PathBuf, PathBuf)> = inputs
-        .modules
+/// Local module sources (`source = "./..."`) written in a file, found by a cheap text scan.
+/// Used only to group modules for parallel, memory-bounded evaluation: a call it misses is
+/// still followed (the module is then loaded again by its caller), never lost.
+fn local_sources(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| {
+            let rest = l
+                .trim_start()
+                .strip_prefix("source")?
+                .trim_start()
+                .strip_prefix('=')?
+                .trim_start();
+            let inner = rest.strip_prefix('"')?;
+            let end = inner.find('"')?;
+            let src = &inner[..end];
+            (src.starts_with("./") || src.starts_with("../")).then(|| src.to_string())
+        })
+        .collect()
+}
+
+/// Groups module keys (directories, or single files) that call each other, so that each
+/// group can be parsed, evaluated and dropped on its own.
+fn group_modules(modules: &BTreeMap<PathBuf, Vec<PathBuf>>) -> Vec<Vec<PathBuf>> {
+    let keys: Vec<&PathBuf> = modules.keys().collect();
+    let index: BTreeMap<PathBuf, usize> = keys
         .iter()
-        .flat_map(|(dir, files)| files.iter().map(move |f| (dir.clone(), f.clone())))
+        .enumerate()
+        .map(|(i, k)| (project::normalize(k), i))
         .collect();
-    let file_count = all_files.len();
-    let (parsed, read_errors) = read_and_parse(all_files.iter().map(|(_, f)| f.clone()).collect());
-    for e in read_errors {
-        project.error(None, e);
+    let edges: Vec<Vec<usize>> = keys
+        .par_iter()
+        .map(|key| {
+            let dir = if key.is_file() {
+                key.parent().map(Path::to_path_buf).unwrap_or_default()
+            } else {
+                (*key).clone()
+            };
+            modules[*key]
+                .iter()
+                .filter_map(|f| std::fs::read_to_string(f).ok())
+                .flat_map(|t| local_sources(&t))
+                .filter_map(|src| index.get(&project::normalize(&dir.join(src))).copied())
+                .collect()
+        })
+        .collect();
+    let mut parent: Vec<usize> = (0..keys.len()).collect();
+    fn find(p: &mut [usize], mut x: usize) -> usize {
+        while p[x] != x {
+            p[x] = p[p[x]];
+            x = p[x];
+        }
+        x
     }
-    let mut by_key: BTreeMap<PathBuf, Vec<ParsedFile>> = BTreeMap::new();
-    let owner: BTreeMap<PathBuf, PathBuf> = all_files.into_iter().map(|(d, f)| (f, d)).collect();
-    for p in parsed {
-        let key = owner
-            .get(&p.path)
-            .cloned()
-            .unwrap_or_else(|| p.path.clone());
-        by_key.entry(key).or_default().push(p);
+    for (a, targets) in edges.iter().enumerate() {
+        for &b in targets {
+            let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
+            if ra != rb {
+                parent[ra.max(rb)] = ra.min(rb);
+            }
+        }
     }
+    let mut groups: BTreeMap<usize, Vec<PathBuf>> = BTreeMap::new();
+    for (i, k) in keys.iter().enumerate() {
+        let r = find(&mut parent, i);
+        groups.entry(r).or_default().push((*k).clone());
+    }
+    groups.into_values().collect()
+}
+
+/// One group's result.
+struct GroupResult {
+    state: EcrState,
+    errors: Vec<ScanError>,
+    not_evaluated: Vec<NotEvaluated>,
+}
+
+/// Parses and evaluates one group of modules, then drops its syntax trees.
+fn scan_group(
+    sources: &project::SharedSources,
+    keys: &[PathBuf],
+    files_of: &BTreeMap<PathBuf, Vec<PathBuf>>,
+    opts: &TerraformOptions,
+) -> GroupResult {
+    let project = Project::new(sources.clone());
     let mut modules = Vec::new();
-    for (key, files) in by_key {
-        // A file given alone is its own module, in its directory.
-        let dir = if key.is_file() {
+    for key in keys {
+        let parsed: Vec<(PathBuf, Result<ParsedFile, String>)> = files_of[key]
+            .par_iter()
+            .map(|p| {
+                let r = std::fs::read_to_string(p)
+                    .map(|t| parse_file(p.clone(), t))
+                    .map_err(|e| format!("cannot read `{}`: {e}", p.display()));
+                (p.clone(), r)
+            })
+            .collect();
+        let mut ok = Vec::new();
+        for (_, r) in parsed {
+            match r {
+                Ok(f) => ok.push(f),
+                Err(e) => project.error(None, e),
+            }
+        }
+        // A file given alone is its own module, in its directory; it is not registered by
+        // directory, as the directory may hold other, unrelated files.
+        let is_file = key.is_file();
+        let dir = if is_file {
             key.parent()
                 .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
         } else {
             key.clone()
         };
-        let module = if key.is_file() {
-            // Not registered by directory: the directory may hold other, unrelated files.
-            let m = project.add_module(&key, files);
+        let module = if is_file {
+            let m = project.add_module(key, ok);
             std::sync::Arc::new(module::Module {
                 dir: dir.clone(),
                 ..(*m).clone()
             })
         } else {
-            project.add_module(&project::normalize(&dir), files)
+            project.add_module(&project::normalize(&dir), ok)
         };
-        modules.push((key, dir, module));
+        modules.push((key.clone(), dir, module));
     }
-    // Directories called as local modules by another scanned module are evaluated as
+    // Directories called as local modules by another module of the group are evaluated as
     // children, with their inputs, not as roots.
     let called: BTreeSet<PathBuf> = modules
         .iter()
@@ -204,8 +259,49 @@ pub fn scan(paths: &[PathBuf], opts: &TerraformOptions) -> TerraformScan {
         collector.add_instance(&ev);
         merge(&mut state, collector.finish());
     }
-    let (sources, errors, mut not_evaluated) = project.finish();
+    let (errors, not_evaluated) = project.finish();
+    GroupResult {
+        state,
+        errors,
+        not_evaluated,
+    }
+}
+
+/// Scans the paths (directories are walked; files are scanned alone). Groups of modules
+/// that call each other are parsed and evaluated in parallel, each dropped when done, so
+/// memory stays bounded by the largest group rather than the repository.
+#[must_use]
+pub fn scan(paths: &[PathBuf], opts: &TerraformOptions) -> TerraformScan {
+    let (inputs, walk_errors) = discover::discover(paths);
+    let sources: project::SharedSources =
+        std::sync::Arc::new(std::sync::Mutex::new(SourceDb::default()));
+    let file_count = inputs.modules.values().map(Vec::len).sum();
+    let groups = group_modules(&inputs.modules);
+    let results: Vec<GroupResult> = groups
+        .par_iter()
+        .map(|g| scan_group(&sources, g, &inputs.modules, opts))
+        .collect();
+    let mut state = EcrState::default();
+    let mut errors: Vec<ScanError> = walk_errors
+        .into_iter()
+        .map(|message| ScanError {
+            location: None,
+            message,
+        })
+        .collect();
+    let mut not_evaluated = Vec::new();
+    for r in results {
+        merge(&mut state, r.state);
+        errors.extend(r.errors);
+        not_evaluated.extend(r.not_evaluated);
+    }
+    errors.sort();
     not_evaluated.sort();
+    not_evaluated.dedup();
+    let sources = std::sync::Arc::try_unwrap(sources).map_or_else(
+        |shared| shared.lock().map(|db| db.clone()).unwrap_or_default(),
+        |m| m.into_inner().unwrap_or_default(),
+    );
     TerraformScan {
         state,
         sources,

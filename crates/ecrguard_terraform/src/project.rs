@@ -3,10 +3,12 @@
 
 use crate::module::Module;
 use ecrguard_model::{FileId, Location, Origin, SourceDb, Span};
+use hcl_edit::expr::Expression;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::Mutex;
 
 /// A file that could not be read or parsed, or a value that broke an adapter.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -27,10 +29,13 @@ pub struct NotEvaluated {
     pub reason: String,
 }
 
-/// Files, modules, errors of a scan.
-#[derive(Default)]
+/// The source files of a whole scan, shared by the groups of modules scanned in parallel.
+pub type SharedSources = Arc<Mutex<SourceDb>>;
+
+/// Files, modules, errors of one group of modules (a root and the local modules it calls).
+/// Evaluation of a group runs on one thread; groups run in parallel.
 pub struct Project {
-    sources: RefCell<SourceDb>,
+    sources: SharedSources,
     modules: RefCell<HashMap<PathBuf, Option<Arc<Module>>>>,
     masked_keys: RefCell<HashMap<(FileId, usize), String>>,
     errors: RefCell<Vec<ScanError>>,
@@ -59,24 +64,30 @@ const MAX_MASKED_KEYS: usize = 64;
 /// (every span stays valid) and its name is restored at evaluation.
 #[must_use]
 pub fn parse_file(path: PathBuf, text: String) -> ParsedFile {
-    let mut masked = text.clone();
     let mut masked_keys = HashMap::new();
+    // Most files parse at once; the copy for masking is made only when needed.
+    let mut masked: Option<String> = None;
     loop {
-        match hcl_edit::parser::parse_body(&masked) {
+        let input = masked.as_deref().unwrap_or(&text);
+        match hcl_edit::parser::parse_body(input) {
             Ok(body) => {
                 return ParsedFile {
                     path,
                     text,
-                    body: Ok(body),
+                    body: Ok(retain_relevant(body)),
                     masked_keys,
                 };
             }
             Err(e) => {
                 let loc = e.location();
-                let offset = line_col_to_offset(&masked, loc.line(), loc.column());
+                let offset = line_col_to_offset(input, loc.line(), loc.column());
                 if e.message().contains("redefined object key")
                     && masked_keys.len() < MAX_MASKED_KEYS
-                    && let Some((start, name)) = mask_key(&mut masked, offset, masked_keys.len())
+                    && let Some((start, name)) = mask_key(
+                        masked.get_or_insert_with(|| text.clone()),
+                        offset,
+                        masked_keys.len(),
+                    )
                 {
                     masked_keys.insert(start, name);
                     continue;
@@ -90,6 +101,101 @@ pub fn parse_file(path: PathBuf, text: String) -> ParsedFile {
             }
         }
     }
+}
+
+/// Clears whitespace and comments ("decor") that the parser keeps around every node: the
+/// evaluator never reads them (suppression comments are read from the file text), and they
+/// are a large share of the tree's memory.
+struct Undecorate;
+
+impl hcl_edit::visit_mut::VisitMut for Undecorate {
+    fn visit_body_mut(&mut self, node: &mut hcl_edit::structure::Body) {
+        hcl_edit::Decorate::decor_mut(node).clear();
+        hcl_edit::visit_mut::visit_body_mut(self, node);
+    }
+    fn visit_structure_mut(&mut self, mut node: hcl_edit::structure::StructureMut) {
+        hcl_edit::Decorate::decor_mut(&mut node).clear();
+        hcl_edit::visit_mut::visit_structure_mut(self, node);
+    }
+    fn visit_block_mut(&mut self, node: &mut hcl_edit::structure::Block) {
+        hcl_edit::Decorate::decor_mut(&mut node.ident).clear();
+        for l in &mut node.labels {
+            hcl_edit::Decorate::decor_mut(l).clear();
+        }
+        hcl_edit::visit_mut::visit_block_mut(self, node);
+    }
+    fn visit_attr_mut(&mut self, mut node: hcl_edit::structure::AttributeMut) {
+        hcl_edit::Decorate::decor_mut(&mut node).clear();
+        hcl_edit::visit_mut::visit_attr_mut(self, node);
+    }
+    fn visit_expr_mut(&mut self, node: &mut Expression) {
+        hcl_edit::Decorate::decor_mut(node).clear();
+        hcl_edit::visit_mut::visit_expr_mut(self, node);
+    }
+    fn visit_object_key_mut(&mut self, mut node: hcl_edit::expr::ObjectKeyMut) {
+        hcl_edit::Decorate::decor_mut(&mut node).clear();
+    }
+    fn visit_traversal_operator_mut(&mut self, node: &mut hcl_edit::expr::TraversalOperator) {
+        hcl_edit::Decorate::decor_mut(node).clear();
+        hcl_edit::visit_mut::visit_traversal_operator_mut(self, node);
+    }
+    fn visit_ident_mut(&mut self, node: &mut hcl_edit::Decorated<hcl_edit::Ident>) {
+        hcl_edit::Decorate::decor_mut(node).clear();
+    }
+}
+
+/// Resource types an ECR rule can read, directly or through a reference.
+fn relevant_resource(ty: &str) -> bool {
+    ty.starts_with("aws_ecr")
+        || ty.starts_with("aws_iam_")
+        || ty == "aws_eks_node_group"
+        || ty == "aws_launch_template"
+        || ty == "aws_kms_key"
+}
+
+/// Data sources the evaluator knows; the others are read from AWS at plan time, so they
+/// are `Unknown` whether kept or not.
+fn relevant_data(ty: &str) -> bool {
+    matches!(
+        ty,
+        "aws_iam_policy_document"
+            | "aws_caller_identity"
+            | "aws_partition"
+            | "aws_iam_policy"
+            | "aws_region"
+    )
+}
+
+/// Drops what no rule can read (most of a real module: networks, buckets, functions,
+/// provider settings, variable descriptions and validations) right after parsing, so those
+/// syntax trees do not stay in memory. A reference to a dropped resource or data source
+/// evaluates to `Unknown`, as any computed attribute would.
+fn retain_relevant(body: hcl_edit::structure::Body) -> hcl_edit::structure::Body {
+    use hcl_edit::structure::Structure;
+    use hcl_edit::visit_mut::VisitMut as _;
+    let mut kept: hcl_edit::structure::Body = body
+        .into_iter()
+        .filter_map(|s| match s {
+            Structure::Block(mut b) => {
+                let label = b.labels.first().map(|l| l.as_str().to_string()).unwrap_or_default();
+                let keep = match b.ident.as_str() {
+                    "resource" => relevant_resource(&label),
+                    "data" => relevant_data(&label),
+                    "variable" => {
+                        // Only the default is ever read.
+                        b.body = b.body.into_iter().filter(|s| matches!(s, Structure::Attribute(a) if a.key.as_str() == "default")).collect();
+                        true
+                    }
+                    "locals" | "output" | "module" => true,
+                    _ => false,
+                };
+                keep.then_some(Structure::Block(b))
+            }
+            Structure::Attribute(_) => None,
+        })
+        .collect();
+    Undecorate.visit_body_mut(&mut kept);
+    kept
 }
 
 /// Replaces the object key at or after `offset` (an identifier or a quoted string) with a
@@ -134,11 +240,28 @@ fn line_col_to_offset(text: &str, line: usize, col: usize) -> usize {
 }
 
 impl Project {
+    /// A project whose files go into `sources`.
+    #[must_use]
+    pub fn new(sources: SharedSources) -> Self {
+        Project {
+            sources,
+            modules: RefCell::default(),
+            masked_keys: RefCell::default(),
+            errors: RefCell::default(),
+            not_evaluated: RefCell::default(),
+        }
+    }
+
+    fn db(&self) -> std::sync::MutexGuard<'_, SourceDb> {
+        // A panic elsewhere cannot leave the file list half-written: `add` is one push.
+        self.sources
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Registers a file's text and returns its id.
     pub fn add_source(&self, path: &Path, text: String) -> FileId {
-        self.sources
-            .borrow_mut()
-            .add(path.display().to_string(), text)
+        self.db().add(path.display().to_string(), text)
     }
 
     /// Adds parsed files of one directory as a module (parse errors are recorded).
@@ -159,7 +282,7 @@ impl Project {
                         file: id,
                         span: Span::new(offset, offset + 1),
                     };
-                    let location = self.sources.borrow().lines(&origin);
+                    let location = self.db().lines(&origin);
                     self.error(location, format!("cannot parse HCL: {message}"));
                 }
             }
@@ -226,28 +349,19 @@ impl Project {
     /// Bytes `start..end` of a file, if in range.
     #[must_use]
     pub fn source_slice(&self, file: FileId, start: usize, end: usize) -> Option<String> {
-        self.sources
-            .borrow()
-            .get(file)
-            .text
-            .get(start..end)
-            .map(str::to_string)
+        self.db().get(file).text.get(start..end).map(str::to_string)
     }
 
     /// Location of an origin.
     #[must_use]
     pub fn location(&self, origin: &Origin) -> Option<Location> {
-        self.sources.borrow().lines(origin)
+        self.db().lines(origin)
     }
 
-    /// Takes the results out.
+    /// Takes the errors and the not-evaluated list out.
     #[must_use]
-    pub fn finish(self) -> (SourceDb, Vec<ScanError>, Vec<NotEvaluated>) {
-        (
-            self.sources.into_inner(),
-            self.errors.into_inner(),
-            self.not_evaluated.into_inner(),
-        )
+    pub fn finish(self) -> (Vec<ScanError>, Vec<NotEvaluated>) {
+        (self.errors.into_inner(), self.not_evaluated.into_inner())
     }
 }
 

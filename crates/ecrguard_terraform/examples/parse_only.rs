@@ -1,0 +1,20 @@
+//! The benchmark baseline: find and parse every `.tf` file under the paths with hcl-edit, in
+//! parallel, as `ecrguard scan` does, and do nothing else.
+#![allow(clippy::print_stdout)]
+use rayon::prelude::*;
+
+fn main() {
+    let paths: Vec<std::path::PathBuf> = std::env::args().skip(1).map(Into::into).collect();
+    let (inputs, _) = ecrguard_terraform::discover::discover(&paths);
+    let files: Vec<_> = inputs.modules.values().flatten().cloned().collect();
+    let ok: usize = files
+        .par_iter()
+        .map(|p| {
+            std::fs::read_to_string(p)
+                .ok()
+                .and_then(|t| hcl_edit::parser::parse_body(&t).ok())
+                .map_or(0, |_| 1)
+        })
+        .sum();
+    println!("parsed {ok} of {} files", files.len());
+}

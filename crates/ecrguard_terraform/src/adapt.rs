@@ -16,6 +16,9 @@ use ecrguard_model::{
 use hcl_edit::Span as _;
 use hcl_edit::expr::{Expression, TraversalOperator};
 
+/// Marks an attachment of a customer managed policy whose document is linked in `finish`.
+const CUSTOMER_POLICY_MARK: &str = "\u{0}customer:";
+
 /// Which resource a `repository = ...` (or `role = ...`) argument points at.
 #[derive(Debug, Clone, PartialEq)]
 enum Target {
@@ -665,7 +668,23 @@ impl Collector {
     ) -> Option<IdentityPolicy> {
         match arn.as_string() {
             Some(a) => {
-                let text = ecrguard_iam::managed::document(&a)?;
+                let Some(text) = ecrguard_iam::managed::document(&a) else {
+                    // A customer managed policy: its document is linked by name when the
+                    // state is finished (it may be declared later in the module).
+                    let name = a
+                        .strip_prefix(&format!(
+                            "arn:aws:iam::{}:policy/",
+                            ecrguard_iam::analysis::SELF_ACCOUNT
+                        ))?
+                        .to_string();
+                    return Some(IdentityPolicy {
+                        name: format!("{CUSTOMER_POLICY_MARK}{name}"),
+                        document: PolicyState::Unknown(
+                            format!("customer managed policy `{name}`"),
+                            origin,
+                        ),
+                    });
+                };
                 let name = a.rsplit('/').next().unwrap_or(&a).to_string();
                 let mut v = V::string(text);
                 v.text_base = None;
@@ -821,6 +840,27 @@ impl Collector {
                 if hit {
                     ident.eks_node_role = true;
                 }
+            }
+        }
+        // Customer managed policies attached by ARN get their documents.
+        for (ident, _) in &mut self.roles {
+            for p in &mut ident.policies {
+                let Some(name) = p
+                    .name
+                    .strip_prefix(CUSTOMER_POLICY_MARK)
+                    .map(str::to_string)
+                else {
+                    continue;
+                };
+                if let Some(m) = self
+                    .state
+                    .managed_policies
+                    .iter()
+                    .find(|m| m.name.known() == Some(&name))
+                {
+                    p.document = m.document.clone();
+                }
+                p.name = name;
             }
         }
         self.state.identities = self.roles.into_iter().map(|(i, _)| i).collect();

@@ -84,7 +84,7 @@ fn tfvars(project: &Project, dir: &Path, var_files: &[PathBuf]) -> BTreeMap<Stri
                 continue;
             }
         };
-        let parsed = parse_file(f.clone(), text);
+        let parsed = project::parse_tfvars(f.clone(), text);
         let id = project.add_source(&f, parsed.text.clone());
         match parsed.body {
             Ok(body) => {

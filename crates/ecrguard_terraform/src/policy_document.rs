@@ -130,11 +130,15 @@ fn document(v: &V) -> Result<Parts, V> {
     ))
 }
 
-/// `&{aws:username}` is how HCL writes the policy variable `${aws:username}`.
+/// Policy document arguments are strings (Terraform converts numbers and booleans, so an
+/// account id written as a number is the string), and `&{aws:username}` is how HCL writes the
+/// policy variable `${aws:username}`.
 fn policy_vars(v: V) -> V {
     let pos = v.pos;
     let val = match v.val {
         Val::String(s) => Val::String(s.replace("&{", "${")),
+        Val::Number(n) => Val::String(crate::value::number_text(n)),
+        Val::Bool(b) => Val::String(b.to_string()),
         Val::List(items) => Val::List(items.into_iter().map(policy_vars).collect()),
         other => other,
     };

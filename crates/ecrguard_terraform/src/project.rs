@@ -64,6 +64,20 @@ const MAX_MASKED_KEYS: usize = 64;
 /// (every span stays valid) and its name is restored at evaluation.
 #[must_use]
 pub fn parse_file(path: PathBuf, text: String) -> ParsedFile {
+    parse_with(path, text, retain_relevant)
+}
+
+/// Parses a variable file (`*.tfvars`): top-level attributes, kept whole.
+#[must_use]
+pub fn parse_tfvars(path: PathBuf, text: String) -> ParsedFile {
+    parse_with(path, text, std::convert::identity)
+}
+
+fn parse_with(
+    path: PathBuf,
+    text: String,
+    keep: fn(hcl_edit::structure::Body) -> hcl_edit::structure::Body,
+) -> ParsedFile {
     let mut masked_keys = HashMap::new();
     // Most files parse at once; the copy for masking is made only when needed.
     let mut masked: Option<String> = None;
@@ -74,7 +88,7 @@ pub fn parse_file(path: PathBuf, text: String) -> ParsedFile {
                 return ParsedFile {
                     path,
                     text,
-                    body: Ok(retain_relevant(body)),
+                    body: Ok(keep(body)),
                     masked_keys,
                 };
             }

@@ -52,11 +52,48 @@ impl Rule for IdentityPolicyBroadEcrAccess {
     }
 
     fn check(&self, cx: &mut Context<'_>) {
+        // Customer managed policies are reported where they are written, once, whatever
+        // attaches them; inline and AWS managed ones at the identity.
+        let managed: Vec<(String, &ecrguard_model::PolicyDoc)> = cx
+            .state
+            .managed_policies
+            .iter()
+            .filter_map(|m| Some((m.id.to_string(), m.document.doc()?)))
+            .collect();
+        for (name, doc) in managed {
+            for g in ecr_grants(&doc.policy) {
+                if !g.every_repository || g.tag_scoped {
+                    continue;
+                }
+                let risky = g.actions_at_least(ActionClass::Write);
+                if risky.is_empty() {
+                    continue;
+                }
+                let st = &doc.policy.statements[g.statement];
+                let mut f = cx
+                    .report(&doc.declared_by, format!("Policy `{name}` grants {} on every repository", list_actions(&risky)))
+                    .at(doc.origin.narrow(st.span))
+                    .statement(crate::StatementRef { index: st.index, sid: st.sid.clone() })
+                    .help("Scope `Resource` to the repositories that need it, and drop permissions-management actions");
+                if g.classes().contains(&ActionClass::PermissionsManagement) {
+                    f = f.escalate(Severity::Critical).note("it can change repository policies, so whoever holds it can make any repository public");
+                }
+                f.emit();
+            }
+        }
         for ident in &cx.state.identities {
             for pol in &ident.policies {
                 let Some(doc) = pol.document.doc() else {
                     continue;
                 };
+                if cx
+                    .state
+                    .managed_policies
+                    .iter()
+                    .any(|m| m.id == doc.declared_by)
+                {
+                    continue;
+                }
                 for g in ecr_grants(&doc.policy) {
                     if !g.every_repository || g.tag_scoped {
                         continue;

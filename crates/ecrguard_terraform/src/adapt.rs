@@ -21,7 +21,7 @@ const CUSTOMER_POLICY_MARK: &str = "\u{0}customer:";
 
 /// Which resource a `repository = ...` (or `role = ...`) argument points at.
 #[derive(Debug, Clone, PartialEq)]
-enum Target {
+pub(crate) enum Target {
     /// A name.
     Name(String),
     /// A resource of this module instance: (module address, resource name, instance key).
@@ -295,6 +295,70 @@ fn target_of(ev: &Eval<'_>, block: &FileBlock, attr: &str, ty: &str, scope: &Sco
     }
 }
 
+/// Resource types the adapter reads.
+pub(crate) fn relevant(ty: &str) -> bool {
+    ty.starts_with("aws_ecr") || ty.starts_with("aws_iam_") || ty == "aws_eks_node_group"
+}
+
+/// Where a resource's values were written and what its references point at: an HCL block,
+/// or an entry of a plan JSON file.
+pub(crate) trait ResourceSite {
+    /// The file.
+    fn file(&self) -> FileId;
+    /// `aws_ecr_repository`...
+    fn ty(&self) -> &str;
+    /// The resource's local name.
+    fn local_name(&self) -> &str;
+    /// The module instance's address (`` for the root).
+    fn module_address(&self) -> &str;
+    /// The whole resource.
+    fn block_origin(&self) -> Origin;
+    /// An argument (the resource when the argument is not written).
+    fn attr_origin(&self, name: &str) -> Origin;
+    /// An argument of a nested block.
+    fn nested_attr_origin(&self, nested: &str, name: &str) -> Option<Origin>;
+    /// A nested object (an `inline_policy` block...).
+    fn element_origin(&self, v: &V) -> Origin;
+    /// What a reference argument (`repository`, `role`...) points at.
+    fn target(&self, attr: &str, ty: &str) -> Target;
+}
+
+struct HclSite<'a, 'p> {
+    ev: &'a Eval<'p>,
+    block: &'a FileBlock,
+    scope: &'a Scope,
+}
+
+impl ResourceSite for HclSite<'_, '_> {
+    fn file(&self) -> FileId {
+        self.block.file
+    }
+    fn ty(&self) -> &str {
+        self.block.label(0)
+    }
+    fn local_name(&self) -> &str {
+        self.block.label(1)
+    }
+    fn module_address(&self) -> &str {
+        &self.ev.address
+    }
+    fn block_origin(&self) -> Origin {
+        origin_of(self.block.file, None, self.block.span())
+    }
+    fn attr_origin(&self, name: &str) -> Origin {
+        attr_origin(self.block, name)
+    }
+    fn nested_attr_origin(&self, nested: &str, name: &str) -> Option<Origin> {
+        nested_attr_origin(self.block, nested, name)
+    }
+    fn element_origin(&self, v: &V) -> Origin {
+        origin_of(self.block.file, v.pos, self.block.span())
+    }
+    fn target(&self, attr: &str, ty: &str) -> Target {
+        target_of(self.ev, self.block, attr, ty, self.scope)
+    }
+}
+
 impl Collector {
     /// Adds everything in one module instance, then its children.
     pub fn add_instance(&mut self, ev: &Eval<'_>) {
@@ -323,19 +387,34 @@ impl Collector {
         }
     }
 
-    #[allow(clippy::too_many_lines)]
+    /// Adds one resource instance of an HCL module.
     fn add_resource(&mut self, ev: &Eval<'_>, block: &FileBlock, key: Option<&V>, scope: &Scope) {
         let ty = block.label(0);
-        if !ty.starts_with("aws_ecr") && !ty.starts_with("aws_iam_") && ty != "aws_eks_node_group" {
+        if !relevant(ty) {
             return;
         }
         let address = instance_address(ev, block, key);
-        let id = ResourceId::Terraform(address.clone());
         let obj = V::new(Val::Object(ev.resource_object(block, scope)));
-        let block_origin = origin_of(block.file, None, block.span());
+        let site = HclSite { ev, block, scope };
+        self.add_object(&site, address, key.and_then(V::as_string), &obj);
+    }
+
+    /// Adds one resource instance, whatever it was read from.
+    #[allow(clippy::too_many_lines)]
+    pub(crate) fn add_object(
+        &mut self,
+        site: &dyn ResourceSite,
+        address: String,
+        key: Option<String>,
+        obj: &V,
+    ) {
+        let ty = site.ty().to_string();
+        let ty = ty.as_str();
+        let id = ResourceId::Terraform(address.clone());
+        let block_origin = site.block_origin();
         let policy_arg = |name: &str, kind: PolicyKind| -> PolicyState {
             match obj.get(name) {
-                Some(v) => policy_state(v, kind, block.file, attr_origin(block, name), &id),
+                Some(v) => policy_state(v, kind, site.file(), site.attr_origin(name), &id),
                 None => PolicyState::Unparseable {
                     error: format!("`{name}` is not set"),
                     origin: block_origin.clone(),
@@ -345,45 +424,40 @@ impl Collector {
         };
         match ty {
             "aws_ecr_repository" => {
-                let name = value_string(&obj, "name", block);
+                let name = value_string(obj, "name", site);
                 let tag_mutability = match obj.get("image_tag_mutability") {
                     None | Some(V { val: Val::Null, .. }) => {
                         Value::Default(TagMutability::Mutable, block_origin.clone())
                     }
                     Some(v) => match v.as_string().as_deref().map(TagMutability::parse) {
-                        Some(Some(m)) => Value::Set(m, attr_origin(block, "image_tag_mutability")),
+                        Some(Some(m)) => Value::Set(m, site.attr_origin("image_tag_mutability")),
                         Some(None) => Value::Unknown(
                             format!("unrecognised value `{}`", v.as_string().unwrap_or_default()),
-                            attr_origin(block, "image_tag_mutability"),
+                            site.attr_origin("image_tag_mutability"),
                         ),
-                        None => Value::Unknown(
-                            unknown_why(v),
-                            attr_origin(block, "image_tag_mutability"),
-                        ),
+                        None => {
+                            Value::Unknown(unknown_why(v), site.attr_origin("image_tag_mutability"))
+                        }
                     },
                 };
-                let scan_on_push = match first_block(&obj, "image_scanning_configuration")
+                let scan_on_push = match first_block(obj, "image_scanning_configuration")
                     .and_then(|b| b.get("scan_on_push").cloned())
                 {
                     None => Value::Default(
                         false,
-                        nested_attr_origin(block, "image_scanning_configuration", "scan_on_push")
+                        site.nested_attr_origin("image_scanning_configuration", "scan_on_push")
                             .unwrap_or_else(|| block_origin.clone()),
                     ),
                     Some(v) => match v.as_bool() {
                         Some(b) => Value::Set(
                             b,
-                            nested_attr_origin(
-                                block,
-                                "image_scanning_configuration",
-                                "scan_on_push",
-                            )
-                            .unwrap_or_else(|| block_origin.clone()),
+                            site.nested_attr_origin("image_scanning_configuration", "scan_on_push")
+                                .unwrap_or_else(|| block_origin.clone()),
                         ),
                         None => Value::Unknown(unknown_why(&v), block_origin.clone()),
                     },
                 };
-                let encryption = match first_block(&obj, "encryption_configuration") {
+                let encryption = match first_block(obj, "encryption_configuration") {
                     None => Value::Default(
                         Encryption {
                             kind: EncryptionKind::Aes256,
@@ -392,12 +466,9 @@ impl Collector {
                         block_origin.clone(),
                     ),
                     Some(enc) => {
-                        let origin = nested_attr_origin(
-                            block,
-                            "encryption_configuration",
-                            "encryption_type",
-                        )
-                        .unwrap_or_else(|| block_origin.clone());
+                        let origin = site
+                            .nested_attr_origin("encryption_configuration", "encryption_type")
+                            .unwrap_or_else(|| block_origin.clone());
                         match enc.get("encryption_type").map(|t| (t, t.as_string())) {
                             None => Value::Default(
                                 Encryption {
@@ -433,9 +504,9 @@ impl Collector {
                             o.iter()
                                 .filter_map(|(k, v)| Some((k.clone(), v.as_string()?)))
                                 .collect(),
-                            attr_origin(block, "tags"),
+                            site.attr_origin("tags"),
                         ),
-                        None => Value::Unknown(unknown_why(v), attr_origin(block, "tags")),
+                        None => Value::Unknown(unknown_why(v), site.attr_origin("tags")),
                     },
                 };
                 let repo = Repository {
@@ -453,18 +524,18 @@ impl Collector {
                 };
                 self.repos.push((
                     repo,
-                    ev.address.clone(),
-                    block.label(1).to_string(),
-                    key.and_then(V::as_string),
+                    site.module_address().to_string(),
+                    site.local_name().to_string(),
+                    key.clone(),
                 ));
             }
             "aws_ecr_repository_policy" => {
-                let target = target_of(ev, block, "repository", "aws_ecr_repository", scope);
+                let target = site.target("repository", "aws_ecr_repository");
                 let state = policy_arg("policy", PolicyKind::Repository);
                 self.policy_links.push(Link { target, state });
             }
             "aws_ecr_lifecycle_policy" => {
-                let target = target_of(ev, block, "repository", "aws_ecr_repository", scope);
+                let target = site.target("repository", "aws_ecr_repository");
                 self.lifecycle_links.push((target, block_origin));
             }
             "aws_ecr_registry_policy" => {
@@ -484,12 +555,12 @@ impl Collector {
                     Some(v) => policy_state(
                         v,
                         PolicyKind::Repository,
-                        block.file,
-                        attr_origin(block, "repository_policy"),
+                        site.file(),
+                        site.attr_origin("repository_policy"),
                         &id,
                     ),
                 };
-                let prefix = value_string(&obj, "prefix", block);
+                let prefix = value_string(obj, "prefix", site);
                 self.state.creation_templates.push(CreationTemplate {
                     id,
                     prefix,
@@ -510,7 +581,7 @@ impl Collector {
                 });
             }
             "aws_ecrpublic_repository" => {
-                let name = value_string(&obj, "repository_name", block);
+                let name = value_string(obj, "repository_name", site);
                 self.public_repos.push(PublicRepository {
                     id,
                     name,
@@ -520,13 +591,7 @@ impl Collector {
                 });
             }
             "aws_ecrpublic_repository_policy" => {
-                let target = target_of(
-                    ev,
-                    block,
-                    "repository_name",
-                    "aws_ecrpublic_repository",
-                    scope,
-                );
+                let target = site.target("repository_name", "aws_ecrpublic_repository");
                 let state = policy_arg("policy", PolicyKind::PublicRepository);
                 self.public_policy_links.push(Link { target, state });
             }
@@ -543,13 +608,13 @@ impl Collector {
                             .get("name")
                             .and_then(V::as_string)
                             .unwrap_or_else(|| format!("inline_policy[{i}]"));
-                        let origin = origin_of(block.file, inline.pos, block.span());
+                        let origin = site.element_origin(&inline);
                         policies.push(IdentityPolicy {
                             name,
                             document: policy_state(
                                 p,
                                 PolicyKind::Identity,
-                                block.file,
+                                site.file(),
                                 origin,
                                 &id,
                             ),
@@ -559,15 +624,15 @@ impl Collector {
                 for arn in list_of(obj.get("managed_policy_arns")) {
                     if let Some(p) = self.managed_attachment(
                         &arn,
-                        block.file,
-                        attr_origin(block, "managed_policy_arns"),
+                        site.file(),
+                        site.attr_origin("managed_policy_arns"),
                         &id,
                     ) {
                         policies.push(p);
                     }
                 }
-                let name = value_string(&obj, "name", block);
-                let local = format!("{}.{}", ev.address, block.label(1));
+                let name = value_string(obj, "name", site);
+                let local = format!("{}.{}", site.module_address(), site.local_name());
                 self.roles.push((
                     Identity {
                         id,
@@ -582,14 +647,14 @@ impl Collector {
             }
             "aws_iam_policy" => {
                 let document = policy_arg("policy", PolicyKind::Identity);
-                let name = value_string(&obj, "name", block);
+                let name = value_string(obj, "name", site);
                 self.state
                     .managed_policies
                     .push(ManagedPolicy { id, name, document });
             }
             "aws_iam_role_policy" | "aws_iam_user_policy" | "aws_iam_group_policy" => {
                 let (kind, attr, target_ty) = identity_target(ty);
-                let target = target_of(ev, block, attr, target_ty, scope);
+                let target = site.target(attr, target_ty);
                 let name = obj
                     .get("name")
                     .and_then(V::as_string)
@@ -602,12 +667,12 @@ impl Collector {
             | "aws_iam_user_policy_attachment"
             | "aws_iam_group_policy_attachment" => {
                 let (kind, attr, target_ty) = identity_target(ty);
-                let target = target_of(ev, block, attr, target_ty, scope);
+                let target = site.target(attr, target_ty);
                 let Some(arn) = obj.get("policy_arn") else {
                     return;
                 };
                 if let Some(p) =
-                    self.managed_attachment(arn, block.file, attr_origin(block, "policy_arn"), &id)
+                    self.managed_attachment(arn, site.file(), site.attr_origin("policy_arn"), &id)
                 {
                     self.identity_links.push((kind, target, p));
                 }
@@ -628,8 +693,8 @@ impl Collector {
                         let _ = target_ty;
                         if let Some(p) = self.managed_attachment(
                             arn,
-                            block.file,
-                            attr_origin(block, "policy_arn"),
+                            site.file(),
+                            site.attr_origin("policy_arn"),
                             &id,
                         ) {
                             self.identity_links.push((kind, target, p));
@@ -638,18 +703,12 @@ impl Collector {
                 }
             }
             "aws_eks_node_group" => {
-                let target = match block.block.body.get_attribute("node_role_arn") {
-                    Some(a) => syntactic_target(ev, block.file, &a.value, "aws_iam_role", scope)
-                        .unwrap_or_else(|| {
-                            let v = ev.eval(block.file, &a.value, scope);
-                            match v.as_string() {
-                                Some(arn) => {
-                                    Target::Name(arn.rsplit('/').next().unwrap_or(&arn).to_string())
-                                }
-                                None => Target::Unknown(unknown_why(&v)),
-                            }
-                        }),
-                    None => Target::Unknown("`node_role_arn` is not set".into()),
+                // An ARN names the role by its last segment.
+                let target = match site.target("node_role_arn", "aws_iam_role") {
+                    Target::Name(arn) => {
+                        Target::Name(arn.rsplit('/').next().unwrap_or(&arn).to_string())
+                    }
+                    other => other,
                 };
                 self.node_role_targets.push(target);
             }
@@ -885,16 +944,13 @@ fn unknown_why(v: &V) -> String {
     }
 }
 
-fn value_string(obj: &V, name: &str, block: &FileBlock) -> Value<String> {
+fn value_string(obj: &V, name: &str, site: &dyn ResourceSite) -> Value<String> {
     match obj.get(name) {
         Some(v) => match v.as_string() {
-            Some(s) => Value::Set(s, attr_origin(block, name)),
-            None => Value::Unknown(unknown_why(v), attr_origin(block, name)),
+            Some(s) => Value::Set(s, site.attr_origin(name)),
+            None => Value::Unknown(unknown_why(v), site.attr_origin(name)),
         },
-        None => Value::Unknown(
-            format!("`{name}` is not set"),
-            origin_of(block.file, None, block.span()),
-        ),
+        None => Value::Unknown(format!("`{name}` is not set"), site.block_origin()),
     }
 }
 

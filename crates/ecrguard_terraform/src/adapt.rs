@@ -569,7 +569,7 @@ impl Collector {
                 });
             }
             "aws_ecr_registry_scanning_configuration" => {
-                let filters = scanning_filters(&obj);
+                let filters = scanning_filters(obj);
                 self.state.registry_scanning.push(RegistryScanning {
                     id,
                     account: None,

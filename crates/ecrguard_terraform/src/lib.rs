@@ -11,6 +11,7 @@ pub mod functions;
 pub mod module;
 pub mod policy_document;
 pub mod project;
+pub mod tfplan;
 pub mod value;
 
 use ecrguard_model::{EcrState, SourceDb};
@@ -275,12 +276,54 @@ pub fn scan(paths: &[PathBuf], opts: &TerraformOptions) -> TerraformScan {
     let (inputs, walk_errors) = discover::discover(paths);
     let sources: project::SharedSources =
         std::sync::Arc::new(std::sync::Mutex::new(SourceDb::default()));
-    let file_count = inputs.modules.values().map(Vec::len).sum();
+    let file_count: usize = inputs.modules.values().map(Vec::len).sum();
     let groups = group_modules(&inputs.modules);
     let results: Vec<GroupResult> = groups
         .par_iter()
         .map(|g| scan_group(&sources, g, &inputs.modules, opts))
         .collect();
+    // Plan JSON files (recognised by content); other JSON is left for other sources.
+    let plans: Vec<(PathBuf, Option<GroupResult>)> = inputs
+        .json_files
+        .par_iter()
+        .map(|p| match std::fs::read_to_string(p) {
+            Ok(text) if tfplan::looks_like_plan(&text) => {
+                let (state, errors, not_evaluated) = tfplan::adapt(p, text, &sources);
+                (
+                    p.clone(),
+                    Some(GroupResult {
+                        state,
+                        errors,
+                        not_evaluated,
+                    }),
+                )
+            }
+            Ok(_) => (p.clone(), None),
+            Err(e) => (
+                p.clone(),
+                Some(GroupResult {
+                    state: EcrState::default(),
+                    errors: vec![ScanError {
+                        location: None,
+                        message: format!("cannot read `{}`: {e}", p.display()),
+                    }],
+                    not_evaluated: Vec::new(),
+                }),
+            ),
+        })
+        .collect();
+    let mut results = results;
+    let mut other_json = Vec::new();
+    let mut plan_files = 0;
+    for (p, r) in plans {
+        match r {
+            Some(r) => {
+                plan_files += 1;
+                results.push(r);
+            }
+            None => other_json.push(p),
+        }
+    }
     let mut state = EcrState::default();
     let mut errors: Vec<ScanError> = walk_errors
         .into_iter()
@@ -307,8 +350,8 @@ pub fn scan(paths: &[PathBuf], opts: &TerraformOptions) -> TerraformScan {
         sources,
         errors,
         not_evaluated,
-        files: file_count,
-        other_json: inputs.json_files,
+        files: file_count + plan_files,
+        other_json,
     }
 }
 

@@ -15,7 +15,7 @@ pub struct Inputs {
 }
 
 fn is_tf(p: &Path) -> bool {
-    p.extension().is_some_and(|e| e == "tf")
+    p.extension().is_some_and(|e| e == "tf") || p.to_string_lossy().ends_with(".tf.json")
 }
 
 /// The `.tf` files directly in a directory, sorted.

@@ -11,6 +11,7 @@ pub mod functions;
 pub mod module;
 pub mod policy_document;
 pub mod project;
+pub mod tfjson;
 pub mod tfplan;
 pub mod value;
 

@@ -64,6 +64,15 @@ const MAX_MASKED_KEYS: usize = 64;
 /// (every span stays valid) and its name is restored at evaluation.
 #[must_use]
 pub fn parse_file(path: PathBuf, text: String) -> ParsedFile {
+    if path.to_string_lossy().ends_with(".tf.json") {
+        let body = crate::tfjson::to_body(&text).map(retain_relevant);
+        return ParsedFile {
+            path,
+            text,
+            body,
+            masked_keys: HashMap::new(),
+        };
+    }
     parse_with(path, text, retain_relevant)
 }
 
@@ -297,7 +306,12 @@ impl Project {
                         span: Span::new(offset, offset + 1),
                     };
                     let location = self.db().lines(&origin);
-                    self.error(location, format!("cannot parse HCL: {message}"));
+                    let what = if f.path.to_string_lossy().ends_with(".tf.json") {
+                        "Terraform JSON"
+                    } else {
+                        "HCL"
+                    };
+                    self.error(location, format!("cannot parse {what}: {message}"));
                 }
             }
         }

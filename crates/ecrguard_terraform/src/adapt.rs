@@ -50,6 +50,12 @@ pub struct Collector {
     roles: Vec<(Identity, String)>,
     identity_links: Vec<(IdentityKind, Target, IdentityPolicy)>,
     node_role_targets: Vec<Target>,
+    /// Instance profiles: (profile name, role it carries).
+    instance_profiles: Vec<(Option<String>, Target)>,
+    /// Launch templates: (template id or name, instance profile name, marked as an EKS node).
+    launch_templates: Vec<(Vec<String>, Option<String>, bool)>,
+    /// Launch templates (by id or name) that EKS nodes are started from.
+    eks_launch_templates: Vec<String>,
     /// The finished state.
     pub state: EcrState,
 }
@@ -297,7 +303,12 @@ fn target_of(ev: &Eval<'_>, block: &FileBlock, attr: &str, ty: &str, scope: &Sco
 
 /// Resource types the adapter reads.
 pub(crate) fn relevant(ty: &str) -> bool {
-    ty.starts_with("aws_ecr") || ty.starts_with("aws_iam_") || ty == "aws_eks_node_group"
+    ty.starts_with("aws_ecr")
+        || ty.starts_with("aws_iam_")
+        || matches!(
+            ty,
+            "aws_eks_node_group" | "aws_launch_template" | "aws_autoscaling_group"
+        )
 }
 
 /// Where a resource's values were written and what its references point at: an HCL block,
@@ -711,6 +722,56 @@ impl Collector {
                     other => other,
                 };
                 self.node_role_targets.push(target);
+                if let Some(lt) = first_block(obj, "launch_template") {
+                    self.eks_launch_templates.extend(launch_template_refs(lt));
+                }
+            }
+            "aws_iam_instance_profile" => {
+                let name = obj.get("name").and_then(V::as_string);
+                let role = match site.target("role", "aws_iam_role") {
+                    Target::Name(n) => Target::Name(n.rsplit('/').next().unwrap_or(&n).to_string()),
+                    other => other,
+                };
+                self.instance_profiles.push((name, role));
+            }
+            "aws_launch_template" => {
+                let ids: Vec<String> = ["id", "name"]
+                    .iter()
+                    .filter_map(|k| obj.get(k).and_then(V::as_string))
+                    .collect();
+                let profile = first_block(obj, "iam_instance_profile")
+                    .and_then(|p| {
+                        p.get("name")
+                            .or_else(|| p.get("arn"))
+                            .and_then(V::as_string)
+                    })
+                    .map(|p| p.rsplit('/').next().unwrap_or(&p).to_string());
+                let tagged = has_cluster_tag(obj.get("tags"))
+                    || list_of(obj.get("tag_specifications"))
+                        .iter()
+                        .any(|t| has_cluster_tag(t.get("tags")));
+                let user_data = obj
+                    .get("user_data")
+                    .and_then(V::as_string)
+                    .unwrap_or_default();
+                let bootstraps = ["/etc/eks/bootstrap.sh", "nodeadm", "node.eks.aws"]
+                    .iter()
+                    .any(|m| user_data.contains(m));
+                self.launch_templates
+                    .push((ids, profile, tagged || bootstraps));
+            }
+            "aws_autoscaling_group" => {
+                let tagged = list_of(obj.get("tag")).iter().any(|t| {
+                    t.get("key")
+                        .and_then(V::as_string)
+                        .is_some_and(|k| k.starts_with("kubernetes.io/cluster/"))
+                });
+                if tagged
+                    && let Some(lt) = first_block(obj, "launch_template")
+                        .or_else(|| first_block(obj, "mixed_instances_policy"))
+                {
+                    self.eks_launch_templates.extend(launch_template_refs(lt));
+                }
             }
             _ => {}
         }
@@ -886,6 +947,17 @@ impl Collector {
                 ident.policies.push(policy);
             }
         }
+        // Self-managed nodes: role <- instance profile <- launch template used by EKS.
+        for (ids, profile, marked) in &self.launch_templates {
+            if !(*marked || ids.iter().any(|i| self.eks_launch_templates.contains(i))) {
+                continue;
+            }
+            for (name, role) in &self.instance_profiles {
+                if name.is_some() && name.as_ref() == profile.as_ref() {
+                    self.node_role_targets.push(role.clone());
+                }
+            }
+        }
         for target in &self.node_role_targets {
             for (ident, local) in &mut self.roles {
                 let hit = ident.kind == IdentityKind::Role
@@ -925,6 +997,22 @@ impl Collector {
         self.state.identities = self.roles.into_iter().map(|(i, _)| i).collect();
         self.state
     }
+}
+
+/// The launch template a `launch_template` block names (by id or name).
+fn launch_template_refs(lt: &V) -> Vec<String> {
+    ["id", "name"]
+        .iter()
+        .filter_map(|k| lt.get(k).and_then(V::as_string))
+        .collect()
+}
+
+/// Whether tags carry the Kubernetes cluster ownership key EKS nodes have.
+fn has_cluster_tag(tags: Option<&V>) -> bool {
+    tags.and_then(V::as_object).is_some_and(|t| {
+        t.iter()
+            .any(|(k, _)| k.starts_with("kubernetes.io/cluster/"))
+    })
 }
 
 fn identity_target(ty: &str) -> (IdentityKind, &'static str, &'static str) {

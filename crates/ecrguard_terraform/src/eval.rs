@@ -732,6 +732,12 @@ impl<'p> Eval<'p> {
             "aws_iam_instance_profile" => {
                 vec![("id", name.clone()), ("arn", own_arn("instance-profile"))]
             }
+            // A launch template's id is assigned by AWS; a stand-in that names the block lets
+            // an auto scaling group or node group that refers to it be linked.
+            "aws_launch_template" => vec![(
+                "id",
+                Some(V::string(format!("lt:{}", self.address_of(block.label(1))))),
+            )],
             _ => Vec::new(),
         };
         let missing: Vec<(String, V)> = computed

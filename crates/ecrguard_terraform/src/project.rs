@@ -173,6 +173,7 @@ fn relevant_resource(ty: &str) -> bool {
         || ty.starts_with("aws_iam_")
         || ty == "aws_eks_node_group"
         || ty == "aws_launch_template"
+        || ty == "aws_autoscaling_group"
         || ty == "aws_kms_key"
 }
 

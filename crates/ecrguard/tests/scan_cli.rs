@@ -324,3 +324,44 @@ fn text_output_snapshot() {
     let o = run(&["scan", &format!("{FIX}/suppressed"), "--no-config"]);
     insta::assert_snapshot!("scan_text_suppressed", String::from_utf8(o.stdout).unwrap());
 }
+
+#[test]
+fn unknowns_are_listed_as_not_evaluated_never_as_findings() {
+    let fixture = "crates/ecrguard_terraform/tests/fixtures/ECR002/good/principal_unknown.tf";
+    let (v, code) = json(&[
+        "scan",
+        fixture,
+        "--no-config",
+        "--format",
+        "json",
+        "--select",
+        "ECR002,ECR003",
+    ]);
+    assert_eq!(code, Some(0), "an unknown principal is not a finding");
+    let reasons: Vec<&str> = v["not_evaluated"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["reason"].as_str().unwrap())
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("`var.reader_arns` has no value")),
+        "{reasons:?}"
+    );
+    let (v, _) = json(&[
+        "scan",
+        "crates/ecrguard_terraform/tests/fixtures/ECR010/good/unknown.tf",
+        "--no-config",
+        "--format",
+        "json",
+    ]);
+    assert!(!codes(&v).contains(&"ECR010".to_string()));
+    assert!(v["not_evaluated"].as_array().unwrap().iter().any(|n| {
+        n["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("image tag mutability is unknown")
+    }));
+}

@@ -366,6 +366,8 @@ struct Reader {
 /// A string-or-list element flattened to its strings (`None` for unresolved entries).
 struct StringList {
     items: Vec<(Option<String>, Option<Span>)>,
+    /// Why each unresolved entry is unresolved, in order.
+    reasons: Vec<String>,
 }
 
 impl Reader {
@@ -399,10 +401,14 @@ impl Reader {
 
     /// Reads a string or a non-empty list of strings; records a problem otherwise.
     fn string_list(&mut self, index: usize, element: &str, node: &Node) -> StringList {
+        let mut reasons = Vec::new();
         let mut items = Vec::new();
         let mut one = |r: &mut Reader, n: &Node| match &n.value {
             Value::String(s) => items.push((Some(s.clone()), n.span)),
-            Value::Unknown(_) => items.push((None, n.span)),
+            Value::Unknown(why) => {
+                reasons.push(why.clone());
+                items.push((None, n.span));
+            }
             _ => r.invalid(
                 Some(index),
                 n.span,
@@ -427,7 +433,7 @@ impl Reader {
             }
             _ => one(self, node),
         }
-        StringList { items }
+        StringList { items, reasons }
     }
 
     fn statement(&mut self, node: &Node, index: usize) -> Statement {
@@ -653,6 +659,7 @@ impl Reader {
                         }
                     };
                     let list = self.string_list(index, &format!("{}.{}", m.key, e.key), &e.value);
+                    let mut reasons = list.reasons.into_iter();
                     for (value, span) in list.items {
                         let (raw, who) = match value {
                             Some(v) => {
@@ -661,7 +668,11 @@ impl Reader {
                             }
                             None => (
                                 String::from("${unknown}"),
-                                Who::Unknown("unresolved principal".into()),
+                                Who::Unknown(
+                                    reasons
+                                        .next()
+                                        .unwrap_or_else(|| "unresolved principal".into()),
+                                ),
                             ),
                         };
                         self.check_principal(index, span, &raw, &who);

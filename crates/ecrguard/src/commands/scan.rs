@@ -269,18 +269,41 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
             message: e.message,
         })
         .collect();
+    let mut not_evaluated: Vec<NotEvaluated> = tf
+        .not_evaluated
+        .into_iter()
+        .map(|n| NotEvaluated {
+            address: n.address,
+            reason: n.reason,
+        })
+        .collect();
+    not_evaluated.extend(unknowns(&tf.state));
+    for p in ecrguard_rules::analyze_state(&tf.state, &resolved.settings) {
+        for sa in p
+            .analysis
+            .statements
+            .iter()
+            .filter(|sa| !sa.incomplete.is_empty())
+        {
+            let st = &p.doc.policy.statements[sa.index];
+            not_evaluated.push(NotEvaluated {
+                address: p.doc.declared_by.to_string(),
+                reason: format!(
+                    "statement {} of the {} policy: {}",
+                    st.label(),
+                    p.owner.noun(),
+                    sa.incomplete.join("; ")
+                ),
+            });
+        }
+    }
+    not_evaluated.sort();
+    not_evaluated.dedup();
     let report = ScanReport {
         sources: &sources,
         findings,
         errors,
-        not_evaluated: tf
-            .not_evaluated
-            .into_iter()
-            .map(|n| NotEvaluated {
-                address: n.address,
-                reason: n.reason,
-            })
-            .collect(),
+        not_evaluated,
         files: tf.files,
         rules,
     };
@@ -307,4 +330,76 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         Some(t) if report.active().any(|f| f.severity >= t) => ExitStatus::Findings,
         _ => ExitStatus::Clean,
     })
+}
+
+/// What the rules could not look at because the source left it unknown: listed so users know
+/// what was not checked (an unknown value is never a finding by itself).
+fn unknowns(state: &ecrguard_model::EcrState) -> Vec<NotEvaluated> {
+    use ecrguard_model::{PolicyState, Value};
+    let mut out = Vec::new();
+    let mut note = |address: &str, what: &str, why: &str| {
+        out.push(NotEvaluated {
+            address: address.to_string(),
+            reason: format!("{what} is unknown: {why}"),
+        })
+    };
+    for owner in state.policy_owners() {
+        if let PolicyState::Unknown(why, _) = owner.policy() {
+            note(
+                owner.id().label(),
+                &format!("the {} policy", owner.noun()),
+                why,
+            );
+        }
+    }
+    for r in &state.repositories {
+        let settings: [(&str, Option<&str>); 4] = [
+            (
+                "image tag mutability",
+                if let Value::Unknown(w, _) = &r.tag_mutability {
+                    Some(w)
+                } else {
+                    None
+                },
+            ),
+            (
+                "scan on push",
+                if let Value::Unknown(w, _) = &r.scan_on_push {
+                    Some(w)
+                } else {
+                    None
+                },
+            ),
+            (
+                "encryption",
+                if let Value::Unknown(w, _) = &r.encryption {
+                    Some(w)
+                } else {
+                    None
+                },
+            ),
+            (
+                "the lifecycle policy",
+                if let Value::Unknown(w, _) = &r.lifecycle_policy {
+                    Some(w)
+                } else {
+                    None
+                },
+            ),
+        ];
+        for (what, why) in settings {
+            // Settings of a repository known only through its policy are not claimed.
+            if let Some(why) = why.filter(|w| !w.contains("not in the scanned code")) {
+                note(r.id.label(), what, why);
+            }
+        }
+    }
+    for i in &state.identities {
+        for p in &i.policies {
+            if let PolicyState::Unknown(why, _) = &p.document {
+                note(i.id.label(), &format!("policy `{}`", p.name), why);
+            }
+        }
+    }
+    out
 }

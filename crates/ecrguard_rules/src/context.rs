@@ -154,6 +154,14 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// The analysed policies attached to one kind of owner (`PolicyOwner::Repository` ...).
+    pub fn policies_of(
+        &self,
+        kind: fn(&PolicyOwner<'_>) -> bool,
+    ) -> impl Iterator<Item = &'a AnalyzedPolicy<'a>> + use<'a> {
+        self.policies.iter().filter(move |p| kind(&p.owner))
+    }
+
     /// Starts a finding about one statement of an analysed resource policy: resource,
     /// repository, location and statement are filled in.
     pub fn report_statement(

@@ -51,10 +51,7 @@ impl Rule for CreationTemplatePolicyPublic {
     }
 
     fn check(&self, cx: &mut Context<'_>) {
-        for p in cx.policies {
-            if !matches!(p.owner, PolicyOwner::CreationTemplate(_)) {
-                continue;
-            }
+        for p in cx.policies_of(|o| matches!(o, PolicyOwner::CreationTemplate(_))) {
             for sa in &p.analysis.statements {
                 let Some(names) = sa.grants.get(&Party::Everyone) else {
                     continue;

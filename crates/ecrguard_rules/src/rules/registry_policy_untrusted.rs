@@ -51,10 +51,7 @@ impl Rule for RegistryPolicyUntrusted {
     }
 
     fn check(&self, cx: &mut Context<'_>) {
-        for p in cx.policies {
-            if !matches!(p.owner, PolicyOwner::Registry(_)) {
-                continue;
-            }
+        for p in cx.policies_of(|o| matches!(o, PolicyOwner::Registry(_))) {
             for sa in &p.analysis.statements {
                 let st = &p.doc.policy.statements[sa.index];
                 for (party, names) in &sa.grants {

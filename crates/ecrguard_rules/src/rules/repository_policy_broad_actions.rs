@@ -55,10 +55,7 @@ impl Rule for RepositoryPolicyBroadActions {
     }
 
     fn check(&self, cx: &mut Context<'_>) {
-        for p in cx.policies {
-            if !matches!(p.owner, PolicyOwner::Repository(_)) {
-                continue;
-            }
+        for p in cx.policies_of(|o| matches!(o, PolicyOwner::Repository(_))) {
             for sa in &p.analysis.statements {
                 if !sa.broad_actions || sa.grants.is_empty() {
                     continue;

@@ -56,10 +56,7 @@ impl Rule for RepositoryPolicyCrossAccount {
     }
 
     fn check(&self, cx: &mut Context<'_>) {
-        for p in cx.policies {
-            if !matches!(p.owner, PolicyOwner::Repository(_)) {
-                continue;
-            }
+        for p in cx.policies_of(|o| matches!(o, PolicyOwner::Repository(_))) {
             for sa in &p.analysis.statements {
                 let st = &p.doc.policy.statements[sa.index];
                 for (party, names) in &sa.grants {

@@ -61,10 +61,7 @@ impl Rule for RepositoryPolicyPublic {
     }
 
     fn check(&self, cx: &mut Context<'_>) {
-        for p in cx.policies {
-            if !matches!(p.owner, PolicyOwner::Repository(_)) {
-                continue;
-            }
+        for p in cx.policies_of(|o| matches!(o, PolicyOwner::Repository(_))) {
             for sa in &p.analysis.statements {
                 let Some(names) = sa.grants.get(&Party::Everyone) else {
                     continue;

@@ -18,7 +18,8 @@ pub(crate) enum Command {
     /// Reads raw policy JSON, or the output of `aws ecr get-repository-policy` (whose
     /// `policyText` holds the policy as a string), from FILE or standard input.
     CheckPolicy(CheckPolicyArgs),
-    /// Scan infrastructure code (Terraform HCL today) for ECR exposure and hygiene problems.
+    /// Scan infrastructure code (Terraform HCL, plan JSON, CloudFormation) for ECR exposure and
+    /// hygiene problems.
     Scan(ScanArgs),
     /// List every rule.
     Rules {
@@ -119,6 +120,9 @@ pub(crate) struct ScanArgs {
     /// An organization allowed to be granted access (repeatable).
     #[arg(long = "trusted-org", value_name = "ID")]
     pub(crate) trusted_orgs: Vec<String>,
+    /// CloudFormation parameter value, over the template's `Default` (repeatable).
+    #[arg(long = "parameter", value_name = "KEY=VALUE")]
+    pub(crate) parameters: Vec<String>,
     /// Terraform variable file, applied after `terraform.tfvars` and `*.auto.tfvars`.
     #[arg(long = "var-file", value_name = "FILE")]
     pub(crate) var_files: Vec<PathBuf>,

@@ -178,10 +178,24 @@ pub struct Repository {
     pub lifecycle_policy: Value<bool>,
     /// Tags.
     pub tags: Value<Vec<(String, String)>>,
+    /// This entry stands for a repository known only through a policy (declared elsewhere,
+    /// or another branch of a conditional policy): its settings are not for this entry to
+    /// report, known or not.
+    pub policy_only: bool,
 }
 
 impl Repository {
+    /// An entry for a policy whose repository's settings are declared elsewhere.
+    #[must_use]
+    pub fn policy_only(id: ResourceId, origin: Origin, why: &str) -> Repository {
+        Repository {
+            policy_only: true,
+            ..Repository::unknown(id, origin, why)
+        }
+    }
+
     /// A repository about which only the name and origin are known; everything else Unknown.
+    /// See also [`Repository::policy_only`].
     #[must_use]
     pub fn unknown(id: ResourceId, origin: Origin, why: &str) -> Repository {
         let unknown = || Origin::clone(&origin);
@@ -195,6 +209,7 @@ impl Repository {
             encryption: Value::Unknown(why.into(), unknown()),
             lifecycle_policy: Value::Unknown(why.into(), unknown()),
             tags: Value::Unknown(why.into(), unknown()),
+            policy_only: false,
             origin,
             id,
         }

@@ -50,7 +50,26 @@ impl AnalyzedPolicy<'_> {
     /// The owner's name for messages: `` repository `x` ``.
     #[must_use]
     pub fn subject(&self) -> String {
-        format!("{} `{}`", self.owner.noun(), self.owner.id())
+        // A conditional policy's branch names its assumptions: `AppRepo [IsPublic=true]`.
+        let declared = self.doc.declared_by.label();
+        let owner = self.owner.id().label();
+        match declared
+            .strip_prefix(owner)
+            .filter(|rest| rest.starts_with(" ["))
+        {
+            Some(assumed) => format!(
+                "{} `{owner}` (when{})",
+                self.owner.noun(),
+                assumed
+                    .trim_start_matches(" [")
+                    .trim_end_matches(']')
+                    .split(", ")
+                    .map(|c| format!(" {c}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+            None => format!("{} `{owner}`", self.owner.noun()),
+        }
     }
 
     /// Whether a party is outside the trust zone (owner, trusted accounts and orgs).

@@ -83,6 +83,9 @@ pub struct ConfigSuppression {
     pub expires: Option<String>,
     /// Where it is written.
     pub origin: Origin,
+    /// `Config` for `ecrguard.toml`; `InSource` for suppressions written in a template's
+    /// resource `Metadata`.
+    pub kind: SuppressionKind,
 }
 
 fn valid_date(s: &str) -> bool {
@@ -267,7 +270,7 @@ pub fn apply(
                     continue;
                 }
                 f.suppression = Some(Suppression {
-                    kind: SuppressionKind::Config,
+                    kind: c.kind,
                     reason: c.reason.clone(),
                     until: c.expires.clone(),
                 });
@@ -322,6 +325,13 @@ pub fn apply(
         }
     }
     findings.extend(meta_findings);
+}
+
+/// A finding about a suppression that cannot be read (ECR092), for sources that carry
+/// suppressions outside comments (a template's `Metadata`).
+#[must_use]
+pub fn invalid(resource: ResourceId, origin: Origin, message: String) -> Finding {
+    meta(&SUPPRESSION_INVALID, resource, origin, message)
 }
 
 fn meta(rule: &'static RuleMeta, resource: ResourceId, origin: Origin, message: String) -> Finding {

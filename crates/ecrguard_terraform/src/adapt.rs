@@ -532,6 +532,7 @@ impl Collector {
                     encryption,
                     lifecycle_policy: Value::Default(false, block_origin),
                     tags,
+                    policy_only: false,
                 };
                 self.repos.push((
                     repo,
@@ -891,7 +892,7 @@ impl Collector {
                 }
                 Target::Unknown(_) => format!("repository of {declared_by} (unknown)"),
             };
-            let mut repo = Repository::unknown(
+            let mut repo = Repository::policy_only(
                 ResourceId::Terraform(label),
                 origin,
                 "the repository is not in the scanned code",

@@ -160,6 +160,7 @@ fn resolve(args: &ScanArgs) -> anyhow::Result<Resolved> {
                     reason: s.reason.get_ref().clone(),
                     expires: s.expires.as_ref().map(|e| e.get_ref().clone()),
                     origin: Origin::File(ecrguard_model::FileId(0)),
+                    kind: ecrguard_rules::SuppressionKind::Config,
                 },
                 entry.span(),
             ));
@@ -222,11 +223,17 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         },
     );
     let mut sources = tf.sources;
-    let mut findings = ecrguard_rules::check_rules(
-        &tf.state,
-        &resolved.settings,
-        resolved.rules.iter().copied(),
+    let cfn = ecrguard_cloudformation::scan(
+        &args.paths,
+        &mut sources,
+        &ecrguard_cloudformation::CfnOptions {
+            parameters: parse_parameters(&args.parameters)?,
+        },
     );
+    let mut state = tf.state;
+    merge(&mut state, cfn.state);
+    let mut findings =
+        ecrguard_rules::check_rules(&state, &resolved.settings, resolved.rules.iter().copied());
 
     // Suppressions: comments in every scanned file, entries of the config file.
     let files: Vec<ecrguard_model::FileId> = sources.ids().collect();
@@ -248,6 +255,30 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         None => Vec::new(),
     };
     let known = |r: &str| registry::find_meta(r).is_some();
+    let mut config_suppressions = config_suppressions;
+    for ms in cfn.suppressions {
+        if ms.reason.trim().is_empty() || registry::find_meta(&ms.rule).is_none() {
+            let why = if ms.reason.trim().is_empty() {
+                "a reason is required".to_string()
+            } else {
+                format!("unknown rule `{}`", ms.rule)
+            };
+            findings.push(suppression::invalid(
+                ecrguard_model::ResourceId::CloudFormation(ms.resource),
+                ms.origin,
+                format!("Suppression in `Metadata` cannot be read: {why}"),
+            ));
+            continue;
+        }
+        config_suppressions.push(ConfigSuppression {
+            rule: ms.rule,
+            resource: ms.resource,
+            reason: ms.reason,
+            expires: ms.until,
+            origin: ms.origin,
+            kind: ecrguard_rules::SuppressionKind::InSource,
+        });
+    }
     let today = std::env::var("ECRGUARD_TODAY").unwrap_or_else(|_| suppression::today());
     suppression::apply(
         &mut findings,
@@ -268,6 +299,10 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
             location: e.location,
             message: e.message,
         })
+        .chain(cfn.errors.into_iter().map(|e| InputError {
+            location: e.location,
+            message: e.message,
+        }))
         .collect();
     let mut not_evaluated: Vec<NotEvaluated> = tf
         .not_evaluated
@@ -277,8 +312,13 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
             reason: n.reason,
         })
         .collect();
-    not_evaluated.extend(unknowns(&tf.state));
-    for p in ecrguard_rules::analyze_state(&tf.state, &resolved.settings) {
+    not_evaluated.extend(unknowns(&state));
+    not_evaluated.extend(
+        cfn.not_evaluated
+            .into_iter()
+            .map(|(address, reason)| NotEvaluated { address, reason }),
+    );
+    for p in ecrguard_rules::analyze_state(&state, &resolved.settings) {
         for sa in p
             .analysis
             .statements
@@ -304,7 +344,7 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         findings,
         errors,
         not_evaluated,
-        files: tf.files,
+        files: tf.files + cfn.files,
         rules,
     };
     let color = args.output.is_none() && use_color(args.color);
@@ -352,7 +392,7 @@ fn unknowns(state: &ecrguard_model::EcrState) -> Vec<NotEvaluated> {
             );
         }
     }
-    for r in &state.repositories {
+    for r in state.repositories.iter().filter(|r| !r.policy_only) {
         let settings: [(&str, Option<&str>); 4] = [
             (
                 "image tag mutability",
@@ -388,8 +428,7 @@ fn unknowns(state: &ecrguard_model::EcrState) -> Vec<NotEvaluated> {
             ),
         ];
         for (what, why) in settings {
-            // Settings of a repository known only through its policy are not claimed.
-            if let Some(why) = why.filter(|w| !w.contains("not in the scanned code")) {
+            if let Some(why) = why {
                 note(r.id.label(), what, why);
             }
         }
@@ -402,4 +441,25 @@ fn unknowns(state: &ecrguard_model::EcrState) -> Vec<NotEvaluated> {
         }
     }
     out
+}
+
+fn merge(into: &mut ecrguard_model::EcrState, from: ecrguard_model::EcrState) {
+    into.repositories.extend(from.repositories);
+    into.registry_policies.extend(from.registry_policies);
+    into.creation_templates.extend(from.creation_templates);
+    into.public_repositories.extend(from.public_repositories);
+    into.registry_scanning.extend(from.registry_scanning);
+    into.identities.extend(from.identities);
+    into.managed_policies.extend(from.managed_policies);
+}
+
+/// `Key=Value` pairs of `--parameter`.
+fn parse_parameters(list: &[String]) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+    list.iter()
+        .map(|p| {
+            p.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .ok_or_else(|| anyhow::anyhow!("--parameter `{p}` must be Key=Value"))
+        })
+        .collect()
 }

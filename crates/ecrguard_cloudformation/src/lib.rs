@@ -1,0 +1,175 @@
+//! The CloudFormation source of ecrguard: finds templates (JSON or YAML, CDK's
+//! `cdk.out/*.template.json` included) by content, resolves intrinsics, and adapts resources
+//! into the normalized ECR model. A template that does not parse is an error with its line;
+//! the scan goes on.
+#![deny(missing_docs)]
+
+pub mod adapt;
+pub mod template;
+pub mod yaml;
+
+use adapt::MetadataSuppression;
+use ecrguard_iam::json;
+use ecrguard_model::{EcrState, Location, SourceDb};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Options of a CloudFormation scan.
+#[derive(Debug, Clone, Default)]
+pub struct CfnOptions {
+    /// Parameter values (`--parameter Key=Value`), over the templates' defaults.
+    pub parameters: BTreeMap<String, String>,
+}
+
+/// A file that could not be read as a template.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CfnError {
+    /// Where.
+    pub location: Option<Location>,
+    /// What.
+    pub message: String,
+}
+
+/// The result of scanning templates.
+#[derive(Default)]
+pub struct CfnScan {
+    /// The model.
+    pub state: EcrState,
+    /// Errors.
+    pub errors: Vec<CfnError>,
+    /// Suppressions from resources' `Metadata`.
+    pub suppressions: Vec<MetadataSuppression>,
+    /// (logical id, why) of what was not evaluated.
+    pub not_evaluated: Vec<(String, String)>,
+    /// Templates read.
+    pub files: usize,
+}
+
+fn candidate(p: &Path) -> bool {
+    let s = p.to_string_lossy();
+    if s.ends_with(".tf.json") {
+        return false;
+    }
+    matches!(
+        p.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml" | "json" | "template")
+    )
+}
+
+/// Files under the paths that may be templates (content decides).
+#[must_use]
+pub fn discover(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for root in paths {
+        if root.is_file() {
+            if candidate(root) {
+                out.push(root.clone());
+            }
+            continue;
+        }
+        // `cdk.out` is usually git-ignored but is exactly what CDK users want scanned.
+        let walker = ignore::WalkBuilder::new(root)
+            .hidden(true)
+            .git_ignore(true)
+            .require_git(false)
+            .filter_entry(|e| e.file_name() != ".terraform" && e.file_name() != "node_modules")
+            .build();
+        out.extend(
+            walker
+                .filter_map(Result::ok)
+                .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
+                .map(|e| e.into_path())
+                .filter(|p| candidate(p)),
+        );
+        let cdk = root.join("cdk.out");
+        if cdk.is_dir()
+            && let Ok(rd) = std::fs::read_dir(&cdk)
+        {
+            out.extend(
+                rd.filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.to_string_lossy().ends_with(".template.json")),
+            );
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// A template read: `Ok(None)` when the file is not a template, `Err` with the offset.
+type ReadResult = Result<Option<json::Node>, (String, usize)>;
+
+/// Reads a template: JSON when it starts with `{`, YAML otherwise. `Ok(None)` when the file
+/// is not a CloudFormation template.
+fn read(text: &str) -> ReadResult {
+    let trimmed = text.trim_start();
+    let root = if trimmed.starts_with('{') {
+        json::parse(text).map_err(|e| {
+            (
+                format!("template is not valid JSON: {}", e.message),
+                e.offset,
+            )
+        })?
+    } else {
+        // Cheap pre-check so that unrelated YAML (CI files, Kubernetes manifests) is not parsed.
+        if !text.contains("AWSTemplateFormatVersion") && !text.contains("AWS::") {
+            return Ok(None);
+        }
+        yaml::parse(text).map_err(|e| {
+            (
+                format!("template is not valid YAML: {}", e.message),
+                e.offset,
+            )
+        })?
+    };
+    Ok(adapt::is_template(&root).then_some(root))
+}
+
+/// Scans the paths for templates, registering each template's text in `sources`.
+pub fn scan(paths: &[PathBuf], sources: &mut SourceDb, opts: &CfnOptions) -> CfnScan {
+    let files = discover(paths);
+    let parsed: Vec<(PathBuf, String, ReadResult)> = files
+        .into_par_iter()
+        .filter_map(|p| {
+            let text = std::fs::read_to_string(&p).ok()?;
+            let r = read(&text);
+            Some((p, text, r))
+        })
+        .collect();
+    let mut out = CfnScan::default();
+    for (path, text, result) in parsed {
+        match result {
+            Ok(None) => {}
+            Ok(Some(root)) => {
+                let file = sources.add(path.display().to_string(), text);
+                let a = adapt::adapt(&root, file, &opts.parameters);
+                out.files += 1;
+                merge(&mut out.state, a.state);
+                out.suppressions.extend(a.suppressions);
+                out.not_evaluated.extend(a.not_evaluated);
+            }
+            Err((message, offset)) => {
+                let file = sources.add(path.display().to_string(), text);
+                out.files += 1;
+                out.errors.push(CfnError {
+                    location: sources.lines(&adapt::at(file, offset)),
+                    message,
+                });
+            }
+        }
+    }
+    out.errors.sort();
+    out
+}
+
+fn merge(into: &mut EcrState, from: EcrState) {
+    into.repositories.extend(from.repositories);
+    into.registry_policies.extend(from.registry_policies);
+    into.creation_templates.extend(from.creation_templates);
+    into.public_repositories.extend(from.public_repositories);
+    into.registry_scanning.extend(from.registry_scanning);
+    into.identities.extend(from.identities);
+    into.managed_policies.extend(from.managed_policies);
+}

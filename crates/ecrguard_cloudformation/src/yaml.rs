@@ -1,0 +1,379 @@
+//! YAML into the spanned JSON tree the policy engine reads. CloudFormation's short-form tags
+//! become their long forms (`!Ref X` -> `{"Ref": "X"}`, `!GetAtt A.B` ->
+//! `{"Fn::GetAtt": ["A", "B"]}`, `!Sub ...` -> `{"Fn::Sub": ...}`), every node keeps its byte
+//! span, and anchors/aliases are resolved. An unknown tag is an error with its line.
+
+use ecrguard_iam::json::{Member, Node, Span, Value};
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+/// Why YAML text could not be read, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YamlError {
+    /// What.
+    pub message: String,
+    /// Byte offset.
+    pub offset: usize,
+}
+
+const FUNCTIONS: &[&str] = &[
+    "Base64",
+    "Cidr",
+    "FindInMap",
+    "GetAtt",
+    "GetAZs",
+    "ImportValue",
+    "Join",
+    "Select",
+    "Split",
+    "Sub",
+    "Transform",
+    "And",
+    "Equals",
+    "If",
+    "Not",
+    "Or",
+    "Length",
+    "ToJsonString",
+];
+
+enum Frame {
+    Seq {
+        start: usize,
+        items: Vec<Node>,
+        tag: Option<Tag>,
+        anchor: usize,
+    },
+    Map {
+        start: usize,
+        members: Vec<Member>,
+        key: Option<(String, Option<Span>)>,
+        tag: Option<Tag>,
+        anchor: usize,
+    },
+}
+
+struct Builder<'a> {
+    text: &'a str,
+    stack: Vec<Frame>,
+    anchors: Vec<(usize, Node)>,
+    root: Option<Node>,
+    error: Option<YamlError>,
+    last_end: usize,
+}
+
+impl Builder<'_> {
+    fn scalar_end(&self, start: usize, value: &str, style: TScalarStyle) -> usize {
+        let rest = &self.text[start.min(self.text.len())..];
+        match style {
+            TScalarStyle::Plain if rest.starts_with(value) => start + value.len(),
+            TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => {
+                // The closing quote on the same line, as a span end.
+                let q = if style == TScalarStyle::SingleQuoted {
+                    '\''
+                } else {
+                    '"'
+                };
+                rest.char_indices()
+                    .skip(1)
+                    .find(|(_, c)| *c == q)
+                    .map_or(start + rest.find('\n').unwrap_or(rest.len()), |(i, _)| {
+                        start + i + 1
+                    })
+            }
+            _ => {
+                start
+                    + rest
+                        .find('\n')
+                        .unwrap_or(rest.len())
+                        .max(value.len().min(rest.len()))
+            }
+        }
+    }
+
+    fn wrap(&mut self, node: Node, tag: Option<Tag>, start: usize) -> Node {
+        let Some(tag) = tag else { return node };
+        if tag.handle != "!" {
+            // `!!str`, `!!int`... standard tags: keep the value.
+            return node;
+        }
+        let name = tag.suffix.as_str();
+        let span = node.span;
+        let (key, value) = match name {
+            "Ref" => ("Ref".to_string(), node),
+            "Condition" => ("Condition".to_string(), node),
+            "GetAtt" => {
+                // `!GetAtt Resource.Attribute` is a string; the long form is a list.
+                let value = match &node.value {
+                    Value::String(s) => match s.split_once('.') {
+                        Some((a, b)) => Node {
+                            value: Value::Array(vec![
+                                Node {
+                                    value: Value::String(a.into()),
+                                    span,
+                                },
+                                Node {
+                                    value: Value::String(b.into()),
+                                    span,
+                                },
+                            ]),
+                            span,
+                        },
+                        None => node,
+                    },
+                    _ => node,
+                };
+                ("Fn::GetAtt".to_string(), value)
+            }
+            f if FUNCTIONS.contains(&f) => (format!("Fn::{f}"), node),
+            other => {
+                if self.error.is_none() {
+                    self.error = Some(YamlError {
+                        message: format!("unknown tag `!{other}`"),
+                        offset: start,
+                    });
+                }
+                return node;
+            }
+        };
+        Node {
+            value: Value::Object(vec![Member {
+                key,
+                key_span: span,
+                value,
+            }]),
+            span,
+        }
+    }
+
+    fn push_value(&mut self, node: Node) {
+        self.last_end = self.last_end.max(node.span.map_or(0, |s| s.end as usize));
+        match self.stack.last_mut() {
+            None => self.root = Some(node),
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map {
+                members,
+                key,
+                start,
+                ..
+            }) => match key.take() {
+                None => {
+                    // A block mapping is announced at its first `:`; it starts at its first key.
+                    if members.is_empty()
+                        && let Some(sp) = node.span
+                    {
+                        *start = (*start).min(sp.start as usize);
+                    }
+                    let k = match &node.value {
+                        Value::String(s) => s.clone(),
+                        Value::Number(n) => n.clone(),
+                        Value::Bool(b) => b.to_string(),
+                        Value::Null => String::new(),
+                        _ => {
+                            if self.error.is_none() {
+                                self.error = Some(YamlError {
+                                    message: "a mapping key must be a scalar".into(),
+                                    offset: node.span.map_or(0, |s| s.start as usize),
+                                });
+                            }
+                            String::new()
+                        }
+                    };
+                    *key = Some((k, node.span));
+                }
+                Some((k, key_span)) => members.push(Member {
+                    key: k,
+                    key_span,
+                    value: node,
+                }),
+            },
+        }
+    }
+}
+
+/// A plain scalar YAML reads as a number; `012` and `+1` stay strings, as account ids must.
+fn is_yaml_number(v: &str) -> bool {
+    let leading_zero = v.len() > 1 && v.starts_with('0') && !v.starts_with("0.");
+    v.parse::<f64>().is_ok()
+        && !v.starts_with('+')
+        && !v.starts_with('.')
+        && !leading_zero
+        && !v.contains("inf")
+        && !v.contains("NaN")
+}
+
+fn scalar_value(value: String, style: TScalarStyle, tagged: bool) -> Value {
+    if style != TScalarStyle::Plain || tagged {
+        return Value::String(value);
+    }
+    match value.as_str() {
+        "~" | "null" | "Null" | "NULL" | "" => Value::Null,
+        "true" | "True" | "TRUE" => Value::Bool(true),
+        "false" | "False" | "FALSE" => Value::Bool(false),
+        v if is_yaml_number(v) => Value::Number(value),
+        _ => Value::String(value),
+    }
+}
+
+impl MarkedEventReceiver for Builder<'_> {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        let at = mark.index();
+        match ev {
+            Event::Scalar(value, style, anchor, tag) => {
+                let end = self.scalar_end(at, &value, style);
+                let standard_str = tag
+                    .as_ref()
+                    .is_some_and(|t| t.handle == "!!" && t.suffix == "str");
+                let node = Node {
+                    value: scalar_value(value, style, standard_str),
+                    span: Some(Span::new(at, end)),
+                };
+                let node = self.wrap(node, tag, at);
+                if anchor > 0 {
+                    self.anchors.push((anchor, node.clone()));
+                }
+                self.push_value(node);
+            }
+            Event::SequenceStart(anchor, tag) => self.stack.push(Frame::Seq {
+                start: at,
+                items: Vec::new(),
+                tag,
+                anchor,
+            }),
+            Event::MappingStart(anchor, tag) => self.stack.push(Frame::Map {
+                start: at,
+                members: Vec::new(),
+                key: None,
+                tag,
+                anchor,
+            }),
+            Event::SequenceEnd | Event::MappingEnd => {
+                let Some(frame) = self.stack.pop() else {
+                    return;
+                };
+                let (start, value, tag, anchor) = match frame {
+                    Frame::Seq {
+                        start,
+                        items,
+                        tag,
+                        anchor,
+                    } => (start, Value::Array(items), tag, anchor),
+                    Frame::Map {
+                        start,
+                        members,
+                        tag,
+                        anchor,
+                        ..
+                    } => (start, Value::Object(members), tag, anchor),
+                };
+                let end = self.last_end.max(start);
+                let node = Node {
+                    value,
+                    span: Some(Span::new(start, end)),
+                };
+                let node = self.wrap(node, tag, start);
+                if anchor > 0 {
+                    self.anchors.push((anchor, node.clone()));
+                }
+                self.push_value(node);
+            }
+            Event::Alias(id) => {
+                let node = self
+                    .anchors
+                    .iter()
+                    .rev()
+                    .find(|(a, _)| *a == id)
+                    .map(|(_, n)| n.clone());
+                match node {
+                    Some(n) => self.push_value(n),
+                    None => {
+                        if self.error.is_none() {
+                            self.error = Some(YamlError {
+                                message: "alias to an unknown anchor".into(),
+                                offset: at,
+                            });
+                        }
+                    }
+                }
+            }
+            Event::Nothing
+            | Event::StreamStart
+            | Event::StreamEnd
+            | Event::DocumentStart
+            | Event::DocumentEnd => {}
+        }
+    }
+}
+
+/// Parses the first document of a YAML text.
+///
+/// # Errors
+/// When the text is not YAML, or uses a tag CloudFormation does not define.
+pub fn parse(text: &str) -> Result<Node, YamlError> {
+    let mut b = Builder {
+        text,
+        stack: Vec::new(),
+        anchors: Vec::new(),
+        root: None,
+        error: None,
+        last_end: 0,
+    };
+    let mut parser = Parser::new_from_str(text);
+    parser.load(&mut b, false).map_err(|e| YamlError {
+        message: e.info().to_string(),
+        offset: e.marker().index(),
+    })?;
+    if let Some(e) = b.error {
+        return Err(e);
+    }
+    Ok(b.root.unwrap_or(Node::new(Value::Null)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_form_tags_become_long_form() {
+        let n = parse("A: !Ref B\nC: !GetAtt Role.Arn\nD: !Sub 'arn:${AWS::Partition}'\nE: !If [Cond, 1, [x]]\n").unwrap();
+        assert_eq!(n.get("A").unwrap().to_json(), r#"{"Ref":"B"}"#);
+        assert_eq!(
+            n.get("C").unwrap().to_json(),
+            r#"{"Fn::GetAtt":["Role","Arn"]}"#
+        );
+        assert_eq!(
+            n.get("D").unwrap().to_json(),
+            r#"{"Fn::Sub":"arn:${AWS::Partition}"}"#
+        );
+        assert_eq!(
+            n.get("E").unwrap().to_json(),
+            r#"{"Fn::If":["Cond",1,["x"]]}"#
+        );
+    }
+
+    #[test]
+    fn spans_give_lines() {
+        let text = "Resources:\n  Repo:\n    Type: AWS::ECR::Repository\n";
+        let n = parse(text).unwrap();
+        let repo = n.get("Resources").unwrap().get("Repo").unwrap();
+        let s = repo.span.unwrap();
+        assert_eq!(&text[s.start as usize..s.start as usize + 4], "Type");
+        let ty = repo.get("Type").unwrap();
+        assert_eq!(
+            &text[ty.span.unwrap().start as usize..ty.span.unwrap().end as usize],
+            "AWS::ECR::Repository"
+        );
+    }
+
+    #[test]
+    fn scalars_anchors_and_errors() {
+        let n = parse("a: 10\nb: '10'\nc: true\nd: &x [1]\ne: *x\nf: 012\n").unwrap();
+        assert_eq!(
+            n.to_json(),
+            r#"{"a":10,"b":"10","c":true,"d":[1],"e":[1],"f":"012"}"#
+        );
+        let e = parse("a: !Bogus x\n").unwrap_err();
+        assert!(e.message.contains("unknown tag `!Bogus`"));
+        assert!(parse("a: [1\nb: 2\n").is_err());
+    }
+}

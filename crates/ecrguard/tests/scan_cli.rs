@@ -365,3 +365,90 @@ fn unknowns_are_listed_as_not_evaluated_never_as_findings() {
             .starts_with("image tag mutability is unknown")
     }));
 }
+
+#[test]
+fn templates_that_do_not_parse_are_errors_with_lines_and_the_scan_goes_on() {
+    let (v, code) = json(&[
+        "scan",
+        &format!("{FIX}/../cfn/broken"),
+        "--no-config",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, Some(2));
+    let errors: Vec<(String, u64, String)> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["file"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_string(),
+                e["line"].as_u64().unwrap(),
+                e["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert_eq!((errors[0].0.as_str(), errors[0].1), ("bad-json.json", 4));
+    assert!(errors[0].2.contains("not valid JSON"));
+    assert_eq!((errors[1].0.as_str(), errors[1].1), ("bad-tag.yaml", 6));
+    assert!(errors[1].2.contains("unknown tag `!Refs`"));
+    assert!(
+        codes(&v).contains(&"ECR001".to_string()),
+        "ok.yaml is still scanned: {:?}",
+        codes(&v)
+    );
+    assert_eq!(
+        v["summary"]["files"], 3,
+        "the CI file is not a template and not an error"
+    );
+}
+
+#[test]
+fn template_metadata_suppressions_and_parameters() {
+    let dir = format!("{FIX}/../cfn/suppressed");
+    let (v, code) = json(&["scan", &dir, "--no-config", "--format", "json"]);
+    // Closed by default: no public grant; the ECR002 suppression is unused, ECR013's has no reason.
+    assert!(
+        !codes(&v).contains(&"ECR002".to_string()),
+        "{:?}",
+        codes(&v)
+    );
+    assert!(codes(&v).contains(&"ECR090".to_string()));
+    assert!(v["findings"].as_array().unwrap().iter().any(|f| {
+        f["rule_id"] == "ECR092"
+            && f["message"]
+                .as_str()
+                .unwrap()
+                .contains("a reason is required")
+    }));
+    assert_eq!(code, Some(1));
+    // Opened by a parameter: the public grant is found and suppressed in source.
+    let (v, _) = json(&[
+        "scan",
+        &dir,
+        "--no-config",
+        "--format",
+        "json",
+        "--parameter",
+        "Exposure=open",
+    ]);
+    let public = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule_id"] == "ECR002")
+        .expect("public when open");
+    assert_eq!(public["suppressed"]["kind"], "in-source");
+    assert!(!codes(&v).contains(&"ECR090".to_string()));
+    assert_eq!(
+        run(&["scan", &dir, "--parameter", "novalue"]).status.code(),
+        Some(2)
+    );
+}

@@ -1,0 +1,64 @@
+//! Our own CloudFormation fixtures, one folder per rule, in YAML and JSON, with intrinsics,
+//! parameters, `Fn::If` and a CDK-synthesized template: every `bad` entry must yield its
+//! rule, every `good` entry must not.
+
+use ecrguard_cloudformation::{CfnOptions, scan};
+use ecrguard_model::SourceDb;
+use ecrguard_rules::{Settings, check};
+use std::path::{Path, PathBuf};
+
+fn entries(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+#[test]
+fn every_rule_has_good_and_bad_templates_that_behave() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let settings = Settings {
+        approved_public_repositories: vec!["oss-*".into()],
+        ..Settings::default()
+    };
+    let mut failures = Vec::new();
+    let mut bad_rules = 0;
+    for rule in entries(&root) {
+        let code = rule.file_name().unwrap().to_string_lossy().to_string();
+        for (kind, want) in [("bad", true), ("good", false)] {
+            let list = entries(&rule.join(kind));
+            if kind == "bad" {
+                assert!(!list.is_empty(), "{code} has no bad template");
+                bad_rules += 1;
+            }
+            for entry in list {
+                let mut db = SourceDb::default();
+                let result = scan(
+                    std::slice::from_ref(&entry),
+                    &mut db,
+                    &CfnOptions::default(),
+                );
+                if !result.errors.is_empty() {
+                    failures.push(format!("{}: errors {:?}", entry.display(), result.errors));
+                }
+                if result.files == 0 {
+                    failures.push(format!("{}: not read as a template", entry.display()));
+                }
+                let hits: Vec<String> = check(&result.state, &settings)
+                    .into_iter()
+                    .filter(|f| f.rule.code == code)
+                    .map(|f| f.message)
+                    .collect();
+                if hits.is_empty() == want {
+                    failures.push(format!(
+                        "{} ({kind}): {code} findings {hits:?}",
+                        entry.strip_prefix(&root).unwrap().display()
+                    ));
+                }
+            }
+        }
+    }
+    assert_eq!(bad_rules, 15);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -123,6 +123,10 @@ pub(crate) struct ScanArgs {
     /// CloudFormation parameter value, over the template's `Default` (repeatable).
     #[arg(long = "parameter", value_name = "KEY=VALUE")]
     pub(crate) parameters: Vec<String>,
+    /// CloudFormation parameters file: `[{"ParameterKey": ..., "ParameterValue": ...}]` (the
+    /// CLI's format) or `{"Parameters": {...}}` (CodePipeline's); `--parameter` wins.
+    #[arg(long = "parameters-file", value_name = "FILE")]
+    pub(crate) parameters_file: Option<PathBuf>,
     /// Terraform variable file, applied after `terraform.tfvars` and `*.auto.tfvars`.
     #[arg(long = "var-file", value_name = "FILE")]
     pub(crate) var_files: Vec<PathBuf>,

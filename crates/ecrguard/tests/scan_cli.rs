@@ -451,4 +451,17 @@ fn template_metadata_suppressions_and_parameters() {
         run(&["scan", &dir, "--parameter", "novalue"]).status.code(),
         Some(2)
     );
+    let (v, _) = json(&[
+        "scan",
+        &dir,
+        "--no-config",
+        "--format",
+        "json",
+        "--parameters-file",
+        &format!("{FIX}/../cfn/params/open.json"),
+    ]);
+    assert!(
+        codes(&v).contains(&"ECR002".to_string()),
+        "the parameters file opens it too"
+    );
 }

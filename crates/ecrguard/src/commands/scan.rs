@@ -227,7 +227,7 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         &args.paths,
         &mut sources,
         &ecrguard_cloudformation::CfnOptions {
-            parameters: parse_parameters(&args.parameters)?,
+            parameters: parse_parameters(&args.parameters, args.parameters_file.as_deref())?,
         },
     );
     let mut state = tf.state;
@@ -453,13 +453,54 @@ fn merge(into: &mut ecrguard_model::EcrState, from: ecrguard_model::EcrState) {
     into.managed_policies.extend(from.managed_policies);
 }
 
-/// `Key=Value` pairs of `--parameter`.
-fn parse_parameters(list: &[String]) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
-    list.iter()
-        .map(|p| {
-            p.split_once('=')
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .ok_or_else(|| anyhow::anyhow!("--parameter `{p}` must be Key=Value"))
-        })
-        .collect()
+/// Parameter values: the file first, then `--parameter Key=Value` pairs over it.
+fn parse_parameters(
+    list: &[String],
+    file: Option<&std::path::Path>,
+) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+    let mut out = std::collections::BTreeMap::new();
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", path.display()))?;
+        let v: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("`{}` is not JSON: {e}", path.display()))?;
+        let scalar =
+            |x: &serde_json::Value| x.as_str().map_or_else(|| x.to_string(), str::to_string);
+        match &v {
+            serde_json::Value::Array(items) => {
+                for i in items {
+                    let (Some(k), Some(val)) = (
+                        i.get("ParameterKey").and_then(|k| k.as_str()),
+                        i.get("ParameterValue"),
+                    ) else {
+                        anyhow::bail!(
+                            "`{}`: each entry needs `ParameterKey` and `ParameterValue`",
+                            path.display()
+                        );
+                    };
+                    out.insert(k.to_string(), scalar(val));
+                }
+            }
+            serde_json::Value::Object(map) => {
+                let params = map
+                    .get("Parameters")
+                    .and_then(|p| p.as_object())
+                    .unwrap_or(map);
+                for (k, val) in params {
+                    out.insert(k.clone(), scalar(val));
+                }
+            }
+            _ => anyhow::bail!(
+                "`{}` must hold a list or an object of parameters",
+                path.display()
+            ),
+        }
+    }
+    for p in list {
+        let (k, v) = p
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("--parameter `{p}` must be Key=Value"))?;
+        out.insert(k.to_string(), v.to_string());
+    }
+    Ok(out)
 }

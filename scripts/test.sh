@@ -9,6 +9,14 @@ if [ ! -d ../shared/docs ]; then
   exit 2
 fi
 
+# Test tools from the package registries, pinned, in a venv of the project's own.
+if [ ! -x .venv-test/bin/cfn-lint ] || ! .venv-test/bin/cfn-lint --version 2>/dev/null | grep -q "1.58.0"; then
+  echo "== installing test tools into .venv-test (cfn-lint)"
+  python3 -m venv .venv-test
+  .venv-test/bin/pip install --quiet --disable-pip-version-check "cfn-lint==1.58.0"
+fi
+export ECRGUARD_CFN_LINT="$PWD/.venv-test/bin/cfn-lint"
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy --all-targets -- -D warnings"

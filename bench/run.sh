@@ -3,7 +3,9 @@
 # (every .tf file parsed with the same HCL parser ecrguard uses), on the corpus that
 # ../shared/bench/gen_corpus.py generates. All three run in one invocation, on one machine.
 #
-# usage: bash bench/run.sh [small|large] [--no-checkov]
+# usage: bash bench/run.sh [small|large|cfn-small|cfn-large] [--no-checkov]
+#   small/large: the Terraform monorepo of ../shared/bench/gen_corpus.py (100 / 1000 modules)
+#   cfn-small/cfn-large: CloudFormation stacks of bench/gen_cfn_corpus.py (300 / 3000 templates)
 # Needs python3 (and pip for Checkov, installed into bench/.venv on first use).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,24 +16,41 @@ with_checkov=1
 work="${BENCH_DIR:-/tmp/ecrguard-bench}"
 corpus="$work/corpus-$preset"
 mkdir -p "$work"
-if [ ! -f "$corpus/expected_ecr.json" ]; then
-  python3 ../shared/bench/gen_corpus.py "$corpus" --preset "$preset" >/dev/null
-fi
-files=$(find "$corpus" -name '*.tf' | wc -l)
+case "$preset" in
+  small|large)
+    framework=terraform
+    [ -f "$corpus/expected_ecr.json" ] || python3 ../shared/bench/gen_corpus.py "$corpus" --preset "$preset" >/dev/null
+    pattern='*.tf' ;;
+  cfn-small|cfn-large)
+    framework=cloudformation
+    stacks=300; [ "$preset" = cfn-large ] && stacks=3000
+    [ -f "$corpus/expected_cfn.json" ] || python3 bench/gen_cfn_corpus.py "$corpus" --stacks "$stacks"
+    pattern='template.*' ;;
+  *) echo "unknown preset $preset" >&2; exit 2 ;;
+esac
+files=$(find "$corpus" -name "$pattern" | wc -l)
 bytes=$(du -sb "$corpus" | cut -f1)
 
-cargo build --release -q -p ecrguard -p ecrguard_terraform --example parse_only
+cargo build --release -q -p ecrguard
 bin=target/release/ecrguard
-baseline=target/release/examples/parse_only
+if [ "$framework" = terraform ]; then
+  cargo build --release -q -p ecrguard_terraform --example parse_only
+  baseline=target/release/examples/parse_only
+else
+  cargo build --release -q -p ecrguard_cloudformation --example cfn_parse_only
+  baseline=target/release/examples/cfn_parse_only
+fi
 
 measure() { # label, command...: prints "label seconds max_rss_kb"
   local label=$1; shift
-  local t; t=$( { /usr/bin/time -f "%e %M" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1 )
-  echo "$label $t"
+  local out; out=$(mktemp)
+  /usr/bin/time -o "$out" -f "%e %M" "$@" >/dev/null 2>&1 || true
+  echo "$label $(tail -1 "$out")"
+  rm -f "$out"
 }
 
 # Warm the page cache once so no tool pays for the first read.
-cat $(find "$corpus" -name '*.tf') > /dev/null
+find "$corpus" -name "$pattern" -exec cat {} + > /dev/null
 
 results=()
 for i in 1 2 3; do
@@ -44,7 +63,7 @@ if [ "$with_checkov" = 1 ]; then
     bench/.venv/bin/pip install -q checkov
   fi
   # --skip-download: no call to the vendor's API (the machine has no outside network).
-  results+=("$(measure "checkov" bench/.venv/bin/checkov -d "$corpus" --framework terraform \
+  results+=("$(measure "checkov" bench/.venv/bin/checkov -d "$corpus" --framework "$framework" \
     --check CKV_AWS_32,CKV_AWS_51,CKV_AWS_163,CKV_AWS_136 --skip-download --quiet --compact -o json)")
 fi
 
@@ -56,12 +75,12 @@ for r in sys.argv[4:]:
     label, secs, kb = r.split()
     runs.setdefault(label, []).append((float(secs), int(kb)))
 best = {k: (min(s for s, _ in v), max(m for _, m in v)) for k, v in runs.items()}
-print(f"corpus: {preset}, {files} .tf files, {size/1e6:.1f} MB")
+print(f"corpus: {preset}, {files} files, {size/1e6:.1f} MB")
 print(f"{'tool':<12} {'seconds (best)':>15} {'peak RSS MB':>12}")
 for k, (s, m) in best.items():
     print(f"{k:<12} {s:>15.2f} {m/1024:>12.1f}")
 e = best["ecrguard"]; p = best["parse-only"]
-print(f"ecrguard / parse-only time: {e[0]/p[0]:.2f}x")
+print(f"ecrguard / parse-only time: {e[0]/p[0]:.2f}x; throughput {files/e[0]:.0f} files/s")
 if "checkov" in best:
     c = best["checkov"]
     print(f"checkov / ecrguard time: {c[0]/e[0]:.0f}x faster; memory: ecrguard uses 1/{c[1]/e[1]:.0f} of checkov's")

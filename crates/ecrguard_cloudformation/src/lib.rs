@@ -127,36 +127,63 @@ fn read(text: &str) -> ReadResult {
     Ok(adapt::is_template(&root).then_some(root))
 }
 
-/// Scans the paths for templates, registering each template's text in `sources`.
+/// One file's outcome.
+enum FileResult {
+    NotTemplate,
+    Adapted(adapt::Adapted),
+    Error(CfnError),
+}
+
+/// Scans the paths for templates, registering each template's text in `sources`. Each
+/// template is parsed and adapted in one parallel step and its tree dropped at once, so
+/// memory holds the model, not every template's syntax tree.
 pub fn scan(paths: &[PathBuf], sources: &mut SourceDb, opts: &CfnOptions) -> CfnScan {
     let files = discover(paths);
-    let parsed: Vec<(PathBuf, String, ReadResult)> = files
+    let db = std::sync::Mutex::new(std::mem::take(sources));
+    let add = |path: &Path, text: String| {
+        db.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .add(path.display().to_string(), text)
+    };
+    let results: Vec<FileResult> = files
         .into_par_iter()
-        .filter_map(|p| {
-            let text = std::fs::read_to_string(&p).ok()?;
-            let r = read(&text);
-            Some((p, text, r))
+        .map(|p| {
+            let Ok(text) = std::fs::read_to_string(&p) else {
+                return FileResult::NotTemplate;
+            };
+            match read(&text) {
+                Ok(None) => FileResult::NotTemplate,
+                Ok(Some(root)) => {
+                    let file = add(&p, text);
+                    FileResult::Adapted(adapt::adapt(&root, file, &opts.parameters))
+                }
+                Err((message, offset)) => {
+                    let file = add(&p, text);
+                    let location = db
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .lines(&adapt::at(file, offset));
+                    FileResult::Error(CfnError { location, message })
+                }
+            }
         })
         .collect();
+    *sources = db
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut out = CfnScan::default();
-    for (path, text, result) in parsed {
-        match result {
-            Ok(None) => {}
-            Ok(Some(root)) => {
-                let file = sources.add(path.display().to_string(), text);
-                let a = adapt::adapt(&root, file, &opts.parameters);
+    for r in results {
+        match r {
+            FileResult::NotTemplate => {}
+            FileResult::Adapted(a) => {
                 out.files += 1;
                 merge(&mut out.state, a.state);
                 out.suppressions.extend(a.suppressions);
                 out.not_evaluated.extend(a.not_evaluated);
             }
-            Err((message, offset)) => {
-                let file = sources.add(path.display().to_string(), text);
+            FileResult::Error(e) => {
                 out.files += 1;
-                out.errors.push(CfnError {
-                    location: sources.lines(&adapt::at(file, offset)),
-                    message,
-                });
+                out.errors.push(e);
             }
         }
     }

@@ -5,34 +5,78 @@ use crate::{JSON_VERSION, PolicyCheck, ScanReport, severity_counts};
 use ecrguard_iam::policy::Effect;
 use ecrguard_model::SourceDb;
 use ecrguard_rules::Finding;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
+
+#[derive(Serialize)]
+struct LocationJson<'a> {
+    file: &'a str,
+    start_line: usize,
+    end_line: usize,
+}
+
+#[derive(Serialize)]
+struct SuppressedJson<'a> {
+    reason: &'a str,
+    kind: &'static str,
+    until: Option<&'a str>,
+}
+
+/// A finding as it appears in JSON (field order is the output contract).
+#[derive(Serialize)]
+struct FindingJson<'a> {
+    rule_id: &'static str,
+    rule_name: &'static str,
+    severity: &'static str,
+    resource: &'a str,
+    repository: Option<&'a str>,
+    location: Option<LocationJson<'a>>,
+    statement_index: Option<usize>,
+    sid: Option<&'a str>,
+    message: &'a str,
+    notes: &'a [String],
+    help: Option<&'a str>,
+    fingerprint: String,
+    suppressed: Option<SuppressedJson<'a>>,
+}
+
+fn finding_json<'a>(
+    location: Option<&'a ecrguard_model::Location>,
+    f: &'a Finding,
+) -> FindingJson<'a> {
+    FindingJson {
+        rule_id: f.rule.code,
+        rule_name: f.rule.name,
+        severity: f.severity.as_str(),
+        resource: f.resource.label(),
+        repository: f.repository.as_ref().map(ecrguard_model::ResourceId::label),
+        location: location.map(|l| LocationJson {
+            file: &l.file,
+            start_line: l.start_line,
+            end_line: l.end_line,
+        }),
+        statement_index: f.statement.as_ref().map(|s| s.index),
+        sid: f.statement.as_ref().and_then(|s| s.sid.as_deref()),
+        message: &f.message,
+        notes: &f.notes,
+        help: f.help.as_deref(),
+        fingerprint: f.fingerprint(),
+        suppressed: f.suppression.as_ref().map(|s| SuppressedJson {
+            reason: &s.reason,
+            kind: match s.kind {
+                ecrguard_rules::SuppressionKind::InSource => "in-source",
+                ecrguard_rules::SuppressionKind::Config => "config",
+            },
+            until: s.until.as_deref(),
+        }),
+    }
+}
 
 /// One finding as JSON.
 #[must_use]
 pub fn finding(sources: &SourceDb, f: &Finding) -> Value {
-    let location = f.origin.as_ref().and_then(|o| sources.lines(o)).map_or(
-        Value::Null,
-        |l| json!({"file": l.file, "start_line": l.start_line, "end_line": l.end_line}),
-    );
-    json!({
-        "rule_id": f.rule.code,
-        "rule_name": f.rule.name,
-        "severity": f.severity.as_str(),
-        "resource": f.resource.label(),
-        "repository": f.repository.as_ref().map(|r| r.label().to_string()),
-        "location": location,
-        "statement_index": f.statement.as_ref().map(|s| s.index),
-        "sid": f.statement.as_ref().and_then(|s| s.sid.clone()),
-        "message": f.message,
-        "notes": f.notes,
-        "help": f.help,
-        "fingerprint": f.fingerprint(),
-        "suppressed": f.suppression.as_ref().map(|s| json!({
-            "reason": s.reason,
-            "kind": match s.kind { ecrguard_rules::SuppressionKind::InSource => "in-source", ecrguard_rules::SuppressionKind::Config => "config" },
-            "until": s.until,
-        })),
-    })
+    let location = f.origin.as_ref().and_then(|o| sources.lines(o));
+    serde_json::to_value(finding_json(location.as_ref(), f)).unwrap_or(Value::Null)
 }
 
 fn summary(findings: &[Finding], errors: usize) -> Value {
@@ -124,6 +168,21 @@ fn errors_json(errors: &[crate::InputError]) -> Value {
     )
 }
 
+#[derive(Serialize)]
+struct NotEvaluatedJson<'a> {
+    address: &'a str,
+    reason: &'a str,
+}
+
+#[derive(Serialize)]
+struct ScanJson<'a> {
+    version: u32,
+    findings: Vec<FindingJson<'a>>,
+    errors: Value,
+    not_evaluated: Vec<NotEvaluatedJson<'a>>,
+    summary: Value,
+}
+
 /// Renders a `scan` result (`version: 1`).
 #[must_use]
 pub fn render_scan(report: &ScanReport<'_>) -> String {
@@ -132,13 +191,30 @@ pub fn render_scan(report: &ScanReport<'_>) -> String {
     summary["suppressed"] = json!(report.findings.len() - active.len());
     summary["files"] = json!(report.files);
     summary["not_evaluated"] = json!(report.not_evaluated.len());
-    let root = json!({
-        "version": JSON_VERSION,
-        "findings": report.findings.iter().map(|f| finding(report.sources, f)).collect::<Vec<_>>(),
-        "errors": errors_json(&report.errors),
-        "not_evaluated": report.not_evaluated.iter().map(|n| json!({"address": n.address, "reason": n.reason})).collect::<Vec<_>>(),
-        "summary": summary,
-    });
+    let locations: Vec<Option<ecrguard_model::Location>> = report
+        .findings
+        .iter()
+        .map(|f| f.origin.as_ref().and_then(|o| report.sources.lines(o)))
+        .collect();
+    let root = ScanJson {
+        version: JSON_VERSION,
+        findings: report
+            .findings
+            .iter()
+            .zip(&locations)
+            .map(|(f, l)| finding_json(l.as_ref(), f))
+            .collect(),
+        errors: errors_json(&report.errors),
+        not_evaluated: report
+            .not_evaluated
+            .iter()
+            .map(|n| NotEvaluatedJson {
+                address: &n.address,
+                reason: &n.reason,
+            })
+            .collect(),
+        summary,
+    };
     let mut s = serde_json::to_string_pretty(&root).unwrap_or_default();
     s.push('\n');
     s

@@ -112,6 +112,21 @@ fn tfvars(project: &Project, dir: &Path, var_files: &[PathBuf]) -> BTreeMap<Stri
     vars
 }
 
+/// The text of a file when it is Terraform plan JSON. Plans start with `format_version`, so
+/// the first kilobytes decide and other JSON (templates, data) is not read whole.
+fn read_if_plan(path: &Path) -> std::io::Result<Option<String>> {
+    use std::io::Read as _;
+    let mut head = Vec::with_capacity(4096);
+    std::fs::File::open(path)?
+        .take(4096)
+        .read_to_end(&mut head)?;
+    if !String::from_utf8_lossy(&head).contains("\"format_version\"") {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(path)?;
+    Ok(tfplan::looks_like_plan(&text).then_some(text))
+}
+
 /// Local module sources (`source = "./..."`) written in a file, found by a cheap text scan.
 /// Used only to group modules for parallel, memory-bounded evaluation: a call it misses is
 /// still followed (the module is then loaded again by its caller), never lost.
@@ -287,8 +302,8 @@ pub fn scan(paths: &[PathBuf], opts: &TerraformOptions) -> TerraformScan {
     let plans: Vec<(PathBuf, Option<GroupResult>)> = inputs
         .json_files
         .par_iter()
-        .map(|p| match std::fs::read_to_string(p) {
-            Ok(text) if tfplan::looks_like_plan(&text) => {
+        .map(|p| match read_if_plan(p) {
+            Ok(Some(text)) => {
                 let (state, errors, not_evaluated) = tfplan::adapt(p, text, &sources);
                 (
                     p.clone(),
@@ -299,7 +314,7 @@ pub fn scan(paths: &[PathBuf], opts: &TerraformOptions) -> TerraformScan {
                     }),
                 )
             }
-            Ok(_) => (p.clone(), None),
+            Ok(None) => (p.clone(), None),
             Err(e) => (
                 p.clone(),
                 Some(GroupResult {

@@ -177,7 +177,7 @@ pub fn scan(paths: &[PathBuf], sources: &mut SourceDb, opts: &CfnOptions) -> Cfn
             FileResult::NotTemplate => {}
             FileResult::Adapted(a) => {
                 out.files += 1;
-                merge(&mut out.state, a.state);
+                out.state.extend(a.state);
                 out.suppressions.extend(a.suppressions);
                 out.not_evaluated.extend(a.not_evaluated);
             }
@@ -189,14 +189,4 @@ pub fn scan(paths: &[PathBuf], sources: &mut SourceDb, opts: &CfnOptions) -> Cfn
     }
     out.errors.sort();
     out
-}
-
-fn merge(into: &mut EcrState, from: EcrState) {
-    into.repositories.extend(from.repositories);
-    into.registry_policies.extend(from.registry_policies);
-    into.creation_templates.extend(from.creation_templates);
-    into.public_repositories.extend(from.public_repositories);
-    into.registry_scanning.extend(from.registry_scanning);
-    into.identities.extend(from.identities);
-    into.managed_policies.extend(from.managed_policies);
 }

@@ -410,6 +410,17 @@ impl<'a> PolicyOwner<'a> {
 }
 
 impl EcrState {
+    /// Adds everything of another state (sources scanned separately, merged for the rules).
+    pub fn extend(&mut self, other: EcrState) {
+        self.repositories.extend(other.repositories);
+        self.registry_policies.extend(other.registry_policies);
+        self.creation_templates.extend(other.creation_templates);
+        self.public_repositories.extend(other.public_repositories);
+        self.registry_scanning.extend(other.registry_scanning);
+        self.identities.extend(other.identities);
+        self.managed_policies.extend(other.managed_policies);
+    }
+
     /// Every resource-policy slot of the state, in a stable order.
     pub fn policy_owners(&self) -> impl Iterator<Item = PolicyOwner<'_>> {
         self.repositories

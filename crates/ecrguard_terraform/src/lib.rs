@@ -274,7 +274,7 @@ fn scan_group(
         let ev = Eval::new(&project, module.clone(), String::new(), inputs, 0);
         let mut collector = adapt::Collector::default();
         collector.add_instance(&ev);
-        merge(&mut state, collector.finish());
+        state.extend(collector.finish());
     }
     let (errors, not_evaluated) = project.finish();
     GroupResult {
@@ -350,7 +350,7 @@ pub fn scan(paths: &[PathBuf], opts: &TerraformOptions) -> TerraformScan {
         .collect();
     let mut not_evaluated = Vec::new();
     for r in results {
-        merge(&mut state, r.state);
+        state.extend(r.state);
         errors.extend(r.errors);
         not_evaluated.extend(r.not_evaluated);
     }
@@ -369,14 +369,4 @@ pub fn scan(paths: &[PathBuf], opts: &TerraformOptions) -> TerraformScan {
         files: file_count + plan_files,
         other_json,
     }
-}
-
-fn merge(into: &mut EcrState, from: EcrState) {
-    into.repositories.extend(from.repositories);
-    into.registry_policies.extend(from.registry_policies);
-    into.creation_templates.extend(from.creation_templates);
-    into.public_repositories.extend(from.public_repositories);
-    into.registry_scanning.extend(from.registry_scanning);
-    into.identities.extend(from.identities);
-    into.managed_policies.extend(from.managed_policies);
 }

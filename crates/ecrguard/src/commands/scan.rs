@@ -231,7 +231,7 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         },
     );
     let mut state = tf.state;
-    merge(&mut state, cfn.state);
+    state.extend(cfn.state);
     let mut findings =
         ecrguard_rules::check_rules(&state, &resolved.settings, resolved.rules.iter().copied());
 
@@ -441,16 +441,6 @@ fn unknowns(state: &ecrguard_model::EcrState) -> Vec<NotEvaluated> {
         }
     }
     out
-}
-
-fn merge(into: &mut ecrguard_model::EcrState, from: ecrguard_model::EcrState) {
-    into.repositories.extend(from.repositories);
-    into.registry_policies.extend(from.registry_policies);
-    into.creation_templates.extend(from.creation_templates);
-    into.public_repositories.extend(from.public_repositories);
-    into.registry_scanning.extend(from.registry_scanning);
-    into.identities.extend(from.identities);
-    into.managed_policies.extend(from.managed_policies);
 }
 
 /// Parameter values: the file first, then `--parameter Key=Value` pairs over it.

@@ -10,10 +10,14 @@ if [ ! -d ../shared/docs ]; then
 fi
 
 # Test tools from the package registries, pinned, in a venv of the project's own.
-if [ ! -x .venv-test/bin/cfn-lint ] || ! .venv-test/bin/cfn-lint --version 2>/dev/null | grep -q "1.58.0"; then
-  echo "== installing test tools into .venv-test (cfn-lint)"
+# Test tools from the package registries, pinned, in a venv of the project's own: cfn-lint
+# (compared with ECR008) and a moto server (the AWS API emulator the audit tests run against).
+if ! .venv-test/bin/python -c "import cfnlint, moto, boto3, flask_cors" 2>/dev/null \
+   || ! .venv-test/bin/cfn-lint --version 2>/dev/null | grep -q "1.58.0" \
+   || ! .venv-test/bin/python -c "import moto; assert moto.__version__ == '5.2.5'" 2>/dev/null; then
+  echo "== installing test tools into .venv-test (cfn-lint, moto[server])"
   python3 -m venv .venv-test
-  .venv-test/bin/pip install --quiet --disable-pip-version-check "cfn-lint==1.58.0"
+  .venv-test/bin/pip install --quiet --disable-pip-version-check "cfn-lint==1.58.0" "moto[server]==5.2.5" boto3
 fi
 export ECRGUARD_CFN_LINT="$PWD/.venv-test/bin/cfn-lint"
 

@@ -21,6 +21,9 @@ pub(crate) enum Command {
     /// Scan infrastructure code (Terraform HCL, plan JSON, CloudFormation) for ECR exposure and
     /// hygiene problems.
     Scan(ScanArgs),
+    /// Audit live AWS: repositories, their policies and settings, and registry policies, in
+    /// the regions given, with the same rules as `scan`.
+    Audit(AuditArgs),
     /// List every rule.
     Rules {
         /// Output format.
@@ -142,4 +145,47 @@ pub(crate) enum ScanFormat {
     Sarif,
     Junit,
     Github,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct AuditArgs {
+    /// AWS profile (default: the standard credential chain).
+    #[arg(long)]
+    pub(crate) profile: Option<String>,
+    /// Regions to read, comma-separated (default: the configured region).
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) regions: Vec<String>,
+    /// An account allowed to be granted access (repeatable).
+    #[arg(long = "trusted-account", value_name = "ID")]
+    pub(crate) trusted_accounts: Vec<String>,
+    /// An organization allowed to be granted access (repeatable).
+    #[arg(long = "trusted-org", value_name = "ID")]
+    pub(crate) trusted_orgs: Vec<String>,
+    /// Most API calls in flight at once.
+    #[arg(long, default_value_t = 24)]
+    pub(crate) concurrency: usize,
+    /// Attempts per call (adaptive retry).
+    #[arg(long, default_value_t = 5)]
+    pub(crate) max_attempts: u32,
+    /// Connect timeout, seconds.
+    #[arg(long, default_value_t = 5)]
+    pub(crate) connect_timeout: u64,
+    /// Read timeout, seconds.
+    #[arg(long, default_value_t = 20)]
+    pub(crate) read_timeout: u64,
+    /// Whole-call timeout (retries included), seconds.
+    #[arg(long, default_value_t = 120)]
+    pub(crate) operation_timeout: u64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ScanFormat::Text)]
+    pub(crate) format: ScanFormat,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+    /// Lowest severity that makes the exit code 1.
+    #[arg(long, value_enum, default_value_t = FailOn::Low)]
+    pub(crate) fail_on: FailOn,
+    /// Colour: auto (on a terminal), always, never.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub(crate) color: Color,
 }

@@ -41,6 +41,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         args::Command::CheckPolicy(a) => commands::check_policy::run(&a),
         args::Command::Scan(a) => commands::scan::run(&a),
+        args::Command::Audit(a) => commands::audit::run(&a),
         args::Command::Rules { format } => commands::rules::run_list(format),
         args::Command::Rule { rule, format } => commands::rules::run_show(&rule, format),
     };

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub(crate) mod audit;
 pub(crate) mod check_policy;
 pub(crate) mod rules;
 pub(crate) mod scan;

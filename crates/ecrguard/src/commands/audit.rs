@@ -1,0 +1,138 @@
+//! `ecrguard audit`: the same rules over a live AWS account, read through the SDK.
+
+use crate::ExitStatus;
+use crate::args::{AuditArgs, ScanFormat};
+use crate::commands::{threshold, use_color, write_stdout};
+use ecrguard_aws::collect::{AuditOptions, collect, missing_permissions};
+use ecrguard_aws::sdk::{SdkApi, Timeouts};
+use ecrguard_model::SourceDb;
+use ecrguard_report::{InputError, NotEvaluated, ScanReport};
+use ecrguard_rules::{RuleMeta, Settings, SourceKind, registry};
+use std::time::Duration;
+
+pub(crate) fn run(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run_async(args))
+}
+
+async fn run_async(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
+    let timeouts = Timeouts {
+        connect: Duration::from_secs(args.connect_timeout),
+        read: Duration::from_secs(args.read_timeout),
+        attempt: Duration::from_secs(args.read_timeout + args.connect_timeout),
+        operation: Duration::from_secs(args.operation_timeout),
+    };
+    // The configured region answers when no region is named.
+    let probe = SdkApi::connect(args.profile.as_deref(), &[], timeouts, args.max_attempts).await;
+    let regions: Vec<String> = if args.regions.is_empty() {
+        vec![
+            probe
+                .default_region()
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "no region: pass --regions or set AWS_REGION / a profile region"
+                    )
+                })?
+                .to_string(),
+        ]
+    } else {
+        args.regions.clone()
+    };
+    let api = SdkApi::connect(
+        args.profile.as_deref(),
+        &regions,
+        timeouts,
+        args.max_attempts,
+    )
+    .await;
+    let audit = collect(
+        &api,
+        &AuditOptions {
+            regions: regions.clone(),
+            concurrency: args.concurrency,
+        },
+    )
+    .await;
+
+    let mut settings = Settings {
+        owner_account: audit.account.clone(),
+        ..Settings::default()
+    };
+    settings
+        .trusted_accounts
+        .extend(args.trusted_accounts.iter().cloned());
+    settings
+        .trusted_orgs
+        .extend(args.trusted_orgs.iter().cloned());
+    let rules: Vec<_> = registry::RULES
+        .iter()
+        .copied()
+        .filter(|r| r.meta().sources.contains(&SourceKind::Aws))
+        .collect();
+    let mut findings = ecrguard_rules::check_rules(&audit.state, &settings, rules.iter().copied());
+    let sources = SourceDb::default();
+    ecrguard_report::sort_findings(&sources, &mut findings);
+
+    let mut errors: Vec<InputError> = audit
+        .errors
+        .iter()
+        .map(|e| InputError {
+            location: None,
+            message: format!(
+                "{} {} ({}): {} [{}{}]",
+                e.call,
+                e.resource,
+                e.region,
+                e.message,
+                e.kind.as_str(),
+                e.code.as_ref().map_or(String::new(), |c| format!(", {c}"))
+            ),
+        })
+        .collect();
+    for (call, n) in missing_permissions(&audit.errors) {
+        errors.push(InputError {
+            location: None,
+            message: format!(
+                "missing permission: `{call}` was denied {n} time(s) in account {}",
+                audit.account.as_deref().unwrap_or("unknown")
+            ),
+        });
+    }
+    let not_evaluated: Vec<NotEvaluated> = Vec::new();
+    let report = ScanReport {
+        sources: &sources,
+        findings,
+        errors,
+        not_evaluated,
+        files: audit.state.repositories.len(),
+        rules: rules
+            .iter()
+            .map(|r| r.meta())
+            .collect::<Vec<&'static RuleMeta>>(),
+    };
+    let color = args.output.is_none() && use_color(args.color);
+    let text = match args.format {
+        ScanFormat::Text => ecrguard_report::text::render_scan(
+            &report,
+            ecrguard_report::text::TextOptions { color },
+        ),
+        ScanFormat::Json => ecrguard_report::json::render_scan(&report),
+        ScanFormat::Sarif => ecrguard_report::sarif::render(&report),
+        ScanFormat::Junit => ecrguard_report::junit::render(&report),
+        ScanFormat::Github => ecrguard_report::github::render(&report),
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, text)
+            .map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", path.display()))?,
+        None => write_stdout(&text)?,
+    }
+    if !report.errors.is_empty() {
+        return Ok(ExitStatus::Error);
+    }
+    Ok(match threshold(args.fail_on) {
+        Some(t) if report.active().any(|f| f.severity >= t) => ExitStatus::Findings,
+        _ => ExitStatus::Clean,
+    })
+}

@@ -1,0 +1,314 @@
+//! Reads one account's ECR state, region by region, into the model. Per-repository calls run
+//! with bounded concurrency. Only a service "not found" means absent; every error makes the
+//! value `Unknown` and is kept with its ARN, region, call and AWS error code.
+
+use crate::api::{ApiError, EcrApi, ErrorKind, RepositoryInfo};
+use ecrguard_iam::PolicyKind;
+use ecrguard_model::{
+    EcrState, Encryption, EncryptionKind, Origin, PolicyDoc, PolicyState, RegistryPolicy,
+    RegistryScanning, Repository, ResourceId, TagMutability, Value,
+};
+use futures::stream::{self, StreamExt};
+
+/// What to read.
+#[derive(Debug, Clone)]
+pub struct AuditOptions {
+    /// Regions to read.
+    pub regions: Vec<String>,
+    /// Most calls in flight at once.
+    pub concurrency: usize,
+}
+
+/// A call that failed.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct AuditError {
+    /// The resource (ARN) or scope (`registry` / `account`) the call was about.
+    pub resource: String,
+    /// The region.
+    pub region: String,
+    /// The API call (`ecr:GetRepositoryPolicy`).
+    pub call: &'static str,
+    /// Classified kind.
+    pub kind: ErrorKind,
+    /// AWS error code.
+    pub code: Option<String>,
+    /// Message.
+    pub message: String,
+}
+
+/// The account as read.
+#[derive(Debug, Default)]
+pub struct Audit {
+    /// The model.
+    pub state: EcrState,
+    /// Failed calls.
+    pub errors: Vec<AuditError>,
+    /// The account read (`sts:GetCallerIdentity`).
+    pub account: Option<String>,
+    /// API calls made.
+    pub calls: usize,
+}
+
+fn origin(arn: &str, region: &str, call: &'static str) -> Origin {
+    Origin::Aws {
+        arn: arn.to_string(),
+        region: region.to_string(),
+        call,
+    }
+}
+
+struct RepoDetails {
+    info: RepositoryInfo,
+    policy: Result<Option<String>, ApiError>,
+    lifecycle: Result<Option<String>, ApiError>,
+    tags: Result<Vec<(String, String)>, ApiError>,
+}
+
+fn policy_state(
+    text: &str,
+    kind: PolicyKind,
+    origin: Origin,
+    declared_by: &ResourceId,
+) -> PolicyState {
+    match ecrguard_iam::parse_text(text, kind) {
+        Ok(policy) => PolicyState::Present(Box::new(PolicyDoc {
+            policy,
+            origin,
+            declared_by: declared_by.clone(),
+        })),
+        Err(e) => PolicyState::Unparseable {
+            error: e.message,
+            origin,
+            declared_by: declared_by.clone(),
+        },
+    }
+}
+
+impl Audit {
+    fn error(&mut self, resource: &str, region: &str, call: &'static str, e: &ApiError) {
+        self.errors.push(AuditError {
+            resource: resource.to_string(),
+            region: region.to_string(),
+            call,
+            kind: e.kind,
+            code: e.code.clone(),
+            message: e.message.clone(),
+        });
+    }
+
+    fn add_repository(&mut self, region: &str, d: RepoDetails) {
+        let arn = d.info.arn.clone();
+        let id = ResourceId::Arn(arn.clone());
+        let described = origin(&arn, region, "ecr:DescribeRepositories");
+        let policy = match d.policy {
+            Ok(Some(text)) => policy_state(
+                &text,
+                PolicyKind::Repository,
+                origin(&arn, region, "ecr:GetRepositoryPolicy"),
+                &id,
+            ),
+            Ok(None) => PolicyState::Absent(origin(&arn, region, "ecr:GetRepositoryPolicy")),
+            Err(e) => {
+                self.error(&arn, region, "ecr:GetRepositoryPolicy", &e);
+                PolicyState::Unknown(
+                    format!("ecr:GetRepositoryPolicy failed: {e}"),
+                    origin(&arn, region, "ecr:GetRepositoryPolicy"),
+                )
+            }
+        };
+        let lifecycle_policy = match d.lifecycle {
+            Ok(found) => Value::Set(
+                found.is_some(),
+                origin(&arn, region, "ecr:GetLifecyclePolicy"),
+            ),
+            Err(e) => {
+                self.error(&arn, region, "ecr:GetLifecyclePolicy", &e);
+                Value::Unknown(
+                    format!("ecr:GetLifecyclePolicy failed: {e}"),
+                    origin(&arn, region, "ecr:GetLifecyclePolicy"),
+                )
+            }
+        };
+        let tags = match d.tags {
+            Ok(t) => Value::Set(t, origin(&arn, region, "ecr:ListTagsForResource")),
+            Err(e) => {
+                self.error(&arn, region, "ecr:ListTagsForResource", &e);
+                Value::Unknown(
+                    format!("ecr:ListTagsForResource failed: {e}"),
+                    origin(&arn, region, "ecr:ListTagsForResource"),
+                )
+            }
+        };
+        let tag_mutability = match d.info.tag_mutability.as_deref().map(TagMutability::parse) {
+            Some(Some(m)) => Value::Set(m, described.clone()),
+            Some(None) => Value::Unknown(
+                format!(
+                    "unrecognised tag mutability `{}`",
+                    d.info.tag_mutability.clone().unwrap_or_default()
+                ),
+                described.clone(),
+            ),
+            None => Value::Unknown(
+                "not in the DescribeRepositories answer".into(),
+                described.clone(),
+            ),
+        };
+        let scan_on_push = d.info.scan_on_push.map_or_else(
+            || {
+                Value::Unknown(
+                    "not in the DescribeRepositories answer".into(),
+                    described.clone(),
+                )
+            },
+            |b| Value::Set(b, described.clone()),
+        );
+        let encryption = match d.info.encryption_type.as_deref().map(EncryptionKind::parse) {
+            Some(Some(kind)) => Value::Set(
+                Encryption {
+                    kind,
+                    kms_key: d
+                        .info
+                        .kms_key
+                        .clone()
+                        .map(|k| Value::Set(k, described.clone())),
+                },
+                described.clone(),
+            ),
+            // ECR reports AES256 when nothing was chosen; an absent block is the default.
+            None => Value::Default(
+                Encryption {
+                    kind: EncryptionKind::Aes256,
+                    kms_key: None,
+                },
+                described.clone(),
+            ),
+            Some(None) => Value::Unknown("unrecognised encryption type".into(), described.clone()),
+        };
+        self.state.repositories.push(Repository {
+            id,
+            name: Value::Set(d.info.name.clone(), described.clone()),
+            account: Some(d.info.registry_id.clone()),
+            region: Some(region.to_string()),
+            origin: described,
+            policy,
+            tag_mutability,
+            scan_on_push,
+            encryption,
+            lifecycle_policy,
+            tags,
+            policy_only: false,
+        });
+    }
+}
+
+/// Reads the account through `api`.
+pub async fn collect<A: EcrApi>(api: &A, opts: &AuditOptions) -> Audit {
+    let mut audit = Audit::default();
+    audit.calls += 1;
+    match api.account_id().await {
+        Ok(a) => audit.account = Some(a),
+        Err(e) => audit.error("account", "global", "sts:GetCallerIdentity", &e),
+    }
+    let account = audit.account.clone().unwrap_or_else(|| "unknown".into());
+    for region in &opts.regions {
+        let registry = format!("arn:aws:ecr:{region}:{account}:registry");
+        audit.calls += 3;
+        let (repos, registry_policy, scanning) = futures::join!(
+            api.describe_repositories(region),
+            api.get_registry_policy(region),
+            api.registry_scan_filters(region)
+        );
+        let registry_id = ResourceId::Arn(registry.clone());
+        let policy = match registry_policy {
+            Ok(Some(text)) => policy_state(
+                &text,
+                PolicyKind::Registry,
+                origin(&registry, region, "ecr:GetRegistryPolicy"),
+                &registry_id,
+            ),
+            Ok(None) => PolicyState::Absent(origin(&registry, region, "ecr:GetRegistryPolicy")),
+            Err(e) => {
+                audit.error(&registry, region, "ecr:GetRegistryPolicy", &e);
+                PolicyState::Unknown(
+                    format!("ecr:GetRegistryPolicy failed: {e}"),
+                    origin(&registry, region, "ecr:GetRegistryPolicy"),
+                )
+            }
+        };
+        audit.state.registry_policies.push(RegistryPolicy {
+            id: registry_id.clone(),
+            account: audit.account.clone(),
+            region: Some(region.clone()),
+            policy,
+        });
+        let filters = match scanning {
+            Ok(f) => Value::Set(
+                f,
+                origin(&registry, region, "ecr:GetRegistryScanningConfiguration"),
+            ),
+            Err(e) => {
+                audit.error(
+                    &registry,
+                    region,
+                    "ecr:GetRegistryScanningConfiguration",
+                    &e,
+                );
+                Value::Unknown(
+                    format!("ecr:GetRegistryScanningConfiguration failed: {e}"),
+                    origin(&registry, region, "ecr:GetRegistryScanningConfiguration"),
+                )
+            }
+        };
+        audit.state.registry_scanning.push(RegistryScanning {
+            id: registry_id,
+            account: audit.account.clone(),
+            region: Some(region.clone()),
+            scan_on_push_filters: filters,
+        });
+        let repos = match repos {
+            Ok(r) => r,
+            Err(e) => {
+                audit.error(&registry, region, "ecr:DescribeRepositories", &e);
+                continue;
+            }
+        };
+        audit.calls += repos.len() * 3;
+        let mut details: Vec<RepoDetails> = stream::iter(repos)
+            .map(|info| async move {
+                let (policy, lifecycle, tags) = futures::join!(
+                    api.get_repository_policy(region, &info.name),
+                    api.get_lifecycle_policy(region, &info.name),
+                    api.list_tags(region, &info.arn)
+                );
+                RepoDetails {
+                    info,
+                    policy,
+                    lifecycle,
+                    tags,
+                }
+            })
+            // Each repository makes three calls at once.
+            .buffer_unordered(opts.concurrency.max(3) / 3)
+            .collect()
+            .await;
+        details.sort_by(|a, b| a.info.arn.cmp(&b.info.arn));
+        for d in details {
+            audit.add_repository(region, d);
+        }
+    }
+    audit.errors.sort();
+    audit
+}
+
+/// One line per account-wide missing permission: `(IAM action, how many calls it failed)`.
+#[must_use]
+pub fn missing_permissions(errors: &[AuditError]) -> Vec<(&'static str, usize)> {
+    let mut out: Vec<(&'static str, usize)> = Vec::new();
+    for e in errors.iter().filter(|e| e.kind == ErrorKind::AccessDenied) {
+        match out.iter_mut().find(|(c, _)| *c == e.call) {
+            Some((_, n)) => *n += 1,
+            None => out.push((e.call, 1)),
+        }
+    }
+    out
+}

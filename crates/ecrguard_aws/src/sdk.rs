@@ -1,0 +1,257 @@
+//! [`EcrApi`] on the official AWS SDK for Rust: the standard credential chain (environment,
+//! profiles, SSO, web identity, IMDS), adaptive retry, and explicit timeouts (the SDK has no
+//! read timeout by default, and a hung endpoint must not hang the audit).
+
+use crate::api::{ApiError, EcrApi, ErrorKind, RepositoryInfo};
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// Timeouts of every call.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// TCP and TLS connect.
+    pub connect: Duration,
+    /// Between bytes of a response.
+    pub read: Duration,
+    /// One attempt.
+    pub attempt: Duration,
+    /// The whole call, retries included.
+    pub operation: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(5),
+            read: Duration::from_secs(20),
+            attempt: Duration::from_secs(30),
+            operation: Duration::from_secs(120),
+        }
+    }
+}
+
+/// The SDK clients of one account, one ECR client per region.
+pub struct SdkApi {
+    ecr: HashMap<String, aws_sdk_ecr::Client>,
+    sts: aws_sdk_sts::Client,
+    region: Option<String>,
+}
+
+impl SdkApi {
+    /// Loads credentials and configuration (profile, environment...), with adaptive retry of
+    /// at most `max_attempts` and the given timeouts.
+    pub async fn connect(
+        profile: Option<&str>,
+        regions: &[String],
+        timeouts: Timeouts,
+        max_attempts: u32,
+    ) -> SdkApi {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(RetryConfig::adaptive().with_max_attempts(max_attempts))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(timeouts.connect)
+                    .read_timeout(timeouts.read)
+                    .operation_attempt_timeout(timeouts.attempt)
+                    .operation_timeout(timeouts.operation)
+                    .build(),
+            );
+        if let Some(p) = profile {
+            loader = loader.profile_name(p);
+        }
+        let base = loader.load().await;
+        let ecr = regions
+            .iter()
+            .map(|r| {
+                (
+                    r.clone(),
+                    aws_sdk_ecr::Client::from_conf(
+                        aws_sdk_ecr::config::Builder::from(&base)
+                            .region(Region::new(r.clone()))
+                            .build(),
+                    ),
+                )
+            })
+            .collect();
+        SdkApi {
+            ecr,
+            sts: aws_sdk_sts::Client::new(&base),
+            region: base.region().map(ToString::to_string),
+        }
+    }
+
+    /// The region the configuration names (environment or profile), if any.
+    #[must_use]
+    pub fn default_region(&self) -> Option<&str> {
+        self.region.as_deref()
+    }
+
+    fn client(&self, region: &str) -> Result<&aws_sdk_ecr::Client, ApiError> {
+        self.ecr.get(region).ok_or_else(|| ApiError {
+            kind: ErrorKind::Other,
+            code: None,
+            message: format!("no client for region {region}"),
+        })
+    }
+}
+
+/// Turns an SDK error into meaning, once, here.
+fn classify<E: ProvideErrorMetadata + std::fmt::Debug>(e: &SdkError<E, HttpResponse>) -> ApiError {
+    let code = e.code().map(str::to_string);
+    let message = e.message().map_or_else(
+        || format!("{e:?}").chars().take(300).collect(),
+        str::to_string,
+    );
+    let status = e.raw_response().map(|r| r.status().as_u16());
+    let kind = match e {
+        SdkError::TimeoutError(_) => ErrorKind::Timeout,
+        SdkError::DispatchFailure(d) if d.is_timeout() => ErrorKind::Timeout,
+        _ => match (code.as_deref(), status) {
+            (
+                Some(
+                    "AccessDeniedException"
+                    | "AccessDenied"
+                    | "UnauthorizedOperation"
+                    | "UnrecognizedClientException"
+                    | "InvalidClientTokenId",
+                ),
+                _,
+            ) => ErrorKind::AccessDenied,
+            (
+                Some(
+                    "ThrottlingException"
+                    | "Throttling"
+                    | "TooManyRequestsException"
+                    | "RequestLimitExceeded",
+                ),
+                _,
+            )
+            | (_, Some(429)) => ErrorKind::Throttled,
+            (_, Some(501)) => ErrorKind::NotImplemented,
+            (_, Some(s)) if s >= 500 => ErrorKind::Server,
+            (_, Some(403)) => ErrorKind::AccessDenied,
+            _ => ErrorKind::Other,
+        },
+    };
+    ApiError {
+        kind,
+        code,
+        message,
+    }
+}
+
+impl EcrApi for SdkApi {
+    async fn account_id(&self) -> Result<String, ApiError> {
+        let out = self
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| classify(&e))?;
+        out.account().map(str::to_string).ok_or_else(|| ApiError {
+            kind: ErrorKind::Other,
+            code: None,
+            message: "GetCallerIdentity returned no account".into(),
+        })
+    }
+
+    async fn describe_repositories(&self, region: &str) -> Result<Vec<RepositoryInfo>, ApiError> {
+        let client = self.client(region)?;
+        let mut pages = client.describe_repositories().into_paginator().send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify(&e))?;
+            for r in page.repositories() {
+                let enc = r.encryption_configuration();
+                out.push(RepositoryInfo {
+                    name: r.repository_name().unwrap_or_default().to_string(),
+                    arn: r.repository_arn().unwrap_or_default().to_string(),
+                    registry_id: r.registry_id().unwrap_or_default().to_string(),
+                    tag_mutability: r.image_tag_mutability().map(|m| m.as_str().to_string()),
+                    scan_on_push: r
+                        .image_scanning_configuration()
+                        .map(aws_sdk_ecr::types::ImageScanningConfiguration::scan_on_push),
+                    encryption_type: enc.map(|e| e.encryption_type().as_str().to_string()),
+                    kms_key: enc.and_then(|e| e.kms_key()).map(str::to_string),
+                    created_at: r.created_at().map(aws_smithy_types::DateTime::secs),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn get_repository_policy(
+        &self,
+        region: &str,
+        name: &str,
+    ) -> Result<Option<String>, ApiError> {
+        match self.client(region)?.get_repository_policy().repository_name(name).send().await {
+            Ok(o) => Ok(o.policy_text().map(str::to_string)),
+            Err(e) if e.as_service_error().is_some_and(aws_sdk_ecr::operation::get_repository_policy::GetRepositoryPolicyError::is_repository_policy_not_found_exception) => Ok(None),
+            Err(e) => Err(classify(&e)),
+        }
+    }
+
+    async fn get_lifecycle_policy(
+        &self,
+        region: &str,
+        name: &str,
+    ) -> Result<Option<String>, ApiError> {
+        match self.client(region)?.get_lifecycle_policy().repository_name(name).send().await {
+            Ok(o) => Ok(o.lifecycle_policy_text().map(str::to_string)),
+            Err(e) if e.as_service_error().is_some_and(aws_sdk_ecr::operation::get_lifecycle_policy::GetLifecyclePolicyError::is_lifecycle_policy_not_found_exception) => Ok(None),
+            Err(e) => Err(classify(&e)),
+        }
+    }
+
+    async fn list_tags(&self, region: &str, arn: &str) -> Result<Vec<(String, String)>, ApiError> {
+        let out = self
+            .client(region)?
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .map_err(|e| classify(&e))?;
+        Ok(out
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect())
+    }
+
+    async fn get_registry_policy(&self, region: &str) -> Result<Option<String>, ApiError> {
+        match self.client(region)?.get_registry_policy().send().await {
+            Ok(o) => Ok(o.policy_text().map(str::to_string)),
+            Err(e) if e.as_service_error().is_some_and(aws_sdk_ecr::operation::get_registry_policy::GetRegistryPolicyError::is_registry_policy_not_found_exception) => Ok(None),
+            Err(e) => Err(classify(&e)),
+        }
+    }
+
+    async fn registry_scan_filters(&self, region: &str) -> Result<Vec<String>, ApiError> {
+        let out = self
+            .client(region)?
+            .get_registry_scanning_configuration()
+            .send()
+            .await
+            .map_err(|e| classify(&e))?;
+        let mut filters = Vec::new();
+        if let Some(cfg) = out.scanning_configuration() {
+            for rule in cfg.rules() {
+                let freq = rule.scan_frequency().as_str();
+                if freq == "SCAN_ON_PUSH" || freq == "CONTINUOUS_SCAN" {
+                    filters.extend(
+                        rule.repository_filters()
+                            .iter()
+                            .map(|f| f.filter().to_string()),
+                    );
+                }
+            }
+        }
+        Ok(filters)
+    }
+}

@@ -1,0 +1,146 @@
+//! The collector's mapping, with an in-memory [`EcrApi`]: not-found is the only "absent";
+//! AccessDenied, throttling, timeouts and 5xx become Unknown and are reported with ARN,
+//! region, call and code. (The SDK itself is tested against a moto server, in the binary.)
+
+use ecrguard_aws::api::{ApiError, EcrApi, ErrorKind, RepositoryInfo};
+use ecrguard_aws::collect::{AuditOptions, collect, missing_permissions};
+use ecrguard_model::PolicyState;
+use ecrguard_rules::{Settings, check};
+
+struct Fake;
+
+fn err(kind: ErrorKind, code: &str) -> ApiError {
+    ApiError {
+        kind,
+        code: Some(code.into()),
+        message: "injected".into(),
+    }
+}
+
+fn repo(name: &str) -> RepositoryInfo {
+    RepositoryInfo {
+        name: name.into(),
+        arn: format!("arn:aws:ecr:us-east-1:111111111111:repository/{name}"),
+        registry_id: "111111111111".into(),
+        tag_mutability: Some("IMMUTABLE".into()),
+        scan_on_push: Some(true),
+        encryption_type: Some("AES256".into()),
+        kms_key: None,
+        created_at: Some(0),
+    }
+}
+
+impl EcrApi for Fake {
+    async fn account_id(&self) -> Result<String, ApiError> {
+        Ok("111111111111".into())
+    }
+    async fn describe_repositories(&self, region: &str) -> Result<Vec<RepositoryInfo>, ApiError> {
+        if region == "eu-west-1" {
+            return Err(err(ErrorKind::AccessDenied, "AccessDeniedException"));
+        }
+        Ok(
+            ["denied", "none", "public", "throttled", "timeout", "server"]
+                .iter()
+                .map(|n| repo(n))
+                .collect(),
+        )
+    }
+    async fn get_repository_policy(&self, _: &str, name: &str) -> Result<Option<String>, ApiError> {
+        match name {
+            "denied" => Err(err(ErrorKind::AccessDenied, "AccessDeniedException")),
+            "none" => Ok(None),
+            "throttled" => Err(err(ErrorKind::Throttled, "ThrottlingException")),
+            "timeout" => Err(ApiError { kind: ErrorKind::Timeout, code: None, message: "read timeout".into() }),
+            "server" => Err(err(ErrorKind::Server, "ServerException")),
+            _ => Ok(Some(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"ecr:BatchGetImage"}]}"#.into())),
+        }
+    }
+    async fn get_lifecycle_policy(&self, _: &str, _: &str) -> Result<Option<String>, ApiError> {
+        Ok(Some("{}".into()))
+    }
+    async fn list_tags(&self, _: &str, _: &str) -> Result<Vec<(String, String)>, ApiError> {
+        Ok(Vec::new())
+    }
+    async fn get_registry_policy(&self, _: &str) -> Result<Option<String>, ApiError> {
+        Ok(None)
+    }
+    async fn registry_scan_filters(&self, _: &str) -> Result<Vec<String>, ApiError> {
+        Err(err(ErrorKind::NotImplemented, "NotImplemented"))
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn errors_are_unknown_never_absent() {
+    let audit = collect(
+        &Fake,
+        &AuditOptions {
+            regions: vec!["us-east-1".into(), "eu-west-1".into()],
+            concurrency: 4,
+        },
+    )
+    .await;
+    assert_eq!(audit.account.as_deref(), Some("111111111111"));
+    let policy = |n: &str| {
+        &audit
+            .state
+            .repositories
+            .iter()
+            .find(|r| r.name.known().map(String::as_str) == Some(n))
+            .unwrap()
+            .policy
+    };
+    assert!(matches!(policy("none"), PolicyState::Absent(_)));
+    assert!(matches!(policy("public"), PolicyState::Present(_)));
+    for n in ["denied", "throttled", "timeout", "server"] {
+        assert!(matches!(policy(n), PolicyState::Unknown(..)), "{n}");
+    }
+    let calls: Vec<(&str, &str, ErrorKind)> = audit
+        .errors
+        .iter()
+        .map(|e| (e.resource.rsplit('/').next().unwrap(), e.call, e.kind))
+        .collect();
+    assert!(calls.contains(&("denied", "ecr:GetRepositoryPolicy", ErrorKind::AccessDenied)));
+    assert!(calls.contains(&("timeout", "ecr:GetRepositoryPolicy", ErrorKind::Timeout)));
+    assert!(
+        audit
+            .errors
+            .iter()
+            .any(|e| e.region == "eu-west-1" && e.call == "ecr:DescribeRepositories")
+    );
+    assert!(
+        audit
+            .errors
+            .iter()
+            .any(|e| e.call == "ecr:GetRegistryScanningConfiguration"
+                && e.kind == ErrorKind::NotImplemented)
+    );
+    assert_eq!(
+        missing_permissions(&audit.errors),
+        vec![
+            ("ecr:DescribeRepositories", 1),
+            ("ecr:GetRepositoryPolicy", 1)
+        ]
+    );
+
+    let findings = check(&audit.state, &Settings::default());
+    let on = |code: &str| -> Vec<String> {
+        findings
+            .iter()
+            .filter(|f| f.rule.code == code)
+            .map(|f| f.resource.to_string())
+            .collect()
+    };
+    assert_eq!(
+        on("ECR001"),
+        vec!["arn:aws:ecr:us-east-1:111111111111:repository/none"],
+        "only the proven absence"
+    );
+    assert_eq!(
+        on("ECR002"),
+        vec!["arn:aws:ecr:us-east-1:111111111111:repository/public"]
+    );
+    assert!(
+        on("ECR011").is_empty(),
+        "registry scanning unknown: no scan finding either way"
+    );
+}

@@ -6,7 +6,8 @@ use crate::api::{ApiError, EcrApi, ErrorKind, RepositoryInfo};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
-use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ecr::config::retry::RetryPartition;
+use aws_sdk_ecr::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -73,6 +74,9 @@ impl SdkApi {
                     aws_sdk_ecr::Client::from_conf(
                         aws_sdk_ecr::config::Builder::from(&base)
                             .region(Region::new(r.clone()))
+                            // AWS throttles per account and region: one throttled region
+                            // must not slow the adaptive rate limiter of the others.
+                            .retry_partition(RetryPartition::new(format!("ecrguard-ecr-{r}")))
                             .build(),
                     ),
                 )
@@ -101,10 +105,20 @@ impl SdkApi {
 }
 
 /// Turns an SDK error into meaning, once, here.
-fn classify<E: ProvideErrorMetadata + std::fmt::Debug>(e: &SdkError<E, HttpResponse>) -> ApiError {
+fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    e: &SdkError<E, HttpResponse>,
+) -> ApiError {
     let code = e.code().map(str::to_string);
+    // Service errors carry a message; transport failures and timeouts are best told by
+    // their whole cause chain ("dispatch failure: io error: connection closed...").
     let message = e.message().map_or_else(
-        || format!("{e:?}").chars().take(300).collect(),
+        || {
+            DisplayErrorContext(e)
+                .to_string()
+                .chars()
+                .take(300)
+                .collect()
+        },
         str::to_string,
     );
     let status = e.raw_response().map(|r| r.status().as_u16());

@@ -1,0 +1,139 @@
+//! A loopback HTTP proxy in front of moto that injects the failures real AWS has: throttling,
+//! 5xx, a reset connection and a response that never comes. One request per connection
+//! (`Connection: close` both ways), which the SDK handles like any closed keep-alive.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What the proxy does with one request.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Fault {
+    /// Pass it to moto.
+    Forward,
+    /// Answer with this status and AWS JSON error type.
+    Error(u16, &'static str),
+    /// Read the request and close the connection without a byte of answer.
+    Reset,
+    /// Read the request and never answer.
+    Hang,
+}
+
+/// Decides a request's fault from its `X-Amz-Target`, its body and how many times the same
+/// (target, body) was seen before.
+pub(crate) type Decide = dyn Fn(&str, &str, usize) -> Fault + Send + Sync;
+
+pub(crate) struct FaultProxy {
+    pub(crate) port: u16,
+}
+
+impl FaultProxy {
+    pub(crate) fn start(upstream: u16, decide: Box<Decide>) -> FaultProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let decide: Arc<Decide> = Arc::from(decide);
+        let seen = Arc::new(Mutex::new(HashMap::<String, usize>::new()));
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let decide = Arc::clone(&decide);
+                let seen = Arc::clone(&seen);
+                std::thread::spawn(move || {
+                    let _ = serve(client, upstream, &*decide, &seen);
+                });
+            }
+        });
+        FaultProxy { port }
+    }
+
+    pub(crate) fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+fn serve(
+    mut client: TcpStream,
+    upstream: u16,
+    decide: &Decide,
+    seen: &Mutex<HashMap<String, usize>>,
+) -> std::io::Result<()> {
+    let (head, body) = read_request(&mut client)?;
+    let head_text = String::from_utf8_lossy(&head).to_string();
+    let target = header(&head_text, "x-amz-target").unwrap_or_default();
+    let body_text = String::from_utf8_lossy(&body).to_string();
+    let attempt = {
+        let mut seen = seen.lock().unwrap();
+        let n = seen.entry(format!("{target}\n{body_text}")).or_insert(0);
+        *n += 1;
+        *n - 1
+    };
+    match decide(&target, &body_text, attempt) {
+        Fault::Forward => {
+            let mut up = TcpStream::connect(("127.0.0.1", upstream))?;
+            let mut lines = head_text
+                .split("\r\n")
+                .filter(|l| !l.is_empty() && !l.to_ascii_lowercase().starts_with("connection:"));
+            let mut out = String::new();
+            for l in &mut lines {
+                out.push_str(l);
+                out.push_str("\r\n");
+            }
+            out.push_str("Connection: close\r\n\r\n");
+            up.write_all(out.as_bytes())?;
+            up.write_all(&body)?;
+            let mut answer = Vec::new();
+            up.read_to_end(&mut answer)?;
+            client.write_all(&answer)?;
+        }
+        Fault::Error(status, kind) => {
+            let payload = format!(r#"{{"__type":"{kind}","message":"injected {kind}"}}"#);
+            let answer = format!(
+                "HTTP/1.1 {status} Injected\r\nContent-Type: application/x-amz-json-1.1\r\n\
+                 x-amzn-ErrorType: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{payload}",
+                payload.len()
+            );
+            client.write_all(answer.as_bytes())?;
+        }
+        Fault::Reset => {}
+        Fault::Hang => std::thread::sleep(Duration::from_secs(600)),
+    }
+    client.shutdown(Shutdown::Both)
+}
+
+fn read_request(s: &mut TcpStream) -> std::io::Result<(Vec<u8>, Vec<u8>)> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = s.read(&mut chunk)?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = buf[..end].to_vec();
+    let len: usize = header(&String::from_utf8_lossy(&head), "content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = buf[end..].to_vec();
+    while body.len() < len {
+        let n = s.read(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    Ok((head, body))
+}
+
+fn header(head: &str, name: &str) -> Option<String> {
+    head.split("\r\n").find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| v.trim().to_string())
+    })
+}

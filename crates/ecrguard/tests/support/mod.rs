@@ -1,0 +1,5 @@
+// Each test binary uses part of the support code.
+#![allow(dead_code)]
+
+pub(crate) mod fault_proxy;
+pub(crate) mod moto;

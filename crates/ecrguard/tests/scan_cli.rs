@@ -465,3 +465,63 @@ fn template_metadata_suppressions_and_parameters() {
         "the parameters file opens it too"
     );
 }
+
+/// The least-privilege policy that `ecrguard audit` documents is read through
+/// `file("${path.module}/...")` from a relative scan root (the path Terraform users pass in
+/// CI), analysed, and clean. A regression guard too: `path.module` once doubled the
+/// relative directory and left the policy unknown.
+#[test]
+fn the_audit_role_example_is_read_and_clean() {
+    let (v, code) = json(&[
+        "scan",
+        "examples/audit-role",
+        "--no-config",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(codes(&v), Vec::<String>::new(), "{v:#}");
+    assert_eq!(
+        v["not_evaluated"].as_array().map_or(0, Vec::len),
+        0,
+        "{v:#}"
+    );
+    assert_eq!(code, Some(0));
+    let policy: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("docs/audit-iam-policy.json")).unwrap(),
+    )
+    .unwrap();
+    let actions: Vec<&str> = policy["Statement"][0]["Action"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    // Every ECR call the collector makes is granted, and nothing that writes.
+    for call in ecrguard_aws_calls() {
+        assert!(
+            actions.contains(&call.as_str()),
+            "{call} missing from the documented policy"
+        );
+    }
+    assert!(actions.iter().all(|a| a.starts_with("ecr:Describe")
+        || a.starts_with("ecr:Get")
+        || a.starts_with("ecr:List")));
+}
+
+/// The ECR actions `ecrguard audit` calls, as the collector names them in its source
+/// (`"ecr:..."`), so that a new call without a documented permission fails here.
+fn ecrguard_aws_calls() -> Vec<String> {
+    let src = std::fs::read_to_string(root().join("crates/ecrguard_aws/src/collect.rs")).unwrap();
+    let mut calls: Vec<String> = src
+        .split("\"ecr:")
+        .skip(1)
+        .map(|rest| {
+            let name: String = rest.chars().take_while(char::is_ascii_alphabetic).collect();
+            format!("ecr:{name}")
+        })
+        .collect();
+    calls.sort();
+    calls.dedup();
+    assert!(calls.len() >= 6, "{calls:?}");
+    calls
+}

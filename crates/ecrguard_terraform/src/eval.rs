@@ -432,7 +432,13 @@ impl<'p> Eval<'p> {
                 None => (V::unknown("`local` without a name"), 0),
             },
             "path" => {
-                let dir = self.module.dir.display().to_string();
+                // Absolute, so that `file("${path.module}/x")` resolves the same whether the
+                // scan was given a relative or an absolute path (`file` joins relative paths
+                // to the module's directory).
+                let dir = std::path::absolute(&self.module.dir)
+                    .unwrap_or_else(|_| self.module.dir.clone())
+                    .display()
+                    .to_string();
                 (V::string(dir), 1)
             }
             "terraform" => (V::string("default"), 1),

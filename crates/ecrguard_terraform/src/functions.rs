@@ -340,8 +340,15 @@ fn read_file(ev: &Eval<'_>, name: &str, args: &[V]) -> V {
     let Some(rel) = args.first().and_then(V::as_string) else {
         return V::unknown(format!("`{name}` path is not known"));
     };
-    let path = ev.module.dir.join(&rel);
-    let path = crate::project::normalize(&path);
+    let path = crate::project::normalize(&ev.module.dir.join(&rel));
+    // Report the file as the user named the scan root: relative when under the working
+    // directory (`path.module` is absolute).
+    let path = match std::env::current_dir() {
+        Ok(cwd) if path.is_absolute() => path
+            .strip_prefix(&cwd)
+            .map_or_else(|_| path.clone(), std::path::Path::to_path_buf),
+        _ => path,
+    };
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) => return V::unknown(format!("`{name}(\"{rel}\")` cannot be read: {e}")),

@@ -12,6 +12,9 @@ use support::fault_proxy::{Fault, FaultProxy};
 use support::moto::{Moto, aws_env, seed};
 
 fn fault_for(target: &str, body: &str, attempt: usize) -> Fault {
+    if body.contains("Action=GetAccountAuthorizationDetails") {
+        return Fault::XmlError(403, "AccessDenied");
+    }
     if !target.ends_with(".GetRepositoryPolicy") {
         return Fault::Forward;
     }
@@ -109,7 +112,21 @@ fn faults_become_errors_and_retries_recover() {
             .any(|m| m.starts_with("missing permission: `ecr:GetRepositoryPolicy`")),
         "{errors:#?}"
     );
-    for m in &errors {
+    // IAM denied: listed with the action to grant, and no identity is judged.
+    assert!(
+        errors.iter().any(
+            |m| m.starts_with("iam:GetAccountAuthorizationDetails account (global)")
+                && m.contains("[access-denied, AccessDenied]")
+        ),
+        "{errors:#?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|m| m.starts_with("missing permission: `iam:GetAccountAuthorizationDetails`")),
+        "{errors:#?}"
+    );
+    for m in errors.iter().filter(|m| !m.starts_with("iam:")) {
         assert!(
             m.contains(":123456789012:repository/fault-") || m.starts_with("missing permission"),
             "{m}"

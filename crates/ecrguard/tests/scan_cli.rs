@@ -490,38 +490,49 @@ fn the_audit_role_example_is_read_and_clean() {
         &std::fs::read_to_string(root().join("docs/audit-iam-policy.json")).unwrap(),
     )
     .unwrap();
-    let actions: Vec<&str> = policy["Statement"][0]["Action"]
+    let actions: Vec<&str> = policy["Statement"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|a| a.as_str().unwrap())
+        .flat_map(|st| match &st["Action"] {
+            Value::Array(a) => a.iter().map(|a| a.as_str().unwrap()).collect(),
+            a => vec![a.as_str().unwrap()],
+        })
         .collect();
-    // Every ECR call the collector makes is granted, and nothing that writes.
+    // Every call the collector makes is granted, and nothing that writes.
     for call in ecrguard_aws_calls() {
         assert!(
             actions.contains(&call.as_str()),
             "{call} missing from the documented policy"
         );
     }
-    assert!(actions.iter().all(|a| a.starts_with("ecr:Describe")
-        || a.starts_with("ecr:Get")
-        || a.starts_with("ecr:List")));
+    assert!(actions.iter().all(|a| {
+        let verb = a.split_once(':').unwrap().1;
+        ["Describe", "Get", "List"]
+            .iter()
+            .any(|v| verb.starts_with(v))
+    }));
 }
 
-/// The ECR actions `ecrguard audit` calls, as the collector names them in its source
-/// (`"ecr:..."`), so that a new call without a documented permission fails here.
+/// The actions `ecrguard audit` calls, as the collector names them in its source
+/// (`"ecr:..."`, `"iam:..."`, `"sts:..."`), so that a new call without a documented
+/// permission fails here.
 fn ecrguard_aws_calls() -> Vec<String> {
     let src = std::fs::read_to_string(root().join("crates/ecrguard_aws/src/collect.rs")).unwrap();
-    let mut calls: Vec<String> = src
-        .split("\"ecr:")
-        .skip(1)
-        .map(|rest| {
-            let name: String = rest.chars().take_while(char::is_ascii_alphabetic).collect();
-            format!("ecr:{name}")
+    let mut calls: Vec<String> = ["ecr", "iam", "sts"]
+        .iter()
+        .flat_map(|service| {
+            src.split(&format!("\"{service}:"))
+                .skip(1)
+                .map(move |rest| {
+                    let name: String = rest.chars().take_while(char::is_ascii_alphabetic).collect();
+                    format!("{service}:{name}")
+                })
+                .collect::<Vec<_>>()
         })
         .collect();
     calls.sort();
     calls.dedup();
-    assert!(calls.len() >= 6, "{calls:?}");
+    assert!(calls.len() >= 8, "{calls:?}");
     calls
 }

@@ -118,3 +118,100 @@ pub trait EcrApi: Sync {
         region: &str,
     ) -> impl Future<Output = Result<Vec<String>, ApiError>> + Send;
 }
+
+/// An IAM user, role or group as `GetAccountAuthorizationDetails` describes it, documents
+/// already URL-decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IamEntity {
+    /// User, role or group.
+    pub kind: ecrguard_model::IdentityKind,
+    /// Name.
+    pub name: String,
+    /// ARN.
+    pub arn: String,
+    /// Inline policies: (name, document).
+    pub inline: Vec<(String, String)>,
+    /// Attached managed policies' ARNs.
+    pub attached: Vec<String>,
+    /// A user's groups.
+    pub groups: Vec<String>,
+}
+
+/// A customer managed policy and its default version's document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IamManagedPolicy {
+    /// Name.
+    pub name: String,
+    /// ARN.
+    pub arn: String,
+    /// The default version's document, when returned.
+    pub document: Option<String>,
+}
+
+/// One account's IAM, every page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthorizationDetails {
+    /// Users, roles and groups.
+    pub entities: Vec<IamEntity>,
+    /// Customer managed policies.
+    pub managed: Vec<IamManagedPolicy>,
+    /// Pages read.
+    pub pages: usize,
+}
+
+/// The IAM call ecrguard makes, per account.
+pub trait IamApi: Sync {
+    /// `iam:GetAccountAuthorizationDetails` for users, roles, groups and customer managed
+    /// policies, every page.
+    fn authorization_details(
+        &self,
+    ) -> impl Future<Output = Result<AuthorizationDetails, ApiError>> + Send;
+}
+
+/// Decodes the URL encoding IAM applies to policy documents (RFC 3986 percent-encoding; `+`
+/// is left alone, as the AWS CLI does, since policies use it literally). Tolerant: a document that is not encoded, or a
+/// stray `%`, comes back as it was, so the JSON parser reports the real problem.
+#[must_use]
+pub fn decode_policy_document(text: &str) -> String {
+    if !text.contains('%') {
+        return text.to_string();
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    i += 3;
+                    continue;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|_| text.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode_policy_document as decode;
+
+    #[test]
+    fn decodes_iam_url_encoding_tolerantly() {
+        assert_eq!(
+            decode("%7B%22Effect%22%3A%22Allow%22%7D"),
+            r#"{"Effect":"Allow"}"#
+        );
+        assert_eq!(decode(r#"{"a":"b"}"#), r#"{"a":"b"}"#);
+        assert_eq!(decode("100%"), "100%");
+        assert_eq!(decode("%zz%4"), "%zz%4");
+        assert_eq!(decode("a+b%20c"), "a+b c");
+        // Bytes that do not form UTF-8 leave the text as it was.
+        assert_eq!(decode("%FF"), "%FF");
+    }
+}

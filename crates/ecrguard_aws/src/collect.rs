@@ -2,11 +2,12 @@
 //! with bounded concurrency. Only a service "not found" means absent; every error makes the
 //! value `Unknown` and is kept with its ARN, region, call and AWS error code.
 
-use crate::api::{ApiError, EcrApi, ErrorKind, RepositoryInfo};
+use crate::api::{ApiError, AuthorizationDetails, EcrApi, ErrorKind, IamApi, RepositoryInfo};
 use ecrguard_iam::PolicyKind;
 use ecrguard_model::{
-    EcrState, Encryption, EncryptionKind, Origin, PolicyDoc, PolicyState, RegistryPolicy,
-    RegistryScanning, Repository, ResourceId, TagMutability, Value,
+    EcrState, Encryption, EncryptionKind, Identity, IdentityKind, IdentityPolicy, ManagedPolicy,
+    Origin, PolicyDoc, PolicyState, RegistryPolicy, RegistryScanning, Repository, ResourceId,
+    TagMutability, Value,
 };
 use futures::stream::{self, StreamExt};
 
@@ -85,6 +86,17 @@ fn policy_state(
 }
 
 impl Audit {
+    /// Adds what another reader found (IAM beside ECR, another account).
+    pub fn extend(&mut self, other: Audit) {
+        self.state.extend(other.state);
+        self.errors.extend(other.errors);
+        self.errors.sort();
+        self.calls += other.calls;
+        if self.account.is_none() {
+            self.account = other.account;
+        }
+    }
+
     fn error(&mut self, resource: &str, region: &str, call: &'static str, e: &ApiError) {
         self.errors.push(AuditError {
             resource: resource.to_string(),
@@ -298,6 +310,96 @@ pub async fn collect<A: EcrApi>(api: &A, opts: &AuditOptions) -> Audit {
     }
     audit.errors.sort();
     audit
+}
+
+const IAM_CALL: &str = "iam:GetAccountAuthorizationDetails";
+
+/// The role EKS managed node groups run as carries this AWS managed policy (AWS's own
+/// definition of "node IAM role"); found without calling EKS.
+const EKS_NODE_POLICY: &str = "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy";
+
+/// Reads the account's IAM users, roles, groups and customer managed policies into the
+/// model (IAM is global: one call chain per account). A failure leaves no identity behind
+/// and is an error: "no identity can write" is never concluded from a denied call.
+pub async fn collect_iam<I: IamApi>(api: &I) -> Audit {
+    let mut audit = Audit::default();
+    match api.authorization_details().await {
+        Ok(details) => {
+            audit.calls += details.pages;
+            add_iam(&mut audit.state, &details);
+        }
+        Err(e) => {
+            audit.calls += 1;
+            audit.error("account", "global", IAM_CALL, &e);
+        }
+    }
+    audit
+}
+
+fn add_iam(state: &mut EcrState, details: &AuthorizationDetails) {
+    // AWS managed policies are analysed where attached, never reported on their own (the
+    // filter asks for customer policies only; this keeps that true whatever answers).
+    for m in details
+        .managed
+        .iter()
+        .filter(|m| !m.arn.contains(":iam::aws:policy/"))
+    {
+        let id = ResourceId::Arn(m.arn.clone());
+        let at = origin(&m.arn, "global", IAM_CALL);
+        let document = match &m.document {
+            Some(text) => policy_state(text, PolicyKind::Identity, at, &id),
+            None => PolicyState::Unknown("default version not returned".into(), at),
+        };
+        state.managed_policies.push(ManagedPolicy {
+            id,
+            name: Value::Set(m.name.clone(), origin(&m.arn, "global", IAM_CALL)),
+            document,
+        });
+    }
+    for e in &details.entities {
+        let id = ResourceId::Arn(e.arn.clone());
+        let at = origin(&e.arn, "global", IAM_CALL);
+        let mut policies: Vec<IdentityPolicy> = e
+            .inline
+            .iter()
+            .map(|(name, text)| IdentityPolicy {
+                name: name.clone(),
+                document: policy_state(text, PolicyKind::Identity, at.clone(), &id),
+            })
+            .collect();
+        for arn in &e.attached {
+            let name = arn.rsplit('/').next().unwrap_or(arn).to_string();
+            let document = if let Some(m) = state
+                .managed_policies
+                .iter()
+                .find(|m| m.id == ResourceId::Arn(arn.clone()))
+            {
+                m.document.clone()
+            } else if let Some(text) = ecrguard_iam::managed::document(arn) {
+                policy_state(
+                    &text,
+                    PolicyKind::Identity,
+                    origin(arn, "global", IAM_CALL),
+                    &id,
+                )
+            } else {
+                PolicyState::Unknown(
+                    format!("AWS managed policy `{name}` is not in ecrguard's catalogue"),
+                    origin(arn, "global", IAM_CALL),
+                )
+            };
+            policies.push(IdentityPolicy { name, document });
+        }
+        state.identities.push(Identity {
+            id,
+            kind: e.kind,
+            name: Value::Set(e.name.clone(), at.clone()),
+            origin: at,
+            policies,
+            eks_node_role: e.kind == IdentityKind::Role
+                && e.attached.iter().any(|a| a == EKS_NODE_POLICY),
+        });
+    }
 }
 
 /// One line per account-wide missing permission: `(IAM action, how many calls it failed)`.

@@ -2,13 +2,17 @@
 //! profiles, SSO, web identity, IMDS), adaptive retry, and explicit timeouts (the SDK has no
 //! read timeout by default, and a hung endpoint must not hang the audit).
 
-use crate::api::{ApiError, EcrApi, ErrorKind, RepositoryInfo};
+use crate::api::{
+    ApiError, AuthorizationDetails, EcrApi, ErrorKind, IamApi, IamEntity, IamManagedPolicy,
+    RepositoryInfo, decode_policy_document,
+};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_ecr::config::retry::RetryPartition;
 use aws_sdk_ecr::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use ecrguard_model::IdentityKind;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -40,6 +44,7 @@ impl Default for Timeouts {
 pub struct SdkApi {
     ecr: HashMap<String, aws_sdk_ecr::Client>,
     sts: aws_sdk_sts::Client,
+    iam: aws_sdk_iam::Client,
     region: Option<String>,
 }
 
@@ -85,6 +90,7 @@ impl SdkApi {
         SdkApi {
             ecr,
             sts: aws_sdk_sts::Client::new(&base),
+            iam: aws_sdk_iam::Client::new(&base),
             region: base.region().map(ToString::to_string),
         }
     }
@@ -267,5 +273,88 @@ impl EcrApi for SdkApi {
             }
         }
         Ok(filters)
+    }
+}
+
+fn inline_policies(list: &[aws_sdk_iam::types::PolicyDetail]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|p| {
+            (
+                p.policy_name().unwrap_or("unnamed").to_string(),
+                decode_policy_document(p.policy_document().unwrap_or_default()),
+            )
+        })
+        .collect()
+}
+
+fn attached_arns(list: &[aws_sdk_iam::types::AttachedPolicy]) -> Vec<String> {
+    list.iter()
+        .filter_map(|p| p.policy_arn().map(str::to_string))
+        .collect()
+}
+
+impl IamApi for SdkApi {
+    async fn authorization_details(&self) -> Result<AuthorizationDetails, ApiError> {
+        use aws_sdk_iam::types::EntityType;
+        let mut pages = self
+            .iam
+            .get_account_authorization_details()
+            .filter(EntityType::User)
+            .filter(EntityType::Role)
+            .filter(EntityType::Group)
+            // AWS managed policies are known by ARN (`ecrguard_iam::managed`); asking for
+            // them would page through every one AWS publishes.
+            .filter(EntityType::LocalManagedPolicy)
+            .into_paginator()
+            .send();
+        let mut out = AuthorizationDetails::default();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify(&e))?;
+            out.pages += 1;
+            for u in page.user_detail_list() {
+                out.entities.push(IamEntity {
+                    kind: IdentityKind::User,
+                    name: u.user_name().unwrap_or_default().to_string(),
+                    arn: u.arn().unwrap_or_default().to_string(),
+                    inline: inline_policies(u.user_policy_list()),
+                    attached: attached_arns(u.attached_managed_policies()),
+                    groups: u.group_list().to_vec(),
+                });
+            }
+            for g in page.group_detail_list() {
+                out.entities.push(IamEntity {
+                    kind: IdentityKind::Group,
+                    name: g.group_name().unwrap_or_default().to_string(),
+                    arn: g.arn().unwrap_or_default().to_string(),
+                    inline: inline_policies(g.group_policy_list()),
+                    attached: attached_arns(g.attached_managed_policies()),
+                    groups: Vec::new(),
+                });
+            }
+            for r in page.role_detail_list() {
+                out.entities.push(IamEntity {
+                    kind: IdentityKind::Role,
+                    name: r.role_name().unwrap_or_default().to_string(),
+                    arn: r.arn().unwrap_or_default().to_string(),
+                    inline: inline_policies(r.role_policy_list()),
+                    attached: attached_arns(r.attached_managed_policies()),
+                    groups: Vec::new(),
+                });
+            }
+            for p in page.policies() {
+                let document = p
+                    .policy_version_list()
+                    .iter()
+                    .find(|v| v.is_default_version())
+                    .and_then(|v| v.document())
+                    .map(decode_policy_document);
+                out.managed.push(IamManagedPolicy {
+                    name: p.policy_name().unwrap_or_default().to_string(),
+                    arn: p.arn().unwrap_or_default().to_string(),
+                    document,
+                });
+            }
+        }
+        Ok(out)
     }
 }

@@ -3,7 +3,7 @@
 use crate::ExitStatus;
 use crate::args::{AuditArgs, ScanFormat};
 use crate::commands::{threshold, use_color, write_stdout};
-use ecrguard_aws::collect::{AuditOptions, collect, missing_permissions};
+use ecrguard_aws::collect::{AuditOptions, collect, collect_iam, missing_permissions};
 use ecrguard_aws::sdk::{SdkApi, Timeouts};
 use ecrguard_model::SourceDb;
 use ecrguard_report::{InputError, NotEvaluated, ScanReport};
@@ -47,14 +47,13 @@ async fn run_async(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
         args.max_attempts,
     )
     .await;
-    let audit = collect(
-        &api,
-        &AuditOptions {
-            regions: regions.clone(),
-            concurrency: args.concurrency,
-        },
-    )
-    .await;
+    let options = AuditOptions {
+        regions: regions.clone(),
+        concurrency: args.concurrency,
+    };
+    // IAM is global and independent of the regions: read both at once.
+    let (mut audit, iam) = tokio::join!(collect(&api, &options), collect_iam(&api));
+    audit.extend(iam);
 
     let mut settings = Settings {
         owner_account: audit.account.clone(),

@@ -34,3 +34,40 @@ us.put_lifecycle_policy(repositoryName="private", lifecyclePolicyText=json.dumps
 eu.create_repository(repositoryName="eu-public", imageTagMutability="IMMUTABLE", imageScanningConfiguration={"scanOnPush": True})
 eu.set_repository_policy(repositoryName="eu-public", policyText=policy({"Sid": "Everyone", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "ecr:*"}))
 print("seeded")
+
+# IAM: identities with broad and scoped ECR rights.
+iam = boto3.client("iam", region_name="us-east-1", endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing")
+EC2_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+
+
+def doc(actions, resource="*"):
+    return json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": resource}]})
+
+
+# A CI user that may push anywhere (finding) and a deployer scoped to one repository (none).
+iam.create_user(UserName="ci-pusher")
+iam.put_user_policy(UserName="ci-pusher", PolicyName="push-all", PolicyDocument=doc(["ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload"]))
+iam.create_user(UserName="scoped-deployer")
+iam.put_user_policy(UserName="scoped-deployer", PolicyName="push-one", PolicyDocument=doc(["ecr:PutImage"], f"arn:aws:ecr:us-east-1:{OWN}:repository/private"))
+# A reader everywhere: read is not write (none).
+iam.create_user(UserName="reader")
+iam.attach_user_policy(UserName="reader", PolicyArn="arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly")
+# A group with ecr:* (finding on the group) and a member with nothing of their own (none).
+iam.create_group(GroupName="platform")
+iam.put_group_policy(GroupName="platform", PolicyName="ecr-admin", PolicyDocument=doc("ecr:*"))
+iam.create_user(UserName="member")
+iam.add_user_to_group(GroupName="platform", UserName="member")
+# A customer managed policy that can change repository policies: reported once, on the
+# policy, not again on the role it is attached to.
+arn = iam.create_policy(PolicyName="ecr-policy-admin", PolicyDocument=doc(["ecr:SetRepositoryPolicy", "ecr:GetRepositoryPolicy"]))["Policy"]["Arn"]
+iam.create_role(RoleName="release", AssumeRolePolicyDocument=EC2_TRUST)
+iam.attach_role_policy(RoleName="release", PolicyArn=arn)
+# An EKS node role with PowerUser: can push to every repository (ECR009).
+iam.create_role(RoleName="eks-nodes", AssumeRolePolicyDocument=EC2_TRUST)
+iam.attach_role_policy(RoleName="eks-nodes", PolicyArn="arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy")
+iam.attach_role_policy(RoleName="eks-nodes", PolicyArn="arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPowerUser")
+# An EKS node role with read only (none).
+iam.create_role(RoleName="eks-nodes-ro", AssumeRolePolicyDocument=EC2_TRUST)
+iam.attach_role_policy(RoleName="eks-nodes-ro", PolicyArn="arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy")
+iam.attach_role_policy(RoleName="eks-nodes-ro", PolicyArn="arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly")
+print("seeded iam")

@@ -13,8 +13,10 @@ use std::time::Duration;
 pub(crate) enum Fault {
     /// Pass it to moto.
     Forward,
-    /// Answer with this status and AWS JSON error type.
+    /// Answer with this status and AWS JSON error type (JSON protocol: ECR, STS).
     Error(u16, &'static str),
+    /// Answer with this status and AWS query-protocol XML error code (IAM).
+    XmlError(u16, &'static str),
     /// Read the request and close the connection without a byte of answer.
     Reset,
     /// Read the request and never answer.
@@ -91,6 +93,18 @@ fn serve(
             let answer = format!(
                 "HTTP/1.1 {status} Injected\r\nContent-Type: application/x-amz-json-1.1\r\n\
                  x-amzn-ErrorType: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{payload}",
+                payload.len()
+            );
+            client.write_all(answer.as_bytes())?;
+        }
+        Fault::XmlError(status, code) => {
+            let payload = format!(
+                "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>\
+                 <Message>injected {code}</Message></Error><RequestId>1</RequestId></ErrorResponse>"
+            );
+            let answer = format!(
+                "HTTP/1.1 {status} Injected\r\nContent-Type: text/xml\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n{payload}",
                 payload.len()
             );
             client.write_all(answer.as_bytes())?;

@@ -33,6 +33,8 @@ impl Moto {
             .port();
         let child = Command::new(venv_bin("moto_server"))
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            // AWS managed policies (AmazonEKSWorkerNodePolicy...) exist only with this.
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -161,6 +161,10 @@ pub(crate) struct AuditArgs {
     /// An organization allowed to be granted access (repeatable).
     #[arg(long = "trusted-org", value_name = "ID")]
     pub(crate) trusted_orgs: Vec<String>,
+    /// Assume this role and audit its account (repeatable: one per account). Without it,
+    /// the caller's own account is audited.
+    #[arg(long = "role-arn", value_name = "ARN")]
+    pub(crate) role_arns: Vec<String>,
     /// Most API calls in flight at once.
     #[arg(long, default_value_t = 24)]
     pub(crate) concurrency: usize,

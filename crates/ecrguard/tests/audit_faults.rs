@@ -114,10 +114,9 @@ fn faults_become_errors_and_retries_recover() {
     );
     // IAM denied: listed with the action to grant, and no identity is judged.
     assert!(
-        errors.iter().any(
-            |m| m.starts_with("iam:GetAccountAuthorizationDetails account (global)")
-                && m.contains("[access-denied, AccessDenied]")
-        ),
+        errors.iter().any(|m| m.starts_with(
+            "iam:GetAccountAuthorizationDetails arn:aws:iam::123456789012:root (global)"
+        ) && m.contains("[access-denied, AccessDenied]")),
         "{errors:#?}"
     );
     assert!(

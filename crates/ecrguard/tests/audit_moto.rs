@@ -6,7 +6,7 @@ mod support;
 
 use serde_json::Value;
 use std::process::Command;
-use support::moto::{Moto, aws_env, seed};
+use support::moto::{Moto, aws_env, seed, seed_with};
 
 #[test]
 fn audit_reports_every_finding_and_non_finding() {
@@ -90,4 +90,60 @@ fn audit_reports_every_finding_and_non_finding() {
     // moto answers every call ecrguard makes: a complete audit with findings.
     assert_eq!(v["errors"], serde_json::json!([]), "{text}");
     assert_eq!(out.status.code(), Some(1));
+}
+
+/// Two accounts in one run through `--role-arn` (moto lets a role be assumed into any
+/// account id, and the credentials then see that account): each account's repositories are
+/// judged with that account as the owner, and findings name it in the ARN.
+#[test]
+fn audit_reads_several_accounts_through_roles() {
+    let moto = Moto::start();
+    seed("seed.py", &moto.endpoint());
+    seed_with("seed_partner.py", &moto.endpoint(), &["222222222222"]);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecrguard"));
+    cmd.args([
+        "audit",
+        "--regions",
+        "us-east-1",
+        "--format",
+        "json",
+        "--role-arn",
+        "arn:aws:iam::123456789012:role/ecrguard-audit",
+        "--role-arn",
+        "arn:aws:iam::222222222222:role/ecrguard-audit",
+    ]);
+    aws_env(&mut cmd, &moto.endpoint());
+    let out = cmd.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v: Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{e}: {text} {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(v["errors"], serde_json::json!([]), "{text}");
+    let mut public: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule_id"] == "ECR002")
+        .map(|f| f["resource"].as_str().unwrap())
+        .collect();
+    public.sort();
+    assert_eq!(
+        public,
+        [
+            "arn:aws:ecr:us-east-1:123456789012:repository/public",
+            "arn:aws:ecr:us-east-1:222222222222:repository/partner-public",
+        ]
+    );
+    // The partner's own-account grant is private in its account, not cross-account.
+    assert!(
+        !v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["resource"]
+                .as_str()
+                .unwrap()
+                .ends_with("/partner-private")
+                && f["rule_id"] == "ECR003"),
+        "{text}"
+    );
 }

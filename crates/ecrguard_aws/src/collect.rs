@@ -402,14 +402,37 @@ fn add_iam(state: &mut EcrState, details: &AuthorizationDetails) {
     }
 }
 
-/// One line per account-wide missing permission: `(IAM action, how many calls it failed)`.
+/// One account, whole: ECR in every region and IAM, read at once. IAM errors name the
+/// account's root ARN once it is known.
+pub async fn audit_account<A: EcrApi + IamApi>(api: &A, opts: &AuditOptions) -> Audit {
+    let (mut audit, mut iam) = futures::join!(collect(api, opts), collect_iam(api));
+    if let Some(account) = &audit.account {
+        for e in iam.errors.iter_mut().filter(|e| e.resource == "account") {
+            e.resource = format!("arn:aws:iam::{account}:root");
+        }
+    }
+    audit.extend(iam);
+    audit
+}
+
+/// One line per account and missing permission: `(account, IAM action, how many calls it
+/// failed)`. The account is read from the resource's ARN.
 #[must_use]
-pub fn missing_permissions(errors: &[AuditError]) -> Vec<(&'static str, usize)> {
-    let mut out: Vec<(&'static str, usize)> = Vec::new();
+pub fn missing_permissions(errors: &[AuditError]) -> Vec<(String, &'static str, usize)> {
+    let mut out: Vec<(String, &'static str, usize)> = Vec::new();
     for e in errors.iter().filter(|e| e.kind == ErrorKind::AccessDenied) {
-        match out.iter_mut().find(|(c, _)| *c == e.call) {
-            Some((_, n)) => *n += 1,
-            None => out.push((e.call, 1)),
+        let account = e
+            .resource
+            .split(':')
+            .nth(4)
+            .unwrap_or("unknown")
+            .to_string();
+        match out
+            .iter_mut()
+            .find(|(a, c, _)| *a == account && *c == e.call)
+        {
+            Some((_, _, n)) => *n += 1,
+            None => out.push((account, e.call, 1)),
         }
     }
     out

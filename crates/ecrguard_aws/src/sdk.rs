@@ -57,6 +57,18 @@ impl SdkApi {
         timeouts: Timeouts,
         max_attempts: u32,
     ) -> SdkApi {
+        Self::connect_as(profile, None, regions, timeouts, max_attempts).await
+    }
+
+    /// Like [`SdkApi::connect`], then assumes `role_arn` (when given) with those credentials:
+    /// how one process reads many accounts.
+    pub async fn connect_as(
+        profile: Option<&str>,
+        role_arn: Option<&str>,
+        regions: &[String],
+        timeouts: Timeouts,
+        max_attempts: u32,
+    ) -> SdkApi {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .retry_config(RetryConfig::adaptive().with_max_attempts(max_attempts))
             .timeout_config(
@@ -70,7 +82,20 @@ impl SdkApi {
         if let Some(p) = profile {
             loader = loader.profile_name(p);
         }
-        let base = loader.load().await;
+        let mut base = loader.load().await;
+        if let Some(role) = role_arn {
+            let provider = aws_config::sts::AssumeRoleProvider::builder(role)
+                .session_name("ecrguard-audit")
+                .configure(&base)
+                .build()
+                .await;
+            base = base
+                .into_builder()
+                .credentials_provider(aws_sdk_ecr::config::SharedCredentialsProvider::new(
+                    provider,
+                ))
+                .build();
+        }
         let ecr = regions
             .iter()
             .map(|r| {

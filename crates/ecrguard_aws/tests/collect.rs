@@ -117,8 +117,8 @@ async fn errors_are_unknown_never_absent() {
     assert_eq!(
         missing_permissions(&audit.errors),
         vec![
-            ("ecr:DescribeRepositories", 1),
-            ("ecr:GetRepositoryPolicy", 1)
+            ("111111111111".to_string(), "ecr:DescribeRepositories", 1),
+            ("111111111111".to_string(), "ecr:GetRepositoryPolicy", 1)
         ]
     );
 

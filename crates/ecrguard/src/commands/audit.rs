@@ -3,12 +3,16 @@
 use crate::ExitStatus;
 use crate::args::{AuditArgs, ScanFormat};
 use crate::commands::{threshold, use_color, write_stdout};
-use ecrguard_aws::collect::{AuditOptions, collect, collect_iam, missing_permissions};
+use ecrguard_aws::collect::{Audit, AuditOptions, audit_account, missing_permissions};
 use ecrguard_aws::sdk::{SdkApi, Timeouts};
 use ecrguard_model::SourceDb;
 use ecrguard_report::{InputError, NotEvaluated, ScanReport};
 use ecrguard_rules::{RuleMeta, Settings, SourceKind, registry};
+use futures::stream::{self, StreamExt};
 use std::time::Duration;
+
+/// Accounts read at once (each with `--concurrency` calls in flight).
+const ACCOUNTS_AT_ONCE: usize = 4;
 
 pub(crate) fn run(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -40,20 +44,39 @@ async fn run_async(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
     } else {
         args.regions.clone()
     };
-    let api = SdkApi::connect(
-        args.profile.as_deref(),
-        &regions,
-        timeouts,
-        args.max_attempts,
-    )
-    .await;
     let options = AuditOptions {
         regions: regions.clone(),
         concurrency: args.concurrency,
     };
-    // IAM is global and independent of the regions: read both at once.
-    let (mut audit, iam) = tokio::join!(collect(&api, &options), collect_iam(&api));
-    audit.extend(iam);
+    // The caller's own account, or each role's. Accounts run a few at a time, each with its
+    // own bounded concurrency, so one process covers an organization without a flood.
+    let targets: Vec<Option<&str>> = if args.role_arns.is_empty() {
+        vec![None]
+    } else {
+        args.role_arns.iter().map(|r| Some(r.as_str())).collect()
+    };
+    let accounts: Vec<Audit> = stream::iter(targets)
+        .map(|role| {
+            let (regions, options) = (&regions, &options);
+            async move {
+                let api = SdkApi::connect_as(
+                    args.profile.as_deref(),
+                    role,
+                    regions,
+                    timeouts,
+                    args.max_attempts,
+                )
+                .await;
+                audit_account(&api, options).await
+            }
+        })
+        .buffer_unordered(ACCOUNTS_AT_ONCE)
+        .collect()
+        .await;
+    let mut audit = Audit::default();
+    for a in accounts {
+        audit.extend(a);
+    }
 
     let mut settings = Settings {
         owner_account: audit.account.clone(),
@@ -90,12 +113,11 @@ async fn run_async(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
             ),
         })
         .collect();
-    for (call, n) in missing_permissions(&audit.errors) {
+    for (account, call, n) in missing_permissions(&audit.errors) {
         errors.push(InputError {
             location: None,
             message: format!(
-                "missing permission: `{call}` was denied {n} time(s) in account {}",
-                audit.account.as_deref().unwrap_or("unknown")
+                "missing permission: `{call}` was denied {n} time(s) in account {account}"
             ),
         });
     }

@@ -76,6 +76,11 @@ pub(crate) fn aws_env(cmd: &mut Command, endpoint: &str) {
 
 /// Runs a seeding script from `tests/aws/` against `endpoint`.
 pub(crate) fn seed(script: &str, endpoint: &str) {
+    seed_with(script, endpoint, &[]);
+}
+
+/// Runs a seeding script from `tests/aws/` against `endpoint`, with more arguments.
+pub(crate) fn seed_with(script: &str, endpoint: &str, args: &[&str]) {
     let out = Command::new(venv_bin("python"))
         .arg(
             Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -83,6 +88,7 @@ pub(crate) fn seed(script: &str, endpoint: &str) {
                 .join(script),
         )
         .arg(endpoint)
+        .args(args)
         .output()
         .unwrap();
     assert!(

@@ -147,3 +147,47 @@ fn audit_reads_several_accounts_through_roles() {
         "{text}"
     );
 }
+
+/// moto answers `DescribeRepositories` in one page; a loopback proxy splits it into pages of
+/// two with `nextToken`, as AWS does by 1,000. The audit through it must see exactly what it
+/// sees directly.
+#[test]
+fn audit_follows_every_page() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use support::fault_proxy::{Fault, FaultProxy};
+
+    let moto = Moto::start();
+    seed("seed.py", &moto.endpoint());
+    let pages = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&pages);
+    let proxy = FaultProxy::start(
+        moto.port,
+        Box::new(move |target: &str, _: &str, _: usize| {
+            if target.ends_with(".DescribeRepositories") {
+                counted.fetch_add(1, Ordering::SeqCst);
+                Fault::Paginate {
+                    field: "repositories",
+                    size: 2,
+                }
+            } else {
+                Fault::Forward
+            }
+        }),
+    );
+    let findings = |endpoint: &str| -> Value {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecrguard"));
+        cmd.args(["audit", "--regions", "us-east-1", "--format", "json"]);
+        aws_env(&mut cmd, endpoint);
+        let out = cmd.output().unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["errors"], serde_json::json!([]), "{v:#}");
+        v["findings"].clone()
+    };
+    let direct = findings(&moto.endpoint());
+    let paged = findings(&proxy.endpoint());
+    // Six repositories in us-east-1, two a page: three pages.
+    assert_eq!(pages.load(Ordering::SeqCst), 3);
+    assert_eq!(paged, direct);
+    assert!(direct.as_array().unwrap().len() > 10);
+}

@@ -222,94 +222,119 @@ pub async fn collect<A: EcrApi>(api: &A, opts: &AuditOptions) -> Audit {
         Err(e) => audit.error("account", "global", "sts:GetCallerIdentity", &e),
     }
     let account = audit.account.clone().unwrap_or_else(|| "unknown".into());
-    for region in &opts.regions {
-        let registry = format!("arn:aws:ecr:{region}:{account}:registry");
-        audit.calls += 3;
-        let (repos, registry_policy, scanning) = futures::join!(
-            api.describe_repositories(region),
-            api.get_registry_policy(region),
-            api.registry_scan_filters(region)
-        );
-        let registry_id = ResourceId::Arn(registry.clone());
-        let policy = match registry_policy {
-            Ok(Some(text)) => policy_state(
-                &text,
-                PolicyKind::Registry,
-                origin(&registry, region, "ecr:GetRegistryPolicy"),
-                &registry_id,
-            ),
-            Ok(None) => PolicyState::Absent(origin(&registry, region, "ecr:GetRegistryPolicy")),
-            Err(e) => {
-                audit.error(&registry, region, "ecr:GetRegistryPolicy", &e);
-                PolicyState::Unknown(
-                    format!("ecr:GetRegistryPolicy failed: {e}"),
-                    origin(&registry, region, "ecr:GetRegistryPolicy"),
-                )
-            }
-        };
-        audit.state.registry_policies.push(RegistryPolicy {
-            id: registry_id.clone(),
-            account: audit.account.clone(),
-            region: Some(region.clone()),
-            policy,
-        });
-        let filters = match scanning {
-            Ok(f) => Value::Set(
-                f,
-                origin(&registry, region, "ecr:GetRegistryScanningConfiguration"),
-            ),
-            Err(e) => {
-                audit.error(
-                    &registry,
-                    region,
-                    "ecr:GetRegistryScanningConfiguration",
-                    &e,
-                );
-                Value::Unknown(
-                    format!("ecr:GetRegistryScanningConfiguration failed: {e}"),
-                    origin(&registry, region, "ecr:GetRegistryScanningConfiguration"),
-                )
-            }
-        };
-        audit.state.registry_scanning.push(RegistryScanning {
-            id: registry_id,
-            account: audit.account.clone(),
-            region: Some(region.clone()),
-            scan_on_push_filters: filters,
-        });
-        let repos = match repos {
-            Ok(r) => r,
-            Err(e) => {
-                audit.error(&registry, region, "ecr:DescribeRepositories", &e);
-                continue;
-            }
-        };
-        audit.calls += repos.len() * 3;
-        let mut details: Vec<RepoDetails> = stream::iter(repos)
-            .map(|info| async move {
-                let (policy, lifecycle, tags) = futures::join!(
-                    api.get_repository_policy(region, &info.name),
-                    api.get_lifecycle_policy(region, &info.name),
-                    api.list_tags(region, &info.arn)
-                );
-                RepoDetails {
-                    info,
-                    policy,
-                    lifecycle,
-                    tags,
-                }
-            })
-            // Each repository makes three calls at once.
-            .buffer_unordered(opts.concurrency.max(3) / 3)
-            .collect()
-            .await;
-        details.sort_by(|a, b| a.info.arn.cmp(&b.info.arn));
-        for d in details {
-            audit.add_repository(region, d);
+    // Regions are read at once; the call budget is shared between them.
+    let concurrency = (opts.concurrency / opts.regions.len().max(1)).max(3);
+    let regions = futures::future::join_all(opts.regions.iter().map(|region| {
+        let (account, known) = (&account, audit.account.clone());
+        async move {
+            let mut audit = Audit {
+                account: known,
+                ..Audit::default()
+            };
+            read_region(api, region, account, concurrency, &mut audit).await;
+            audit
         }
+    }))
+    .await;
+    for r in regions {
+        audit.extend(r);
     }
     audit.errors.sort();
     audit
+}
+
+/// One region: registry policy and scanning, then every repository's details.
+async fn read_region<A: EcrApi>(
+    api: &A,
+    region: &str,
+    account: &str,
+    concurrency: usize,
+    audit: &mut Audit,
+) {
+    let registry = format!("arn:aws:ecr:{region}:{account}:registry");
+    audit.calls += 3;
+    let (repos, registry_policy, scanning) = futures::join!(
+        api.describe_repositories(region),
+        api.get_registry_policy(region),
+        api.registry_scan_filters(region)
+    );
+    let registry_id = ResourceId::Arn(registry.clone());
+    let policy = match registry_policy {
+        Ok(Some(text)) => policy_state(
+            &text,
+            PolicyKind::Registry,
+            origin(&registry, region, "ecr:GetRegistryPolicy"),
+            &registry_id,
+        ),
+        Ok(None) => PolicyState::Absent(origin(&registry, region, "ecr:GetRegistryPolicy")),
+        Err(e) => {
+            audit.error(&registry, region, "ecr:GetRegistryPolicy", &e);
+            PolicyState::Unknown(
+                format!("ecr:GetRegistryPolicy failed: {e}"),
+                origin(&registry, region, "ecr:GetRegistryPolicy"),
+            )
+        }
+    };
+    audit.state.registry_policies.push(RegistryPolicy {
+        id: registry_id.clone(),
+        account: audit.account.clone(),
+        region: Some(region.to_string()),
+        policy,
+    });
+    let filters = match scanning {
+        Ok(f) => Value::Set(
+            f,
+            origin(&registry, region, "ecr:GetRegistryScanningConfiguration"),
+        ),
+        Err(e) => {
+            audit.error(
+                &registry,
+                region,
+                "ecr:GetRegistryScanningConfiguration",
+                &e,
+            );
+            Value::Unknown(
+                format!("ecr:GetRegistryScanningConfiguration failed: {e}"),
+                origin(&registry, region, "ecr:GetRegistryScanningConfiguration"),
+            )
+        }
+    };
+    audit.state.registry_scanning.push(RegistryScanning {
+        id: registry_id,
+        account: audit.account.clone(),
+        region: Some(region.to_string()),
+        scan_on_push_filters: filters,
+    });
+    let repos = match repos {
+        Ok(r) => r,
+        Err(e) => {
+            audit.error(&registry, region, "ecr:DescribeRepositories", &e);
+            return;
+        }
+    };
+    audit.calls += repos.len() * 3;
+    let mut details: Vec<RepoDetails> = stream::iter(repos)
+        .map(|info| async move {
+            let (policy, lifecycle, tags) = futures::join!(
+                api.get_repository_policy(region, &info.name),
+                api.get_lifecycle_policy(region, &info.name),
+                api.list_tags(region, &info.arn)
+            );
+            RepoDetails {
+                info,
+                policy,
+                lifecycle,
+                tags,
+            }
+        })
+        // Each repository makes three calls at once.
+        .buffer_unordered(concurrency.max(3) / 3)
+        .collect()
+        .await;
+    details.sort_by(|a, b| a.info.arn.cmp(&b.info.arn));
+    for d in details {
+        audit.add_repository(region, d);
+    }
 }
 
 const IAM_CALL: &str = "iam:GetAccountAuthorizationDetails";

@@ -17,6 +17,14 @@ pub(crate) enum Fault {
     Error(u16, &'static str),
     /// Answer with this status and AWS query-protocol XML error code (IAM).
     XmlError(u16, &'static str),
+    /// Forward without the request's `nextToken`, then answer one page of `size` items of
+    /// the list `field` (moto does not paginate `DescribeRepositories`; AWS does, by 1,000).
+    Paginate {
+        /// The JSON list in the response (`repositories`).
+        field: &'static str,
+        /// Items per page.
+        size: usize,
+    },
     /// Read the request and close the connection without a byte of answer.
     Reset,
     /// Read the request and never answer.
@@ -72,21 +80,33 @@ fn serve(
     };
     match decide(&target, &body_text, attempt) {
         Fault::Forward => {
-            let mut up = TcpStream::connect(("127.0.0.1", upstream))?;
-            let mut lines = head_text
-                .split("\r\n")
-                .filter(|l| !l.is_empty() && !l.to_ascii_lowercase().starts_with("connection:"));
-            let mut out = String::new();
-            for l in &mut lines {
-                out.push_str(l);
-                out.push_str("\r\n");
-            }
-            out.push_str("Connection: close\r\n\r\n");
-            up.write_all(out.as_bytes())?;
-            up.write_all(&body)?;
-            let mut answer = Vec::new();
-            up.read_to_end(&mut answer)?;
+            let answer = forward(upstream, &head_text, &body)?;
             client.write_all(&answer)?;
+        }
+        Fault::Paginate { field, size } => {
+            let mut request: serde_json::Value =
+                serde_json::from_slice(&body).unwrap_or_else(|_| serde_json::json!({}));
+            let offset: usize = request
+                .as_object_mut()
+                .and_then(|o| o.remove("nextToken"))
+                .and_then(|t| t.as_str().and_then(|t| t.parse().ok()))
+                .unwrap_or(0);
+            let body = serde_json::to_vec(&request).unwrap();
+            let head_text = with_content_length(&head_text, body.len());
+            let answer = forward(upstream, &head_text, &body)?;
+            let split = answer.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+            let mut page: serde_json::Value = serde_json::from_slice(&answer[split..]).unwrap();
+            let all = page[field].as_array().cloned().unwrap_or_default();
+            let end = (offset + size).min(all.len());
+            page[field] = serde_json::Value::Array(all[offset.min(end)..end].to_vec());
+            if end < all.len() {
+                page["nextToken"] = serde_json::Value::String(end.to_string());
+            }
+            let payload = serde_json::to_vec(&page).unwrap();
+            let head =
+                with_content_length(&String::from_utf8_lossy(&answer[..split]), payload.len());
+            client.write_all(head.as_bytes())?;
+            client.write_all(&payload)?;
         }
         Fault::Error(status, kind) => {
             let payload = format!(r#"{{"__type":"{kind}","message":"injected {kind}"}}"#);
@@ -113,6 +133,39 @@ fn serve(
         Fault::Hang => std::thread::sleep(Duration::from_secs(600)),
     }
     client.shutdown(Shutdown::Both)
+}
+
+/// Sends one request to moto with `Connection: close` and returns the whole answer.
+fn forward(upstream: u16, head_text: &str, body: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut up = TcpStream::connect(("127.0.0.1", upstream))?;
+    let mut out = String::new();
+    for l in head_text
+        .split("\r\n")
+        .filter(|l| !l.is_empty() && !l.to_ascii_lowercase().starts_with("connection:"))
+    {
+        out.push_str(l);
+        out.push_str("\r\n");
+    }
+    out.push_str("Connection: close\r\n\r\n");
+    up.write_all(out.as_bytes())?;
+    up.write_all(body)?;
+    let mut answer = Vec::new();
+    up.read_to_end(&mut answer)?;
+    Ok(answer)
+}
+
+/// A request or response head with its `Content-Length` set to `len` (and nothing chunked).
+fn with_content_length(head: &str, len: usize) -> String {
+    let mut out = String::new();
+    for l in head.split("\r\n").filter(|l| {
+        let l = l.to_ascii_lowercase();
+        !l.is_empty() && !l.starts_with("content-length:") && !l.starts_with("transfer-encoding:")
+    }) {
+        out.push_str(l);
+        out.push_str("\r\n");
+    }
+    out.push_str(&format!("Content-Length: {len}\r\n\r\n"));
+    out
 }
 
 fn read_request(s: &mut TcpStream) -> std::io::Result<(Vec<u8>, Vec<u8>)> {

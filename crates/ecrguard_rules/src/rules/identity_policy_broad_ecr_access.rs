@@ -81,17 +81,15 @@ impl Rule for IdentityPolicyBroadEcrAccess {
                 f.emit();
             }
         }
+        // A set, not a scan per attachment: an organization has thousands of both.
+        let reported_on_policy: std::collections::HashSet<&ecrguard_model::ResourceId> =
+            cx.state.managed_policies.iter().map(|m| &m.id).collect();
         for ident in &cx.state.identities {
             for pol in &ident.policies {
                 let Some(doc) = pol.document.doc() else {
                     continue;
                 };
-                if cx
-                    .state
-                    .managed_policies
-                    .iter()
-                    .any(|m| m.id == doc.declared_by)
-                {
+                if reported_on_policy.contains(&doc.declared_by) {
                     continue;
                 }
                 for g in ecr_grants(&doc.policy) {

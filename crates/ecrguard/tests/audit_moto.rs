@@ -87,9 +87,25 @@ fn audit_reports_every_finding_and_non_finding() {
             .unwrap()
             .starts_with("arn:aws:ecr:")
     );
-    // moto answers every call ecrguard makes: a complete audit with findings.
-    assert_eq!(v["errors"], serde_json::json!([]), "{text}");
-    assert_eq!(out.status.code(), Some(1));
+    // moto answers every call ecrguard makes but one; that one is an error, and the result
+    // is incomplete.
+    only_creation_template_errors(&v, 2);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// moto does not implement `DescribeRepositoryCreationTemplates` (an HTML 500): each region
+/// must list it as an error (never as "no templates"), and nothing else may fail.
+fn only_creation_template_errors(v: &Value, regions: usize) {
+    let errors = v["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), regions, "{errors:#?}");
+    for e in errors {
+        let m = e["message"].as_str().unwrap();
+        assert!(
+            m.starts_with("ecr:DescribeRepositoryCreationTemplates arn:aws:ecr:")
+                && m.contains("[server-error"),
+            "{m}"
+        );
+    }
 }
 
 /// Two accounts in one run through `--role-arn` (moto lets a role be assumed into any
@@ -117,7 +133,7 @@ fn audit_reads_several_accounts_through_roles() {
     let text = String::from_utf8_lossy(&out.stdout);
     let v: Value = serde_json::from_str(&text)
         .unwrap_or_else(|e| panic!("{e}: {text} {}", String::from_utf8_lossy(&out.stderr)));
-    assert_eq!(v["errors"], serde_json::json!([]), "{text}");
+    only_creation_template_errors(&v, 2);
     let mut public: Vec<&str> = v["findings"]
         .as_array()
         .unwrap()
@@ -181,7 +197,7 @@ fn audit_follows_every_page() {
         aws_env(&mut cmd, endpoint);
         let out = cmd.output().unwrap();
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert_eq!(v["errors"], serde_json::json!([]), "{v:#}");
+        only_creation_template_errors(&v, 1);
         v["findings"].clone()
     };
     let direct = findings(&moto.endpoint());

@@ -111,6 +111,11 @@ pub trait EcrApi: Sync {
         &self,
         region: &str,
     ) -> impl Future<Output = Result<Option<String>, ApiError>> + Send;
+    /// `ecr:DescribeRepositoryCreationTemplates`, every page: (prefix, repository policy).
+    fn creation_templates(
+        &self,
+        region: &str,
+    ) -> impl Future<Output = Result<Vec<(String, Option<String>)>, ApiError>> + Send;
     /// `ecr:GetRegistryScanningConfiguration`: the filters of rules that scan on push or
     /// continuously.
     fn registry_scan_filters(

@@ -5,9 +5,9 @@
 use crate::api::{ApiError, AuthorizationDetails, EcrApi, ErrorKind, IamApi, RepositoryInfo};
 use ecrguard_iam::PolicyKind;
 use ecrguard_model::{
-    EcrState, Encryption, EncryptionKind, Identity, IdentityKind, IdentityPolicy, ManagedPolicy,
-    Origin, PolicyDoc, PolicyState, RegistryPolicy, RegistryScanning, Repository, ResourceId,
-    TagMutability, Value,
+    CreationTemplate, EcrState, Encryption, EncryptionKind, Identity, IdentityKind, IdentityPolicy,
+    ManagedPolicy, Origin, PolicyDoc, PolicyState, RegistryPolicy, RegistryScanning, Repository,
+    ResourceId, TagMutability, Value,
 };
 use futures::stream::{self, StreamExt};
 
@@ -252,12 +252,38 @@ async fn read_region<A: EcrApi>(
     audit: &mut Audit,
 ) {
     let registry = format!("arn:aws:ecr:{region}:{account}:registry");
-    audit.calls += 3;
-    let (repos, registry_policy, scanning) = futures::join!(
+    audit.calls += 4;
+    let (repos, registry_policy, scanning, templates) = futures::join!(
         api.describe_repositories(region),
         api.get_registry_policy(region),
-        api.registry_scan_filters(region)
+        api.registry_scan_filters(region),
+        api.creation_templates(region)
     );
+    match templates {
+        Ok(templates) => {
+            for (prefix, policy) in templates {
+                let at = origin(&registry, region, "ecr:DescribeRepositoryCreationTemplates");
+                let id = ResourceId::Arn(format!("{registry}/creation-template/{prefix}"));
+                let policy = match policy {
+                    Some(text) => policy_state(&text, PolicyKind::Repository, at.clone(), &id),
+                    None => PolicyState::Absent(at.clone()),
+                };
+                audit.state.creation_templates.push(CreationTemplate {
+                    id,
+                    prefix: Value::Set(prefix, at.clone()),
+                    origin: at,
+                    policy,
+                });
+            }
+        }
+        // Unknown templates are not "no templates": the error is kept and nothing is judged.
+        Err(e) => audit.error(
+            &registry,
+            region,
+            "ecr:DescribeRepositoryCreationTemplates",
+            &e,
+        ),
+    }
     let registry_id = ResourceId::Arn(registry.clone());
     let policy = match registry_policy {
         Ok(Some(text)) => policy_state(

@@ -230,6 +230,30 @@ impl EcrApi for SdkApi {
         Ok(out)
     }
 
+    async fn creation_templates(
+        &self,
+        region: &str,
+    ) -> Result<Vec<(String, Option<String>)>, ApiError> {
+        let client = self.client(region)?;
+        let mut pages = client
+            .describe_repository_creation_templates()
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify(&e))?;
+            for t in page.repository_creation_templates() {
+                out.push((
+                    t.prefix().unwrap_or_default().to_string(),
+                    t.repository_policy()
+                        .filter(|p| !p.is_empty())
+                        .map(str::to_string),
+                ));
+            }
+        }
+        Ok(out)
+    }
+
     async fn get_repository_policy(
         &self,
         region: &str,

@@ -64,6 +64,12 @@ impl EcrApi for Fake {
     async fn get_registry_policy(&self, _: &str) -> Result<Option<String>, ApiError> {
         Ok(None)
     }
+    async fn creation_templates(&self, _: &str) -> Result<Vec<(String, Option<String>)>, ApiError> {
+        Ok(vec![(
+            "cache".into(),
+            Some(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"ecr:BatchGetImage"}]}"#.into()),
+        )])
+    }
     async fn registry_scan_filters(&self, _: &str) -> Result<Vec<String>, ApiError> {
         Err(err(ErrorKind::NotImplemented, "NotImplemented"))
     }
@@ -142,5 +148,15 @@ async fn errors_are_unknown_never_absent() {
     assert!(
         on("ECR011").is_empty(),
         "registry scanning unknown: no scan finding either way"
+    );
+    let mut templates = on("ECR007");
+    templates.sort();
+    assert_eq!(
+        templates,
+        vec![
+            "arn:aws:ecr:eu-west-1:111111111111:registry/creation-template/cache",
+            "arn:aws:ecr:us-east-1:111111111111:registry/creation-template/cache"
+        ],
+        "a public creation template, in each region"
     );
 }

@@ -161,6 +161,9 @@ pub(crate) struct AuditArgs {
     /// An organization allowed to be granted access (repeatable).
     #[arg(long = "trusted-org", value_name = "ID")]
     pub(crate) trusted_orgs: Vec<String>,
+    /// No progress line on standard error (it is shown only on a terminal anyway).
+    #[arg(long, short = 'q')]
+    pub(crate) quiet: bool,
     /// Assume this role and audit its account (repeatable: one per account). Without it,
     /// the caller's own account is audited.
     #[arg(long = "role-arn", value_name = "ARN")]

@@ -91,6 +91,12 @@ fn audit_reports_every_finding_and_non_finding() {
     // is incomplete.
     only_creation_template_errors(&v, 2);
     assert_eq!(out.status.code(), Some(2));
+    // Standard error is not a terminal here: no progress line.
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("audit: regions"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// moto does not implement `DescribeRepositoryCreationTemplates` (an HTML 500): each region

@@ -10,14 +10,29 @@ use ecrguard_model::{
     ResourceId, TagMutability, Value,
 };
 use futures::stream::{self, StreamExt};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// What to read.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct AuditOptions {
     /// Regions to read.
     pub regions: Vec<String>,
     /// Most calls in flight at once.
     pub concurrency: usize,
+    /// Counters the collector moves as it goes (a progress display reads them).
+    pub progress: Arc<Progress>,
+}
+
+/// How far an audit is; shared counters, so the collector never waits on whoever shows them.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Regions finished (over every account).
+    pub regions_done: AtomicUsize,
+    /// Repositories listed so far.
+    pub repositories_found: AtomicUsize,
+    /// Repositories whose details are read.
+    pub repositories_done: AtomicUsize,
 }
 
 /// A call that failed.
@@ -231,7 +246,16 @@ pub async fn collect<A: EcrApi>(api: &A, opts: &AuditOptions) -> Audit {
                 account: known,
                 ..Audit::default()
             };
-            read_region(api, region, account, concurrency, &mut audit).await;
+            read_region(
+                api,
+                region,
+                account,
+                concurrency,
+                &opts.progress,
+                &mut audit,
+            )
+            .await;
+            opts.progress.regions_done.fetch_add(1, Ordering::Relaxed);
             audit
         }
     }))
@@ -249,6 +273,7 @@ async fn read_region<A: EcrApi>(
     region: &str,
     account: &str,
     concurrency: usize,
+    progress: &Progress,
     audit: &mut Audit,
 ) {
     let registry = format!("arn:aws:ecr:{region}:{account}:registry");
@@ -339,6 +364,9 @@ async fn read_region<A: EcrApi>(
         }
     };
     audit.calls += repos.len() * 3;
+    progress
+        .repositories_found
+        .fetch_add(repos.len(), Ordering::Relaxed);
     let mut details: Vec<RepoDetails> = stream::iter(repos)
         .map(|info| async move {
             let (policy, lifecycle, tags) = futures::join!(
@@ -346,6 +374,7 @@ async fn read_region<A: EcrApi>(
                 api.get_lifecycle_policy(region, &info.name),
                 api.list_tags(region, &info.arn)
             );
+            progress.repositories_done.fetch_add(1, Ordering::Relaxed);
             RepoDetails {
                 info,
                 policy,

@@ -82,6 +82,7 @@ async fn errors_are_unknown_never_absent() {
         &AuditOptions {
             regions: vec!["us-east-1".into(), "eu-west-1".into()],
             concurrency: 4,
+            ..AuditOptions::default()
         },
     )
     .await;

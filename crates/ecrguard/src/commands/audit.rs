@@ -9,7 +9,10 @@ use ecrguard_model::SourceDb;
 use ecrguard_report::{InputError, NotEvaluated, ScanReport};
 use ecrguard_rules::{RuleMeta, Settings, SourceKind, registry};
 use futures::stream::{self, StreamExt};
+use std::io::IsTerminal;
 use std::time::Duration;
+
+mod progress;
 
 /// Accounts read at once (each with `--concurrency` calls in flight).
 const ACCOUNTS_AT_ONCE: usize = 4;
@@ -47,6 +50,7 @@ async fn run_async(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
     let options = AuditOptions {
         regions: regions.clone(),
         concurrency: args.concurrency,
+        ..AuditOptions::default()
     };
     // The caller's own account, or each role's. Accounts run a few at a time, each with its
     // own bounded concurrency, so one process covers an organization without a flood.
@@ -55,6 +59,11 @@ async fn run_async(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
     } else {
         args.role_arns.iter().map(|r| Some(r.as_str())).collect()
     };
+    let show = progress::Display::start(
+        !args.quiet && std::io::stderr().is_terminal(),
+        std::sync::Arc::clone(&options.progress),
+        targets.len() * regions.len(),
+    );
     let accounts: Vec<Audit> = stream::iter(targets)
         .map(|role| {
             let (regions, options) = (&regions, &options);
@@ -73,6 +82,7 @@ async fn run_async(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
         .buffer_unordered(ACCOUNTS_AT_ONCE)
         .collect()
         .await;
+    show.finish();
     let mut audit = Audit::default();
     for a in accounts {
         audit.extend(a);

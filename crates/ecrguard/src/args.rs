@@ -161,6 +161,9 @@ pub(crate) struct AuditArgs {
     /// An organization allowed to be granted access (repeatable).
     #[arg(long = "trusted-org", value_name = "ID")]
     pub(crate) trusted_orgs: Vec<String>,
+    /// Print API calls made, wall time and calls per second on standard error at the end.
+    #[arg(long)]
+    pub(crate) stats: bool,
     /// No progress line on standard error (it is shown only on a terminal anyway).
     #[arg(long, short = 'q')]
     pub(crate) quiet: bool,

@@ -9,7 +9,7 @@ use ecrguard_model::SourceDb;
 use ecrguard_report::{InputError, NotEvaluated, ScanReport};
 use ecrguard_rules::{RuleMeta, Settings, SourceKind, registry};
 use futures::stream::{self, StreamExt};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 mod progress;
@@ -25,6 +25,7 @@ pub(crate) fn run(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
 }
 
 async fn run_async(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
+    let started = std::time::Instant::now();
     let timeouts = Timeouts {
         connect: Duration::from_secs(args.connect_timeout),
         read: Duration::from_secs(args.read_timeout),
@@ -84,8 +85,21 @@ async fn run_async(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
         .await;
     show.finish();
     let mut audit = Audit::default();
+    let account_count = accounts.len();
     for a in accounts {
         audit.extend(a);
+    }
+    if args.stats {
+        let secs = started.elapsed().as_secs_f64();
+        // A benchmark's reading: best effort, like any diagnostic on standard error.
+        let _ = writeln!(
+            std::io::stderr(),
+            "audit: {} API calls in {secs:.2} s ({:.0} calls/s); {account_count} account(s), {} region(s), {} repositories",
+            audit.calls,
+            audit.calls as f64 / secs.max(1e-9),
+            regions.len(),
+            audit.state.repositories.len()
+        );
     }
 
     let mut settings = Settings {

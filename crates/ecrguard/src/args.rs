@@ -169,8 +169,12 @@ pub(crate) struct AuditArgs {
     pub(crate) quiet: bool,
     /// Assume this role and audit its account (repeatable: one per account). Without it,
     /// the caller's own account is audited.
-    #[arg(long = "role-arn", value_name = "ARN")]
+    #[arg(long = "role-arn", value_name = "ARN", conflicts_with = "org_role")]
     pub(crate) role_arns: Vec<String>,
+    /// Audit every active account of the caller's organization (`organizations:ListAccounts`)
+    /// by assuming the role of this name in each; the organization id is trusted.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) org_role: Option<String>,
     /// Most API calls in flight at once.
     #[arg(long, default_value_t = 24)]
     pub(crate) concurrency: usize,

@@ -121,7 +121,7 @@ fn only_creation_template_errors(v: &Value, regions: usize) {
 fn audit_reads_several_accounts_through_roles() {
     let moto = Moto::start();
     seed("seed.py", &moto.endpoint());
-    seed_with("seed_partner.py", &moto.endpoint(), &["222222222222"]);
+    let _ = seed_with("seed_partner.py", &moto.endpoint(), &["222222222222"]);
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecrguard"));
     cmd.args([
         "audit",
@@ -212,4 +212,60 @@ fn audit_follows_every_page() {
     assert_eq!(pages.load(Ordering::SeqCst), 3);
     assert_eq!(paged, direct);
     assert!(direct.as_array().unwrap().len() > 10);
+}
+
+/// `--org-role`: the organization's accounts come from `organizations:ListAccounts`, the role
+/// is assumed in each, and the organization id is trusted: a grant to the caller's own
+/// organization is not cross-account; a grant to another organization still is.
+#[test]
+fn audit_reads_the_organization_and_trusts_it() {
+    let moto = Moto::start();
+    seed("seed.py", &moto.endpoint());
+    let printed = seed_with("seed_org.py", &moto.endpoint(), &[]);
+    let (org_id, member) = printed.split_once(' ').unwrap();
+    assert!(org_id.starts_with("o-"), "{printed}");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecrguard"));
+    cmd.args([
+        "audit",
+        "--regions",
+        "us-east-1",
+        "--format",
+        "json",
+        "--org-role",
+        "ecrguard-audit",
+    ]);
+    aws_env(&mut cmd, &moto.endpoint());
+    let out = cmd.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v: Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{e}: {text} {}", String::from_utf8_lossy(&out.stderr)));
+    // Both accounts: the management account and the member.
+    only_creation_template_errors(&v, 2);
+    let resources = |code: &str| -> Vec<String> {
+        let mut r: Vec<String> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule_id"] == code)
+            .map(|f| f["resource"].as_str().unwrap().to_string())
+            .collect();
+        r.sort();
+        r.dedup();
+        r
+    };
+    assert!(
+        resources("ECR013")
+            .iter()
+            .any(|r| r == &format!("arn:aws:ecr:us-east-1:{member}:repository/org-shared")),
+        "the member account is audited: {text}"
+    );
+    let cross = resources("ECR003");
+    assert!(
+        cross.iter().all(|r| !r.ends_with("/org-shared")),
+        "own organization trusted: {cross:?}"
+    );
+    assert!(
+        cross.iter().any(|r| r.ends_with("/org-scoped")),
+        "another organization is not: {cross:?}"
+    );
 }

@@ -45,6 +45,7 @@ pub struct SdkApi {
     ecr: HashMap<String, aws_sdk_ecr::Client>,
     sts: aws_sdk_sts::Client,
     iam: aws_sdk_iam::Client,
+    organizations: aws_sdk_organizations::Client,
     region: Option<String>,
 }
 
@@ -116,8 +117,43 @@ impl SdkApi {
             ecr,
             sts: aws_sdk_sts::Client::new(&base),
             iam: aws_sdk_iam::Client::new(&base),
+            organizations: aws_sdk_organizations::Client::new(&base),
             region: base.region().map(ToString::to_string),
         }
+    }
+
+    /// `organizations:DescribeOrganization` and `organizations:ListAccounts` (every page):
+    /// the organization id and its active accounts' ids, for `--org-role`.
+    ///
+    /// # Errors
+    /// The first failed call, classified.
+    pub async fn organization_accounts(&self) -> Result<(String, Vec<String>), ApiError> {
+        let org = self
+            .organizations
+            .describe_organization()
+            .send()
+            .await
+            .map_err(|e| classify(&e))?;
+        let org_id = org
+            .organization()
+            .and_then(|o| o.id())
+            .unwrap_or_default()
+            .to_string();
+        let mut pages = self.organizations.list_accounts().into_paginator().send();
+        let mut accounts = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify(&e))?;
+            for a in page.accounts() {
+                let active = a
+                    .status()
+                    .is_none_or(|s| *s == aws_sdk_organizations::types::AccountStatus::Active);
+                if let (Some(id), true) = (a.id(), active) {
+                    accounts.push(id.to_string());
+                }
+            }
+        }
+        accounts.sort();
+        Ok((org_id, accounts))
     }
 
     /// The region the configuration names (environment or profile), if any.

@@ -55,10 +55,27 @@ async fn run_async(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
     };
     // The caller's own account, or each role's. Accounts run a few at a time, each with its
     // own bounded concurrency, so one process covers an organization without a flood.
-    let targets: Vec<Option<&str>> = if args.role_arns.is_empty() {
+    let mut org_trusted: Option<String> = None;
+    let org_roles: Vec<String> = match &args.org_role {
+        Some(name) => {
+            let (org, accounts) = probe.organization_accounts().await.map_err(|e| {
+                anyhow::anyhow!(
+                    "--org-role: cannot list the organization's accounts \
+                     (organizations:DescribeOrganization, organizations:ListAccounts): {e}"
+                )
+            })?;
+            org_trusted = Some(org);
+            accounts
+                .iter()
+                .map(|id| format!("arn:aws:iam::{id}:role/{name}"))
+                .collect()
+        }
+        None => args.role_arns.clone(),
+    };
+    let targets: Vec<Option<&str>> = if org_roles.is_empty() {
         vec![None]
     } else {
-        args.role_arns.iter().map(|r| Some(r.as_str())).collect()
+        org_roles.iter().map(|r| Some(r.as_str())).collect()
     };
     let show = progress::Display::start(
         !args.quiet && std::io::stderr().is_terminal(),
@@ -111,7 +128,7 @@ async fn run_async(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
         .extend(args.trusted_accounts.iter().cloned());
     settings
         .trusted_orgs
-        .extend(args.trusted_orgs.iter().cloned());
+        .extend(args.trusted_orgs.iter().cloned().chain(org_trusted));
     let rules: Vec<_> = registry::RULES
         .iter()
         .copied()

@@ -76,11 +76,12 @@ pub(crate) fn aws_env(cmd: &mut Command, endpoint: &str) {
 
 /// Runs a seeding script from `tests/aws/` against `endpoint`.
 pub(crate) fn seed(script: &str, endpoint: &str) {
-    seed_with(script, endpoint, &[]);
+    let _ = seed_with(script, endpoint, &[]);
 }
 
-/// Runs a seeding script from `tests/aws/` against `endpoint`, with more arguments.
-pub(crate) fn seed_with(script: &str, endpoint: &str, args: &[&str]) {
+/// Runs a seeding script from `tests/aws/` against `endpoint`, with more arguments; returns
+/// what it printed.
+pub(crate) fn seed_with(script: &str, endpoint: &str, args: &[&str]) -> String {
     let out = Command::new(venv_bin("python"))
         .arg(
             Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -96,4 +97,5 @@ pub(crate) fn seed_with(script: &str, endpoint: &str, args: &[&str]) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }

@@ -1,8 +1,8 @@
 //! `ecrguard audit`: the same rules over a live AWS account, read through the SDK.
 
 use crate::ExitStatus;
-use crate::args::{AuditArgs, ScanFormat};
-use crate::commands::{threshold, use_color, write_stdout};
+use crate::args::AuditArgs;
+use crate::commands::{emit_report, threshold};
 use ecrguard_aws::collect::{Audit, AuditOptions, audit_account, missing_permissions};
 use ecrguard_aws::sdk::{SdkApi, Timeouts};
 use ecrguard_model::SourceDb;
@@ -174,27 +174,11 @@ async fn run_async(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
             .map(|r| r.meta())
             .collect::<Vec<&'static RuleMeta>>(),
     };
-    let color = args.output.is_none() && use_color(args.color);
-    let text = match args.format {
-        ScanFormat::Text => ecrguard_report::text::render_scan(
-            &report,
-            ecrguard_report::text::TextOptions { color },
-        ),
-        ScanFormat::Json => ecrguard_report::json::render_scan(&report),
-        ScanFormat::Sarif => ecrguard_report::sarif::render(&report),
-        ScanFormat::Junit => ecrguard_report::junit::render(&report),
-        ScanFormat::Github => ecrguard_report::github::render(&report),
-    };
-    match &args.output {
-        Some(path) => std::fs::write(path, text)
-            .map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", path.display()))?,
-        None => write_stdout(&text)?,
-    }
-    if !report.errors.is_empty() {
-        return Ok(ExitStatus::Error);
-    }
-    Ok(match threshold(args.fail_on) {
-        Some(t) if report.active().any(|f| f.severity >= t) => ExitStatus::Findings,
-        _ => ExitStatus::Clean,
-    })
+    emit_report(
+        &report,
+        args.format,
+        args.output.as_deref(),
+        args.color,
+        threshold(args.fail_on),
+    )
 }

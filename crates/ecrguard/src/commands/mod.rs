@@ -39,3 +39,39 @@ pub(crate) fn threshold(f: crate::args::FailOn) -> Option<ecrguard_rules::Severi
         FailOn::Never => None,
     }
 }
+
+/// Renders a scan or audit report in `format`, writes it to `output` (or standard output) and
+/// turns it into the exit status: errors make it incomplete, then findings at or above
+/// `fail_on` fail. One place, so `scan` and `audit` keep the same output contract.
+pub(crate) fn emit_report(
+    report: &ecrguard_report::ScanReport<'_>,
+    format: crate::args::ScanFormat,
+    output: Option<&std::path::Path>,
+    color: crate::args::Color,
+    fail_on: Option<ecrguard_rules::Severity>,
+) -> anyhow::Result<crate::ExitStatus> {
+    use crate::ExitStatus;
+    use crate::args::ScanFormat;
+    let color = output.is_none() && use_color(color);
+    let text = match format {
+        ScanFormat::Text => {
+            ecrguard_report::text::render_scan(report, ecrguard_report::text::TextOptions { color })
+        }
+        ScanFormat::Json => ecrguard_report::json::render_scan(report),
+        ScanFormat::Sarif => ecrguard_report::sarif::render(report),
+        ScanFormat::Junit => ecrguard_report::junit::render(report),
+        ScanFormat::Github => ecrguard_report::github::render(report),
+    };
+    match output {
+        Some(path) => std::fs::write(path, text)
+            .map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", path.display()))?,
+        None => write_stdout(&text)?,
+    }
+    if !report.errors.is_empty() {
+        return Ok(ExitStatus::Error);
+    }
+    Ok(match fail_on {
+        Some(t) if report.active().any(|f| f.severity >= t) => ExitStatus::Findings,
+        _ => ExitStatus::Clean,
+    })
+}

@@ -1,8 +1,8 @@
 //! `ecrguard scan`: infrastructure code in, findings out, in the format CI wants.
 
 use crate::ExitStatus;
-use crate::args::{FailOn, ScanArgs, ScanFormat};
-use crate::commands::{threshold, use_color, write_stdout};
+use crate::args::{FailOn, ScanArgs};
+use crate::commands::{emit_report, threshold};
 use crate::config::{self, ConfigError, LoadedConfig};
 use ecrguard_model::{Origin, Span};
 use ecrguard_report::{InputError, NotEvaluated, ScanReport};
@@ -347,29 +347,13 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         files: tf.files + cfn.files,
         rules,
     };
-    let color = args.output.is_none() && use_color(args.color);
-    let text = match args.format {
-        ScanFormat::Text => ecrguard_report::text::render_scan(
-            &report,
-            ecrguard_report::text::TextOptions { color },
-        ),
-        ScanFormat::Json => ecrguard_report::json::render_scan(&report),
-        ScanFormat::Sarif => ecrguard_report::sarif::render(&report),
-        ScanFormat::Junit => ecrguard_report::junit::render(&report),
-        ScanFormat::Github => ecrguard_report::github::render(&report),
-    };
-    match &args.output {
-        Some(path) => std::fs::write(path, text)
-            .map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", path.display()))?,
-        None => write_stdout(&text)?,
-    }
-    if !report.errors.is_empty() {
-        return Ok(ExitStatus::Error);
-    }
-    Ok(match resolved.fail_on {
-        Some(t) if report.active().any(|f| f.severity >= t) => ExitStatus::Findings,
-        _ => ExitStatus::Clean,
-    })
+    emit_report(
+        &report,
+        args.format,
+        args.output.as_deref(),
+        args.color,
+        resolved.fail_on,
+    )
 }
 
 /// What the rules could not look at because the source left it unknown: listed so users know

@@ -5,45 +5,28 @@
 mod support;
 
 use serde_json::Value;
-use std::process::Command;
-use support::moto::{Moto, aws_env, seed, seed_with};
+use support::moto::{Moto, audit_json, resources, seed, seed_with};
 
 #[test]
 fn audit_reports_every_finding_and_non_finding() {
     let moto = Moto::start();
     seed("seed.py", &moto.endpoint());
 
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecrguard"));
-    cmd.args([
-        "audit",
-        "--regions",
-        "us-east-1,eu-west-1",
-        "--format",
-        "json",
-        "--trusted-account",
-        "333333333333",
-    ]);
-    aws_env(&mut cmd, &moto.endpoint());
-    let out = cmd.output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    let v: Value = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("{e}: {text} {}", String::from_utf8_lossy(&out.stderr)));
-
+    let (v, out) = audit_json(
+        &moto.endpoint(),
+        &[
+            "--regions",
+            "us-east-1,eu-west-1",
+            "--trusted-account",
+            "333333333333",
+        ],
+    );
+    let text = v.to_string();
+    // Repository names, sorted, once each.
     let on = |code: &str| -> Vec<String> {
-        let mut r: Vec<String> = v["findings"]
-            .as_array()
-            .unwrap()
+        let mut r: Vec<String> = resources(&v, code)
             .iter()
-            .filter(|f| f["rule_id"] == code)
-            .map(|f| {
-                f["resource"]
-                    .as_str()
-                    .unwrap()
-                    .rsplit('/')
-                    .next()
-                    .unwrap()
-                    .to_string()
-            })
+            .map(|arn| arn.rsplit('/').next().unwrap().to_string())
             .collect();
         r.sort();
         r.dedup();
@@ -122,23 +105,18 @@ fn audit_reads_several_accounts_through_roles() {
     let moto = Moto::start();
     seed("seed.py", &moto.endpoint());
     let _ = seed_with("seed_partner.py", &moto.endpoint(), &["222222222222"]);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecrguard"));
-    cmd.args([
-        "audit",
-        "--regions",
-        "us-east-1",
-        "--format",
-        "json",
-        "--role-arn",
-        "arn:aws:iam::123456789012:role/ecrguard-audit",
-        "--role-arn",
-        "arn:aws:iam::222222222222:role/ecrguard-audit",
-    ]);
-    aws_env(&mut cmd, &moto.endpoint());
-    let out = cmd.output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    let v: Value = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("{e}: {text} {}", String::from_utf8_lossy(&out.stderr)));
+    let (v, _) = audit_json(
+        &moto.endpoint(),
+        &[
+            "--regions",
+            "us-east-1",
+            "--role-arn",
+            "arn:aws:iam::123456789012:role/ecrguard-audit",
+            "--role-arn",
+            "arn:aws:iam::222222222222:role/ecrguard-audit",
+        ],
+    );
+    let text = v.to_string();
     only_creation_template_errors(&v, 2);
     let mut public: Vec<&str> = v["findings"]
         .as_array()
@@ -198,11 +176,7 @@ fn audit_follows_every_page() {
         }),
     );
     let findings = |endpoint: &str| -> Value {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecrguard"));
-        cmd.args(["audit", "--regions", "us-east-1", "--format", "json"]);
-        aws_env(&mut cmd, endpoint);
-        let out = cmd.output().unwrap();
-        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let (v, _) = audit_json(endpoint, &["--regions", "us-east-1"]);
         only_creation_template_errors(&v, 1);
         v["findings"].clone()
     };
@@ -224,42 +198,20 @@ fn audit_reads_the_organization_and_trusts_it() {
     let printed = seed_with("seed_org.py", &moto.endpoint(), &[]);
     let (org_id, member) = printed.split_once(' ').unwrap();
     assert!(org_id.starts_with("o-"), "{printed}");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecrguard"));
-    cmd.args([
-        "audit",
-        "--regions",
-        "us-east-1",
-        "--format",
-        "json",
-        "--org-role",
-        "ecrguard-audit",
-    ]);
-    aws_env(&mut cmd, &moto.endpoint());
-    let out = cmd.output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    let v: Value = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("{e}: {text} {}", String::from_utf8_lossy(&out.stderr)));
+    let (v, _) = audit_json(
+        &moto.endpoint(),
+        &["--regions", "us-east-1", "--org-role", "ecrguard-audit"],
+    );
+    let text = v.to_string();
     // Both accounts: the management account and the member.
     only_creation_template_errors(&v, 2);
-    let resources = |code: &str| -> Vec<String> {
-        let mut r: Vec<String> = v["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|f| f["rule_id"] == code)
-            .map(|f| f["resource"].as_str().unwrap().to_string())
-            .collect();
-        r.sort();
-        r.dedup();
-        r
-    };
     assert!(
-        resources("ECR013")
+        resources(&v, "ECR013")
             .iter()
             .any(|r| r == &format!("arn:aws:ecr:us-east-1:{member}:repository/org-shared")),
         "the member account is audited: {text}"
     );
-    let cross = resources("ECR003");
+    let cross = resources(&v, "ECR003");
     assert!(
         cross.iter().all(|r| !r.ends_with("/org-shared")),
         "own organization trusted: {cross:?}"

@@ -99,3 +99,33 @@ pub(crate) fn seed_with(script: &str, endpoint: &str, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
+
+/// Runs `ecrguard audit --format json ARGS` against `endpoint`; returns the parsed report and
+/// the process output (for its exit code and standard error).
+pub(crate) fn audit_json(
+    endpoint: &str,
+    args: &[&str],
+) -> (serde_json::Value, std::process::Output) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecrguard"));
+    cmd.args(["audit", "--format", "json"]).args(args);
+    aws_env(&mut cmd, endpoint);
+    let out = cmd.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{e}: {text} {}", String::from_utf8_lossy(&out.stderr)));
+    (v, out)
+}
+
+/// The resources (ARNs) a report's findings of rule `code` are on, sorted, once each.
+pub(crate) fn resources(v: &serde_json::Value, code: &str) -> Vec<String> {
+    let mut r: Vec<String> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule_id"] == code)
+        .map(|f| f["resource"].as_str().unwrap().to_string())
+        .collect();
+    r.sort();
+    r.dedup();
+    r
+}

@@ -48,12 +48,8 @@ pub(crate) struct CheckPolicyArgs {
     /// `get-repository-policy` output).
     #[arg(long, value_name = "ID")]
     pub(crate) owner_account: Option<String>,
-    /// An account allowed to be granted access (repeatable).
-    #[arg(long = "trusted-account", value_name = "ID")]
-    pub(crate) trusted_accounts: Vec<String>,
-    /// An organization (`o-...`) allowed to be granted access (repeatable).
-    #[arg(long = "trusted-org", value_name = "ID")]
-    pub(crate) trusted_orgs: Vec<String>,
+    #[command(flatten)]
+    pub(crate) trust: TrustArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub(crate) format: Format,
@@ -117,12 +113,8 @@ pub(crate) struct ScanArgs {
     /// The account that owns the resources, when the code does not say.
     #[arg(long, value_name = "ID")]
     pub(crate) owner_account: Option<String>,
-    /// An account allowed to be granted access (repeatable).
-    #[arg(long = "trusted-account", value_name = "ID")]
-    pub(crate) trusted_accounts: Vec<String>,
-    /// An organization allowed to be granted access (repeatable).
-    #[arg(long = "trusted-org", value_name = "ID")]
-    pub(crate) trusted_orgs: Vec<String>,
+    #[command(flatten)]
+    pub(crate) trust: TrustArgs,
     /// CloudFormation parameter value, over the template's `Default` (repeatable).
     #[arg(long = "parameter", value_name = "KEY=VALUE")]
     pub(crate) parameters: Vec<String>,
@@ -155,12 +147,8 @@ pub(crate) struct AuditArgs {
     /// Regions to read, comma-separated (default: the configured region).
     #[arg(long, value_delimiter = ',')]
     pub(crate) regions: Vec<String>,
-    /// An account allowed to be granted access (repeatable).
-    #[arg(long = "trusted-account", value_name = "ID")]
-    pub(crate) trusted_accounts: Vec<String>,
-    /// An organization allowed to be granted access (repeatable).
-    #[arg(long = "trusted-org", value_name = "ID")]
-    pub(crate) trusted_orgs: Vec<String>,
+    #[command(flatten)]
+    pub(crate) trust: TrustArgs,
     /// Print API calls made, wall time and calls per second on standard error at the end.
     #[arg(long)]
     pub(crate) stats: bool,
@@ -202,4 +190,15 @@ pub(crate) struct AuditArgs {
     /// Colour: auto (on a terminal), always, never.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub(crate) color: Color,
+}
+
+/// Who may be granted access without a finding: the same flags for every command.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub(crate) struct TrustArgs {
+    /// An account allowed to be granted access (repeatable).
+    #[arg(long = "trusted-account", value_name = "ID")]
+    pub(crate) trusted_accounts: Vec<String>,
+    /// An organization (`o-...`) allowed to be granted access (repeatable).
+    #[arg(long = "trusted-org", value_name = "ID")]
+    pub(crate) trusted_orgs: Vec<String>,
 }

@@ -125,10 +125,10 @@ async fn run_async(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
     };
     settings
         .trusted_accounts
-        .extend(args.trusted_accounts.iter().cloned());
+        .extend(args.trust.trusted_accounts.iter().cloned());
     settings
         .trusted_orgs
-        .extend(args.trusted_orgs.iter().cloned().chain(org_trusted));
+        .extend(args.trust.trusted_orgs.iter().cloned().chain(org_trusted));
     let rules: Vec<_> = registry::RULES
         .iter()
         .copied()

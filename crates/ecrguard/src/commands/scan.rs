@@ -171,13 +171,13 @@ fn resolve(args: &ScanArgs) -> anyhow::Result<Resolved> {
         check_account(o).map_err(|m| anyhow::anyhow!("--owner-account: {m}"))?;
         settings.owner_account = Some(o.clone());
     }
-    for a in &args.trusted_accounts {
+    for a in &args.trust.trusted_accounts {
         check_account(a).map_err(|m| anyhow::anyhow!("--trusted-account: {m}"))?;
         settings.trusted_accounts.insert(a.clone());
     }
     settings
         .trusted_orgs
-        .extend(args.trusted_orgs.iter().cloned());
+        .extend(args.trust.trusted_orgs.iter().cloned());
     if !args.select.is_empty() {
         select.clone_from(&args.select);
     }

@@ -38,12 +38,18 @@ impl EcrApi for Fake {
         if region == "eu-west-1" {
             return Err(err(ErrorKind::AccessDenied, "AccessDeniedException"));
         }
-        Ok(
-            ["denied", "none", "public", "throttled", "timeout", "server"]
-                .iter()
-                .map(|n| repo(n))
-                .collect(),
-        )
+        Ok([
+            "denied",
+            "none",
+            "public",
+            "throttled",
+            "timeout",
+            "server",
+            "garbled",
+        ]
+        .iter()
+        .map(|n| repo(n))
+        .collect())
     }
     async fn get_repository_policy(&self, _: &str, name: &str) -> Result<Option<String>, ApiError> {
         match name {
@@ -52,6 +58,8 @@ impl EcrApi for Fake {
             "throttled" => Err(err(ErrorKind::Throttled, "ThrottlingException")),
             "timeout" => Err(ApiError { kind: ErrorKind::Timeout, code: None, message: "read timeout".into() }),
             "server" => Err(err(ErrorKind::Server, "ServerException")),
+            // What a tampered store or an emulator may hand back: read, not trusted.
+            "garbled" => Ok(Some("{\"Version\": \"2012-10-17\", \"Statement\": [".into())),
             _ => Ok(Some(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"ecr:BatchGetImage"}]}"#.into())),
         }
     }
@@ -98,6 +106,7 @@ async fn errors_are_unknown_never_absent() {
     };
     assert!(matches!(policy("none"), PolicyState::Absent(_)));
     assert!(matches!(policy("public"), PolicyState::Present(_)));
+    assert!(matches!(policy("garbled"), PolicyState::Unparseable { .. }));
     for n in ["denied", "throttled", "timeout", "server"] {
         assert!(matches!(policy(n), PolicyState::Unknown(..)), "{n}");
     }
@@ -149,6 +158,11 @@ async fn errors_are_unknown_never_absent() {
     assert!(
         on("ECR011").is_empty(),
         "registry scanning unknown: no scan finding either way"
+    );
+    assert_eq!(
+        on("ECR008"),
+        vec!["arn:aws:ecr:us-east-1:111111111111:repository/garbled"],
+        "a policy that is not JSON is reported on its ARN"
     );
     let mut templates = on("ECR007");
     templates.sort();

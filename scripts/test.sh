@@ -9,14 +9,25 @@ if [ ! -d ../shared/docs ]; then
   exit 2
 fi
 
-# Test tools from the package registries, pinned, in a venv of the project's own.
 # Test tools from the package registries, pinned, in a venv of the project's own: cfn-lint
 # (compared with ECR008) and a moto server (the AWS API emulator the audit tests run against).
 if ! .venv-test/bin/python -c "import cfnlint, moto, boto3, flask_cors" 2>/dev/null \
    || ! .venv-test/bin/cfn-lint --version 2>/dev/null | grep -q "1.58.0" \
    || ! .venv-test/bin/python -c "import moto; assert moto.__version__ == '5.2.5'" 2>/dev/null; then
   echo "== installing test tools into .venv-test (cfn-lint, moto[server])"
-  python3 -m venv .venv-test
+  # A bare Debian/Ubuntu python3 lacks the venv module (package python3-venv).
+  if ! python3 -m venv .venv-test 2>/dev/null; then
+    if command -v apt-get >/dev/null; then
+      echo "== installing python3-venv (apt)"
+      SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+      $SUDO apt-get update -qq && $SUDO apt-get install -y -qq python3-venv python3-pip >/dev/null
+      rm -rf .venv-test
+      python3 -m venv .venv-test
+    else
+      echo "error: python3 cannot create a venv; install python3's venv module" >&2
+      exit 2
+    fi
+  fi
   .venv-test/bin/pip install --quiet --disable-pip-version-check "cfn-lint==1.58.0" "moto[server]==5.2.5" boto3
 fi
 export ECRGUARD_CFN_LINT="$PWD/.venv-test/bin/cfn-lint"

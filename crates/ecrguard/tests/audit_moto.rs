@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::Value;
-use support::moto::{Moto, audit_json, resources, seed, seed_with};
+use support::moto::{Moto, audit_json, audit_json_unset, resources, seed, seed_with};
 
 #[test]
 fn audit_reports_every_finding_and_non_finding() {
@@ -70,6 +70,7 @@ fn audit_reports_every_finding_and_non_finding() {
             .unwrap()
             .starts_with("arn:aws:ecr:")
     );
+    who_can_write(&v);
     // moto answers every call ecrguard makes but one; that one is an error, and the result
     // is incomplete.
     only_creation_template_errors(&v, 2);
@@ -79,6 +80,75 @@ fn audit_reports_every_finding_and_non_finding() {
         !String::from_utf8_lossy(&out.stderr).contains("audit: regions"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The access matrix: per repository, which users and roles can write, delete or change
+/// its policy, with identity policies (groups' included), `ecr:ResourceTag` conditions
+/// against the repository's real tags, and the repository policy.
+fn who_can_write(v: &Value) {
+    let m = &v["access"];
+    let class_of = |repo: &str, class: &str| -> Vec<String> {
+        let r = m["repositories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| {
+                r["repository"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with(&format!("/{repo}"))
+            })
+            .unwrap_or_else(|| panic!("{repo} not in the matrix: {m:#}"));
+        let mut who: Vec<String> = r["principals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["access"][class] == "yes")
+            .map(|p| {
+                p["principal"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit(':')
+                    .next()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        who.sort();
+        who
+    };
+    // `private` is tagged team=core: the tag-scoped pusher and the one-repository deployer
+    // reach it; they reach nothing else.
+    assert_eq!(
+        class_of("private", "write"),
+        [
+            "role/eks-nodes",
+            "role/team-core-pusher",
+            "user/ci-pusher",
+            "user/member",
+            "user/scoped-deployer"
+        ],
+        "{m:#}"
+    );
+    assert_eq!(
+        class_of("public", "write"),
+        ["role/eks-nodes", "user/ci-pusher", "user/member"]
+    );
+    // Changing the policy: the group's ecr:* (through membership) and the attached customer
+    // managed policy.
+    assert_eq!(
+        class_of("public", "permissions-management"),
+        ["role/release", "user/member"]
+    );
+    assert_eq!(class_of("public", "delete"), ["user/member"]);
+    // The reader reads everywhere and writes nowhere.
+    assert!(class_of("no-policy", "read").contains(&"user/reader".to_string()));
+    assert!(
+        m["scope"]
+            .as_str()
+            .unwrap()
+            .contains("permissions boundaries")
     );
 }
 
@@ -105,7 +175,9 @@ fn audit_reads_several_accounts_through_roles() {
     let moto = Moto::start();
     seed("seed.py", &moto.endpoint());
     let _ = seed_with("seed_partner.py", &moto.endpoint(), &["222222222222"]);
-    let (v, _) = audit_json(
+    // No AWS_REGION: `--regions` alone must do, IAM and STS included (they sign with the
+    // first audited region).
+    let (v, _) = audit_json_unset(
         &moto.endpoint(),
         &[
             "--regions",
@@ -115,6 +187,7 @@ fn audit_reads_several_accounts_through_roles() {
             "--role-arn",
             "arn:aws:iam::222222222222:role/ecrguard-audit",
         ],
+        &["AWS_REGION"],
     );
     let text = v.to_string();
     only_creation_template_errors(&v, 2);

@@ -478,6 +478,7 @@ fn add_iam(state: &mut EcrState, details: &AuthorizationDetails) {
             policies,
             eks_node_role: e.kind == IdentityKind::Role
                 && e.attached.iter().any(|a| a == EKS_NODE_POLICY),
+            groups: e.groups.clone(),
         });
     }
 }

@@ -84,6 +84,16 @@ impl SdkApi {
             loader = loader.profile_name(p);
         }
         let mut base = loader.load().await;
+        let region = base.region().map(ToString::to_string);
+        if region.is_none() {
+            // IAM, STS and Organizations still need a region to sign with: the first audited
+            // one (its partition's endpoint), else us-east-1, where the global services live.
+            let first = regions.first().map_or("us-east-1", String::as_str);
+            base = base
+                .into_builder()
+                .region(Region::new(first.to_string()))
+                .build();
+        }
         if let Some(role) = role_arn {
             let provider = aws_config::sts::AssumeRoleProvider::builder(role)
                 .session_name("ecrguard-audit")
@@ -118,7 +128,7 @@ impl SdkApi {
             sts: aws_sdk_sts::Client::new(&base),
             iam: aws_sdk_iam::Client::new(&base),
             organizations: aws_sdk_organizations::Client::new(&base),
-            region: base.region().map(ToString::to_string),
+            region,
         }
     }
 

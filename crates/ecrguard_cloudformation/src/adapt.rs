@@ -514,6 +514,7 @@ pub fn adapt(root: &Node, file: FileId, overrides: &BTreeMap<String, String>) ->
                         origin,
                         policies,
                         eks_node_role: false,
+                        groups: Vec::new(),
                     },
                 ));
             }

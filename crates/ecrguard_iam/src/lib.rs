@@ -18,6 +18,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod access;
 pub mod analysis;
 pub mod catalog;
 mod catalog_data;

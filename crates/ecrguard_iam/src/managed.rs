@@ -23,6 +23,9 @@ pub fn document(arn_or_name: &str) -> Option<String> {
         }
         "AmazonElasticContainerRegistryPublicFullAccess" => r#"{"Effect":"Allow","Action":["ecr-public:*","sts:GetServiceBearerToken"],"Resource":"*"}"#.to_string(),
         "AdministratorAccess" => r#"{"Effect":"Allow","Action":"*","Resource":"*"}"#.to_string(),
+        // Attached to every EKS node role; it grants EC2 and EKS reads, no ECR action. Only
+        // its service prefixes matter here, so only they are transcribed.
+        "AmazonEKSWorkerNodePolicy" => r#"{"Effect":"Allow","Action":["ec2:DescribeInstances","ec2:DescribeInstanceTypes","ec2:DescribeRouteTables","ec2:DescribeSecurityGroups","ec2:DescribeSubnets","ec2:DescribeVolumes","ec2:DescribeVolumesModifications","ec2:DescribeVpcs","eks:DescribeCluster","eks-auth:AssumeRoleForPodIdentity"],"Resource":"*"}"#.to_string(),
         "PowerUserAccess" => r#"{"Effect":"Allow","NotAction":["iam:*","organizations:*","account:*"],"Resource":"*"}"#.to_string(),
         _ => return None,
     };

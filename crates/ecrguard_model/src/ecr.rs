@@ -307,6 +307,8 @@ pub struct Identity {
     pub policies: Vec<IdentityPolicy>,
     /// Whether an EKS node group (or its launch template / instance profile) uses it.
     pub eks_node_role: bool,
+    /// For a user, the names of its groups, whose policies apply to it too.
+    pub groups: Vec<String>,
 }
 
 /// A customer managed IAM policy (`aws_iam_policy`, `AWS::IAM::ManagedPolicy`), reported on

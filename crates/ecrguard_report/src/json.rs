@@ -180,6 +180,8 @@ struct ScanJson<'a> {
     findings: Vec<FindingJson<'a>>,
     errors: Value,
     not_evaluated: Vec<NotEvaluatedJson<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    access: Option<Value>,
     summary: Value,
 }
 
@@ -213,6 +215,7 @@ pub fn render_scan(report: &ScanReport<'_>) -> String {
                 reason: &n.reason,
             })
             .collect(),
+        access: report.access.map(crate::access::render_json),
         summary,
     };
     let mut s = serde_json::to_string_pretty(&root).unwrap_or_default();

@@ -2,6 +2,7 @@
 //! findings and analyses; they never decide anything.
 #![deny(missing_docs)]
 
+pub mod access;
 pub mod github;
 pub mod json;
 pub mod junit;
@@ -45,8 +46,12 @@ pub struct ScanReport<'a> {
     pub errors: Vec<InputError>,
     /// What was not evaluated.
     pub not_evaluated: Vec<NotEvaluated>,
-    /// Files scanned.
+    /// Files (or, for an audit, repositories) read.
     pub files: usize,
+    /// What `files` counts, singular and plural: `["file", "files"]`.
+    pub files_noun: [&'static str; 2],
+    /// Who can do what to each repository (live audit).
+    pub access: Option<&'a ecrguard_access::AccessMatrix>,
     /// The rules that ran (SARIF lists them).
     pub rules: Vec<&'static RuleMeta>,
 }

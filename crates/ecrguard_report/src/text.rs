@@ -18,7 +18,7 @@ pub struct TextOptions {
     pub color: bool,
 }
 
-fn paint(on: bool, code: &str, s: &str) -> String {
+pub(crate) fn paint(on: bool, code: &str, s: &str) -> String {
     if on {
         format!("\x1b[{code}m{s}\x1b[0m")
     } else {
@@ -268,12 +268,15 @@ pub fn render_scan(report: &ScanReport<'_>, opts: TextOptions) -> String {
     if !report.errors.is_empty() || !report.not_evaluated.is_empty() {
         out.push('\n');
     }
+    if let Some(m) = report.access {
+        crate::access::render_text(&mut out, m, c);
+    }
     let active: Vec<Finding> = report.active().cloned().collect();
     let suppressed = report.findings.len() - active.len();
     let mut line = format!(
-        "{} file{} scanned; {}",
+        "{} {} scanned; {}",
         report.files,
-        if report.files == 1 { "" } else { "s" },
+        report.files_noun[usize::from(report.files != 1)],
         summary(&active, report.errors.len())
     );
     if suppressed > 0 {

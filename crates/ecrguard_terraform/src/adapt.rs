@@ -653,6 +653,7 @@ impl Collector {
                         origin: block_origin,
                         policies,
                         eks_node_role: false,
+                        groups: Vec::new(),
                     },
                     local,
                 ));

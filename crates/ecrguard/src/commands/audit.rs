@@ -135,6 +135,7 @@ async fn run_async(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
         .filter(|r| r.meta().sources.contains(&SourceKind::Aws))
         .collect();
     let mut findings = ecrguard_rules::check_rules(&audit.state, &settings, rules.iter().copied());
+    let access = ecrguard_access::matrix(&audit.state);
     let sources = SourceDb::default();
     ecrguard_report::sort_findings(&sources, &mut findings);
 
@@ -169,6 +170,8 @@ async fn run_async(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
         errors,
         not_evaluated,
         files: audit.state.repositories.len(),
+        files_noun: ["repository", "repositories"],
+        access: Some(&access),
         rules: rules
             .iter()
             .map(|r| r.meta())

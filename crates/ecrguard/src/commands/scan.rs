@@ -345,6 +345,8 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         errors,
         not_evaluated,
         files: tf.files + cfn.files,
+        files_noun: ["file", "files"],
+        access: None,
         rules,
     };
     emit_report(

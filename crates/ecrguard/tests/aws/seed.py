@@ -70,4 +70,8 @@ iam.attach_role_policy(RoleName="eks-nodes", PolicyArn="arn:aws:iam::aws:policy/
 iam.create_role(RoleName="eks-nodes-ro", AssumeRolePolicyDocument=EC2_TRUST)
 iam.attach_role_policy(RoleName="eks-nodes-ro", PolicyArn="arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy")
 iam.attach_role_policy(RoleName="eks-nodes-ro", PolicyArn="arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly")
+# A pusher scoped by tag: only repositories tagged team=core (the `private` one).
+us.tag_resource(resourceArn=f"arn:aws:ecr:us-east-1:{OWN}:repository/private", tags=[{"Key": "team", "Value": "core"}])
+iam.create_role(RoleName="team-core-pusher", AssumeRolePolicyDocument=EC2_TRUST)
+iam.put_role_policy(RoleName="team-core-pusher", PolicyName="push-core", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["ecr:PutImage", "ecr:InitiateLayerUpload"], "Resource": "*", "Condition": {"StringEquals": {"ecr:ResourceTag/team": "core"}}}]}))
 print("seeded iam")

@@ -106,9 +106,21 @@ pub(crate) fn audit_json(
     endpoint: &str,
     args: &[&str],
 ) -> (serde_json::Value, std::process::Output) {
+    audit_json_unset(endpoint, args, &[])
+}
+
+/// [`audit_json`] with some of the usual environment variables removed.
+pub(crate) fn audit_json_unset(
+    endpoint: &str,
+    args: &[&str],
+    unset: &[&str],
+) -> (serde_json::Value, std::process::Output) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecrguard"));
     cmd.args(["audit", "--format", "json"]).args(args);
     aws_env(&mut cmd, endpoint);
+    for var in unset {
+        cmd.env_remove(var);
+    }
     let out = cmd.output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     let v = serde_json::from_str(&text)

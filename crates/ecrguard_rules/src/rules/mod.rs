@@ -104,6 +104,7 @@ pub(crate) mod testing {
                     })),
                 }],
                 eks_node_role,
+                groups: Vec::new(),
             }],
             ..EcrState::default()
         }

@@ -56,7 +56,12 @@ fn audit_reports_every_finding_and_non_finding() {
         ["ci-pusher", "ecr-policy-admin", "eks-nodes", "platform"],
         "{text}"
     );
-    assert_eq!(on("ECR009"), ["eks-nodes"], "node role with PowerUser");
+    // Node roles: by the AWS managed policy EKS requires, and by the EKS API's node groups.
+    assert_eq!(
+        on("ECR009"),
+        ["eks-nodes", "nodegroup-pusher"],
+        "node role with PowerUser; node group role that can push to one repository"
+    );
     // Findings carry the ARN; the account and region come from the API.
     let public = v["findings"]
         .as_array()
@@ -124,6 +129,7 @@ fn who_can_write(v: &Value) {
         class_of("private", "write"),
         [
             "role/eks-nodes",
+            "role/nodegroup-pusher",
             "role/team-core-pusher",
             "user/ci-pusher",
             "user/member",

@@ -19,6 +19,9 @@ use ecrguard_iam::{Policy, policy::Effect};
 use ecrguard_model::{EcrState, Identity, IdentityKind, PolicyState, ResourceId};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// The label of the repository policy in [`Grant::policy`].
+pub const REPOSITORY_POLICY: &str = "repository policy";
+
 /// What one principal can do to one repository.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrincipalAccess {
@@ -243,7 +246,7 @@ pub fn matrix(state: &EcrState) -> AccessMatrix {
             }
         };
         let repository = policy.map(|p| LabelledPolicy {
-            label: "repository policy",
+            label: REPOSITORY_POLICY,
             policy: p,
         });
         let target = Target {

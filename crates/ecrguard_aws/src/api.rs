@@ -124,6 +124,27 @@ pub trait EcrApi: Sync {
     ) -> impl Future<Output = Result<Vec<String>, ApiError>> + Send;
 }
 
+/// An EKS managed node group and the role its nodes run as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeGroup {
+    /// Cluster name.
+    pub cluster: String,
+    /// Node group name.
+    pub name: String,
+    /// `nodeRole`: the IAM role ARN.
+    pub role_arn: String,
+}
+
+/// The EKS calls ecrguard makes, per region, to know which roles EKS nodes run as.
+pub trait EksApi: Sync {
+    /// `eks:ListClusters`, `eks:ListNodegroups` and `eks:DescribeNodegroup`, every page: the
+    /// node groups and the number of calls made.
+    fn node_groups(
+        &self,
+        region: &str,
+    ) -> impl Future<Output = Result<(Vec<NodeGroup>, usize), ApiError>> + Send;
+}
+
 /// An IAM user, role or group as `GetAccountAuthorizationDetails` describes it, documents
 /// already URL-decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,7 +2,9 @@
 //! with bounded concurrency. Only a service "not found" means absent; every error makes the
 //! value `Unknown` and is kept with its ARN, region, call and AWS error code.
 
-use crate::api::{ApiError, AuthorizationDetails, EcrApi, ErrorKind, IamApi, RepositoryInfo};
+use crate::api::{
+    ApiError, AuthorizationDetails, EcrApi, EksApi, ErrorKind, IamApi, NodeGroup, RepositoryInfo,
+};
 use ecrguard_iam::PolicyKind;
 use ecrguard_model::{
     CreationTemplate, EcrState, Encryption, EncryptionKind, Identity, IdentityKind, IdentityPolicy,
@@ -63,6 +65,10 @@ pub struct Audit {
     pub account: Option<String>,
     /// API calls made.
     pub calls: usize,
+    /// EKS managed node groups found (their roles are node roles).
+    pub node_groups: Vec<NodeGroup>,
+    /// What was not evaluated and why (not an error: a fallback covered it).
+    pub notes: Vec<String>,
 }
 
 fn origin(arn: &str, region: &str, call: &'static str) -> Origin {
@@ -107,6 +113,8 @@ impl Audit {
         self.errors.extend(other.errors);
         self.errors.sort();
         self.calls += other.calls;
+        self.node_groups.extend(other.node_groups);
+        self.notes.extend(other.notes);
         if self.account.is_none() {
             self.account = other.account;
         }
@@ -483,17 +491,65 @@ fn add_iam(state: &mut EcrState, details: &AuthorizationDetails) {
     }
 }
 
-/// One account, whole: ECR in every region and IAM, read at once. IAM errors name the
-/// account's root ARN once it is known.
-pub async fn audit_account<A: EcrApi + IamApi>(api: &A, opts: &AuditOptions) -> Audit {
-    let (mut audit, mut iam) = futures::join!(collect(api, opts), collect_iam(api));
+/// The calls [`EksApi::node_groups`] makes, named in the note when they fail.
+const EKS_CALLS: &str = "\"eks:ListClusters\", \"eks:ListNodegroups\", \"eks:DescribeNodegroup\"";
+
+/// The EKS managed node groups of every region. EKS is optional: a denied or failed call is
+/// a note, not an error, because node roles are still recognised by the AWS managed policy
+/// EKS requires on them ([`EKS_NODE_POLICY`]).
+pub async fn collect_node_groups<E: EksApi>(api: &E, regions: &[String]) -> Audit {
+    let mut audit = Audit::default();
+    let found = futures::future::join_all(regions.iter().map(|r| api.node_groups(r))).await;
+    for (region, result) in regions.iter().zip(found) {
+        match result {
+            Ok((groups, calls)) => {
+                audit.calls += calls;
+                audit.node_groups.extend(groups);
+            }
+            Err(e) => {
+                audit.calls += 1;
+                audit.notes.push(format!(
+                    "EKS node groups in {region} not read ({e}; needs {EKS_CALLS}); node roles are recognised by `AmazonEKSWorkerNodePolicy` only"
+                ));
+            }
+        }
+    }
+    audit
+}
+
+/// One account, whole: ECR in every region, IAM and EKS node groups, read at once. IAM
+/// errors name the account's root ARN once it is known; node group roles mark identities.
+pub async fn audit_account<A: EcrApi + IamApi + EksApi>(api: &A, opts: &AuditOptions) -> Audit {
+    let (mut audit, mut iam, eks) = futures::join!(
+        collect(api, opts),
+        collect_iam(api),
+        collect_node_groups(api, &opts.regions)
+    );
     if let Some(account) = &audit.account {
         for e in iam.errors.iter_mut().filter(|e| e.resource == "account") {
             e.resource = format!("arn:aws:iam::{account}:root");
         }
     }
     audit.extend(iam);
+    audit.extend(eks);
+    mark_node_roles(&mut audit);
     audit
+}
+
+/// Marks the roles EKS node groups run as (`nodeRole` is the role's full ARN, path included).
+fn mark_node_roles(audit: &mut Audit) {
+    for i in audit
+        .state
+        .identities
+        .iter_mut()
+        .filter(|i| i.kind == IdentityKind::Role)
+    {
+        if let ResourceId::Arn(arn) = &i.id {
+            if audit.node_groups.iter().any(|g| &g.role_arn == arn) {
+                i.eks_node_role = true;
+            }
+        }
+    }
 }
 
 /// One line per account and missing permission: `(account, IAM action, how many calls it

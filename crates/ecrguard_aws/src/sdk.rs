@@ -3,8 +3,8 @@
 //! read timeout by default, and a hung endpoint must not hang the audit).
 
 use crate::api::{
-    ApiError, AuthorizationDetails, EcrApi, ErrorKind, IamApi, IamEntity, IamManagedPolicy,
-    RepositoryInfo, decode_policy_document,
+    ApiError, AuthorizationDetails, EcrApi, EksApi, ErrorKind, IamApi, IamEntity, IamManagedPolicy,
+    NodeGroup, RepositoryInfo, decode_policy_document,
 };
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -43,6 +43,7 @@ impl Default for Timeouts {
 /// The SDK clients of one account, one ECR client per region.
 pub struct SdkApi {
     ecr: HashMap<String, aws_sdk_ecr::Client>,
+    eks: HashMap<String, aws_sdk_eks::Client>,
     sts: aws_sdk_sts::Client,
     iam: aws_sdk_iam::Client,
     organizations: aws_sdk_organizations::Client,
@@ -123,8 +124,23 @@ impl SdkApi {
                 )
             })
             .collect();
+        let eks = regions
+            .iter()
+            .map(|r| {
+                (
+                    r.clone(),
+                    aws_sdk_eks::Client::from_conf(
+                        aws_sdk_eks::config::Builder::from(&base)
+                            .region(Region::new(r.clone()))
+                            .retry_partition(RetryPartition::new(format!("ecrguard-eks-{r}")))
+                            .build(),
+                    ),
+                )
+            })
+            .collect();
         SdkApi {
             ecr,
+            eks,
             sts: aws_sdk_sts::Client::new(&base),
             iam: aws_sdk_iam::Client::new(&base),
             organizations: aws_sdk_organizations::Client::new(&base),
@@ -386,6 +402,54 @@ fn attached_arns(list: &[aws_sdk_iam::types::AttachedPolicy]) -> Vec<String> {
     list.iter()
         .filter_map(|p| p.policy_arn().map(str::to_string))
         .collect()
+}
+
+impl EksApi for SdkApi {
+    async fn node_groups(&self, region: &str) -> Result<(Vec<NodeGroup>, usize), ApiError> {
+        let client = self.eks.get(region).ok_or_else(|| ApiError {
+            kind: ErrorKind::Other,
+            code: None,
+            message: format!("no EKS client for region {region}"),
+        })?;
+        let mut calls = 0;
+        let mut clusters = Vec::new();
+        let mut pages = client.list_clusters().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            calls += 1;
+            clusters.extend(page.map_err(|e| classify(&e))?.clusters().iter().cloned());
+        }
+        let mut out = Vec::new();
+        for cluster in clusters {
+            let mut names = Vec::new();
+            let mut pages = client
+                .list_nodegroups()
+                .cluster_name(&cluster)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                calls += 1;
+                names.extend(page.map_err(|e| classify(&e))?.nodegroups().iter().cloned());
+            }
+            for name in names {
+                calls += 1;
+                let d = client
+                    .describe_nodegroup()
+                    .cluster_name(&cluster)
+                    .nodegroup_name(&name)
+                    .send()
+                    .await
+                    .map_err(|e| classify(&e))?;
+                if let Some(role) = d.nodegroup().and_then(|g| g.node_role()) {
+                    out.push(NodeGroup {
+                        cluster: cluster.clone(),
+                        name,
+                        role_arn: role.to_string(),
+                    });
+                }
+            }
+        }
+        Ok((out, calls))
+    }
 }
 
 impl IamApi for SdkApi {

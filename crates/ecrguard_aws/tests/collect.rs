@@ -175,3 +175,34 @@ async fn errors_are_unknown_never_absent() {
         "a public creation template, in each region"
     );
 }
+
+/// EKS is optional: a denied `eks:ListClusters` is a note (node roles are still known by
+/// their AWS managed policy), never an error that fails the audit.
+#[tokio::test]
+async fn denied_eks_is_a_note_not_an_error() {
+    use ecrguard_aws::api::{EksApi, NodeGroup};
+    use ecrguard_aws::collect::collect_node_groups;
+    struct Eks;
+    impl EksApi for Eks {
+        async fn node_groups(&self, region: &str) -> Result<(Vec<NodeGroup>, usize), ApiError> {
+            if region == "eu-west-1" {
+                return Err(err(ErrorKind::AccessDenied, "AccessDeniedException"));
+            }
+            Ok((
+                vec![NodeGroup {
+                    cluster: "apps".into(),
+                    name: "workers".into(),
+                    role_arn: "arn:aws:iam::111111111111:role/nodes".into(),
+                }],
+                3,
+            ))
+        }
+    }
+    let regions = ["us-east-1".to_string(), "eu-west-1".to_string()];
+    let audit = collect_node_groups(&Eks, &regions).await;
+    assert!(audit.errors.is_empty());
+    assert_eq!(audit.node_groups.len(), 1);
+    assert_eq!(audit.calls, 4);
+    assert_eq!(audit.notes.len(), 1);
+    assert!(audit.notes[0].contains("eu-west-1") && audit.notes[0].contains("AccessDenied"));
+}

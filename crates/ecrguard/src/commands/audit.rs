@@ -163,7 +163,14 @@ async fn run_async(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
             ),
         });
     }
-    let not_evaluated: Vec<NotEvaluated> = Vec::new();
+    let not_evaluated: Vec<NotEvaluated> = audit
+        .notes
+        .iter()
+        .map(|n| NotEvaluated {
+            address: "eks".into(),
+            reason: n.clone(),
+        })
+        .collect();
     let report = ScanReport {
         sources: &sources,
         findings,

@@ -74,4 +74,11 @@ iam.attach_role_policy(RoleName="eks-nodes-ro", PolicyArn="arn:aws:iam::aws:poli
 us.tag_resource(resourceArn=f"arn:aws:ecr:us-east-1:{OWN}:repository/private", tags=[{"Key": "team", "Value": "core"}])
 iam.create_role(RoleName="team-core-pusher", AssumeRolePolicyDocument=EC2_TRUST)
 iam.put_role_policy(RoleName="team-core-pusher", PolicyName="push-core", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["ecr:PutImage", "ecr:InitiateLayerUpload"], "Resource": "*", "Condition": {"StringEquals": {"ecr:ResourceTag/team": "core"}}}]}))
+# An EKS managed node group whose role lacks AmazonEKSWorkerNodePolicy (so only the EKS API
+# tells it is a node role) and may push to one repository: ECR009, not ECR005.
+role = iam.create_role(RoleName="nodegroup-pusher", AssumeRolePolicyDocument=EC2_TRUST)["Role"]["Arn"]
+iam.put_role_policy(RoleName="nodegroup-pusher", PolicyName="push-private", PolicyDocument=doc(["ecr:PutImage"], f"arn:aws:ecr:us-east-1:{OWN}:repository/private"))
+eks = boto3.client("eks", region_name="us-east-1", endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing")
+eks.create_cluster(name="apps", roleArn=f"arn:aws:iam::{OWN}:role/cluster", resourcesVpcConfig={"subnetIds": ["subnet-1"]})
+eks.create_nodegroup(clusterName="apps", nodegroupName="workers", nodeRole=role, subnets=["subnet-1"])
 print("seeded iam")

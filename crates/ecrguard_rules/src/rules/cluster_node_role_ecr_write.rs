@@ -73,6 +73,86 @@ impl Rule for ClusterNodeRoleEcrWrite {
                 }
             }
         }
+        self.check_repository_policies(cx);
+    }
+}
+
+impl ClusterNodeRoleEcrWrite {
+    /// A repository policy can hand a node role write access that none of its own policies
+    /// give: the access matrix (live audit, where roles and repositories have ARNs) finds
+    /// those grants.
+    fn check_repository_policies(&self, cx: &mut Context<'_>) {
+        let nodes: Vec<&str> = cx
+            .state
+            .identities
+            .iter()
+            .filter(|i| i.eks_node_role)
+            .filter_map(|i| match &i.id {
+                ecrguard_model::ResourceId::Arn(a) => Some(a.as_str()),
+                _ => None,
+            })
+            .collect();
+        if nodes.is_empty() {
+            return;
+        }
+        let matrix = ecrguard_access::matrix(cx.state);
+        for access in &matrix.repositories {
+            let id = ecrguard_model::ResourceId::Arn(access.repository.clone());
+            let Some(doc) = cx
+                .state
+                .repositories
+                .iter()
+                .find(|r| r.id == id)
+                .and_then(|r| r.policy.doc())
+            else {
+                continue;
+            };
+            for p in access
+                .principals
+                .iter()
+                .filter(|p| nodes.contains(&p.principal.as_str()))
+            {
+                let statements: std::collections::BTreeSet<usize> = [
+                    ActionClass::Write,
+                    ActionClass::Delete,
+                    ActionClass::PermissionsManagement,
+                ]
+                .iter()
+                .filter_map(|c| p.granted_by.get(c))
+                .flatten()
+                .filter(|g| g.policy == ecrguard_access::REPOSITORY_POLICY)
+                .map(|g| g.statement)
+                .collect();
+                for index in statements {
+                    let st = &doc.policy.statements[index];
+                    // A grant to everyone reaches node roles too, but it is ECR002/ECR004's
+                    // finding; this rule is about grants that single out the node role.
+                    let to_everyone = st.principal.as_ref().is_some_and(|b| {
+                        b.negated
+                            || b.principals
+                                .iter()
+                                .any(|p| p.who == ecrguard_iam::principal::Who::Everyone)
+                    });
+                    if to_everyone {
+                        continue;
+                    }
+                    let risky: Vec<&str> = p
+                        .actions
+                        .keys()
+                        .copied()
+                        .filter(|a| {
+                            ecrguard_iam::catalog::find(a)
+                                .is_some_and(|x| x.class >= ActionClass::Write)
+                        })
+                        .collect();
+                    cx.report(&doc.declared_by, format!("The repository policy lets EKS node role `{}` call {}", p.principal, list_actions(&risky)))
+                        .at(doc.origin.narrow(st.span))
+                        .statement(crate::StatementRef { index: st.index, sid: st.sid.clone() })
+                        .help("Grant node roles only the pull actions in repository policies; push from a CI role")
+                        .emit();
+                }
+            }
+        }
     }
 }
 
@@ -93,6 +173,44 @@ mod tests {
         assert!(
             codes(&identity_state(POWER_USER_LIKE, false), &owner(), "ECR009").is_empty(),
             "not a node role"
+        );
+    }
+
+    /// Live: the node role's own policies only read, but a repository policy names it for
+    /// push. Both are ARNs, so the access matrix sees it.
+    #[test]
+    fn a_repository_policy_granting_a_node_role_push_fails() {
+        use ecrguard_model::{ResourceId, Value};
+        let node = "arn:aws:iam::111111111111:role/nodes";
+        let grant = |actions: &str| {
+            format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"Nodes","Effect":"Allow","Principal":{{"AWS":"{node}"}},"Action":{actions}}}]}}"#
+            )
+        };
+        let state = |repo_policy: &str| {
+            let mut s = identity_state(READ_ONLY_LIKE, true);
+            s.identities[0].id = ResourceId::Arn(node.into());
+            let mut r = repo_with_policy(repo_policy).repositories.remove(0);
+            r.id = ResourceId::Arn("arn:aws:ecr:us-east-1:111111111111:repository/app".into());
+            r.account = Some("111111111111".into());
+            r.tags = Value::Set(Vec::new(), r.origin.clone());
+            s.repositories.push(r);
+            s
+        };
+        let f = codes(
+            &state(&grant(r#"["ecr:BatchGetImage","ecr:PutImage"]"#)),
+            &owner(),
+            "ECR009",
+        );
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert!(
+            f[0].message.contains("ecr:PutImage") && f[0].message.contains(node),
+            "{}",
+            f[0].message
+        );
+        assert!(
+            codes(&state(&grant(r#""ecr:BatchGetImage""#)), &owner(), "ECR009").is_empty(),
+            "pull only"
         );
     }
 }

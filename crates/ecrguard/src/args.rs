@@ -144,7 +144,8 @@ pub(crate) struct AuditArgs {
     /// AWS profile (default: the standard credential chain).
     #[arg(long)]
     pub(crate) profile: Option<String>,
-    /// Regions to read, comma-separated (default: the configured region).
+    /// Regions to read, comma-separated, or `all` (default: every region enabled for the
+    /// account, from `ec2:DescribeRegions`).
     #[arg(long, value_delimiter = ',')]
     pub(crate) regions: Vec<String>,
     #[command(flatten)]

@@ -300,3 +300,23 @@ fn audit_reads_the_organization_and_trusts_it() {
         "another organization is not: {cross:?}"
     );
 }
+
+/// No `--regions`: every region the account has enabled (`ec2:DescribeRegions`), so a
+/// repository in a region nobody named is still audited.
+#[test]
+fn audit_reads_every_enabled_region_by_default() {
+    let moto = Moto::start();
+    seed("seed.py", &moto.endpoint());
+    let (v, _) = audit_json(&moto.endpoint(), &[]);
+    let public = resources(&v, "ECR002");
+    assert!(
+        public
+            .iter()
+            .any(|r| r.starts_with("arn:aws:ecr:eu-west-1:")),
+        "{public:?}"
+    );
+    // One creation-template error per region read: moto enables a few dozen.
+    let regions = v["errors"].as_array().unwrap().len();
+    assert!(regions > 15, "{regions} regions read");
+    only_creation_template_errors(&v, regions);
+}

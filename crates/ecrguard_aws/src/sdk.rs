@@ -44,10 +44,10 @@ impl Default for Timeouts {
 pub struct SdkApi {
     ecr: HashMap<String, aws_sdk_ecr::Client>,
     eks: HashMap<String, aws_sdk_eks::Client>,
+    ec2: aws_sdk_ec2::Client,
     sts: aws_sdk_sts::Client,
     iam: aws_sdk_iam::Client,
     organizations: aws_sdk_organizations::Client,
-    region: Option<String>,
 }
 
 impl SdkApi {
@@ -85,8 +85,7 @@ impl SdkApi {
             loader = loader.profile_name(p);
         }
         let mut base = loader.load().await;
-        let region = base.region().map(ToString::to_string);
-        if region.is_none() {
+        if base.region().is_none() {
             // IAM, STS and Organizations still need a region to sign with: the first audited
             // one (its partition's endpoint), else us-east-1, where the global services live.
             let first = regions.first().map_or("us-east-1", String::as_str);
@@ -141,10 +140,10 @@ impl SdkApi {
         SdkApi {
             ecr,
             eks,
+            ec2: aws_sdk_ec2::Client::new(&base),
             sts: aws_sdk_sts::Client::new(&base),
             iam: aws_sdk_iam::Client::new(&base),
             organizations: aws_sdk_organizations::Client::new(&base),
-            region,
         }
     }
 
@@ -182,10 +181,26 @@ impl SdkApi {
         Ok((org_id, accounts))
     }
 
-    /// The region the configuration names (environment or profile), if any.
-    #[must_use]
-    pub fn default_region(&self) -> Option<&str> {
-        self.region.as_deref()
+    /// `ec2:DescribeRegions`: the regions enabled for the account (opt-in regions only once
+    /// opted in), sorted: what `audit` reads by default.
+    ///
+    /// # Errors
+    /// The call's failure, classified.
+    pub async fn enabled_regions(&self) -> Result<Vec<String>, ApiError> {
+        let out = self
+            .ec2
+            .describe_regions()
+            .send()
+            .await
+            .map_err(|e| classify(&e))?;
+        let mut regions: Vec<String> = out
+            .regions()
+            .iter()
+            .filter(|r| r.opt_in_status().is_none_or(|s| s != "not-opted-in"))
+            .filter_map(|r| r.region_name().map(str::to_string))
+            .collect();
+        regions.sort();
+        Ok(regions)
     }
 
     fn client(&self, region: &str) -> Result<&aws_sdk_ecr::Client, ApiError> {

@@ -32,19 +32,18 @@ async fn run_async(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
         attempt: Duration::from_secs(args.read_timeout + args.connect_timeout),
         operation: Duration::from_secs(args.operation_timeout),
     };
-    // The configured region answers when no region is named.
+    // No region named, or `all`: every region enabled for the account (asked of the
+    // configured region, or us-east-1).
     let probe = SdkApi::connect(args.profile.as_deref(), &[], timeouts, args.max_attempts).await;
-    let regions: Vec<String> = if args.regions.is_empty() {
-        vec![
-            probe
-                .default_region()
-                .ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "no region: pass --regions or set AWS_REGION / a profile region"
-                    )
-                })?
-                .to_string(),
-        ]
+    let regions: Vec<String> = if args.regions.is_empty() || args.regions == ["all"] {
+        probe.enabled_regions().await.map_err(|e| {
+            anyhow::anyhow!(
+                "cannot list the account's enabled regions (ec2:DescribeRegions): {e}; \
+                 grant it or name regions with --regions"
+            )
+        })?
+    } else if args.regions.iter().any(|r| r == "all") {
+        anyhow::bail!("--regions all cannot be combined with named regions");
     } else {
         args.regions.clone()
     };

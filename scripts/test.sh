@@ -32,6 +32,18 @@ if ! .venv-test/bin/python -c "import cfnlint, moto, boto3, flask_cors" 2>/dev/n
 fi
 export ECRGUARD_CFN_LINT="$PWD/.venv-test/bin/cfn-lint"
 
+# util-linux `script` gives the progress-line test a real pseudo-terminal.
+if ! command -v script >/dev/null; then
+  if command -v apt-get >/dev/null; then
+    echo "== installing util-linux script (apt: bsdutils)"
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq bsdutils >/dev/null
+  else
+    echo "error: the tests need util-linux \`script\` (a pseudo-terminal); install util-linux" >&2
+    exit 2
+  fi
+fi
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy --all-targets -- -D warnings"

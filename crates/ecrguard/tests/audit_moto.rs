@@ -78,7 +78,7 @@ fn audit_reports_every_finding_and_non_finding() {
     who_can_write(&v);
     // moto answers every call ecrguard makes but one; that one is an error, and the result
     // is incomplete.
-    only_creation_template_errors(&v, 2);
+    only_unimplemented_errors(&v, 2, 1);
     assert_eq!(out.status.code(), Some(2));
     // Standard error is not a terminal here: no progress line.
     assert!(
@@ -158,19 +158,27 @@ fn who_can_write(v: &Value) {
     );
 }
 
-/// moto does not implement `DescribeRepositoryCreationTemplates` (an HTML 500): each region
-/// must list it as an error (never as "no templates"), and nothing else may fail.
-fn only_creation_template_errors(v: &Value, regions: usize) {
+/// moto implements neither `DescribeRepositoryCreationTemplates` (an HTML 500) nor ECR Public
+/// (the same): each region and account must list them as errors (never as "no templates" or
+/// "no public repositories"), and nothing else may fail.
+fn only_unimplemented_errors(v: &Value, regions: usize, accounts: usize) {
     let errors = v["errors"].as_array().unwrap();
-    assert_eq!(errors.len(), regions, "{errors:#?}");
+    assert_eq!(errors.len(), regions * accounts + accounts, "{errors:#?}");
+    let mut public = 0;
     for e in errors {
         let m = e["message"].as_str().unwrap();
-        assert!(
-            m.starts_with("ecr:DescribeRepositoryCreationTemplates arn:aws:ecr:")
-                && m.contains("[server-error"),
-            "{m}"
-        );
+        assert!(m.contains("[server-error"), "{m}");
+        if m.starts_with("ecr-public:DescribeRepositories arn:aws:ecr-public::") {
+            assert!(!m.contains("::unknown:"), "the account is named: {m}");
+            public += 1;
+        } else {
+            assert!(
+                m.starts_with("ecr:DescribeRepositoryCreationTemplates arn:aws:ecr:"),
+                "{m}"
+            );
+        }
     }
+    assert_eq!(public, accounts, "{errors:#?}");
 }
 
 /// Two accounts in one run through `--role-arn` (moto lets a role be assumed into any
@@ -196,7 +204,7 @@ fn audit_reads_several_accounts_through_roles() {
         &["AWS_REGION"],
     );
     let text = v.to_string();
-    only_creation_template_errors(&v, 2);
+    only_unimplemented_errors(&v, 1, 2);
     let mut public: Vec<&str> = v["findings"]
         .as_array()
         .unwrap()
@@ -243,7 +251,8 @@ fn audit_follows_every_page() {
     let proxy = FaultProxy::start(
         moto.port,
         Box::new(move |target: &str, _: &str, _: usize| {
-            if target.ends_with(".DescribeRepositories") {
+            // Private ECR only: ECR Public is not implemented by moto.
+            if target == "AmazonEC2ContainerRegistry_V20150921.DescribeRepositories" {
                 counted.fetch_add(1, Ordering::SeqCst);
                 Fault::Paginate {
                     field: "repositories",
@@ -256,7 +265,7 @@ fn audit_follows_every_page() {
     );
     let findings = |endpoint: &str| -> Value {
         let (v, _) = audit_json(endpoint, &["--regions", "us-east-1"]);
-        only_creation_template_errors(&v, 1);
+        only_unimplemented_errors(&v, 1, 1);
         v["findings"].clone()
     };
     let direct = findings(&moto.endpoint());
@@ -283,7 +292,7 @@ fn audit_reads_the_organization_and_trusts_it() {
     );
     let text = v.to_string();
     // Both accounts: the management account and the member.
-    only_creation_template_errors(&v, 2);
+    only_unimplemented_errors(&v, 1, 2);
     assert!(
         resources(&v, "ECR013")
             .iter()
@@ -315,8 +324,47 @@ fn audit_reads_every_enabled_region_by_default() {
             .any(|r| r.starts_with("arn:aws:ecr:eu-west-1:")),
         "{public:?}"
     );
-    // One creation-template error per region read: moto enables a few dozen.
-    let regions = v["errors"].as_array().unwrap().len();
+    // One creation-template error per region read (and one for ECR Public): moto enables a few dozen.
+    let regions = v["errors"].as_array().unwrap().len() - 1;
     assert!(regions > 15, "{regions} regions read");
-    only_creation_template_errors(&v, regions);
+    only_unimplemented_errors(&v, regions, 1);
+}
+
+/// On a terminal the audit draws one progress line (accounts, regions, repositories) on
+/// standard error and clears it; `--quiet` draws nothing. The terminal is a real
+/// pseudo-terminal from util-linux `script` (installed by scripts/test.sh).
+#[test]
+fn progress_line_on_a_terminal_only() {
+    let moto = Moto::start();
+    seed("seed.py", &moto.endpoint());
+    let report = std::env::temp_dir().join(format!("ecrguard-pty-{}.json", std::process::id()));
+    let run = |extra: &str| -> String {
+        let command = format!(
+            "'{}' audit --regions us-east-1 --format json -o '{}' {extra}",
+            env!("CARGO_BIN_EXE_ecrguard"),
+            report.display()
+        );
+        let mut cmd = std::process::Command::new("script");
+        cmd.args(["-q", "-e", "-c", &command, "/dev/null"]);
+        support::moto::aws_env(&mut cmd, &moto.endpoint());
+        let out = cmd.output().expect("util-linux `script` runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let shown = run("");
+    assert!(
+        shown.contains("audit: accounts ")
+            && shown.contains(", regions ")
+            && shown.contains("repositories "),
+        "{shown:?}"
+    );
+    // The line is cleared at the end (carriage return, erase line), not left behind.
+    assert!(shown.trim_end().ends_with("\r\u{1b}[2K"), "{shown:?}");
+    let report_text = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        report_text.contains("\"version\""),
+        "the report still goes to the file"
+    );
+    let quiet = run("--quiet");
+    assert!(!quiet.contains("audit: accounts"), "{quiet:?}");
+    let _ = std::fs::remove_file(&report);
 }

@@ -124,6 +124,28 @@ pub trait EcrApi: Sync {
     ) -> impl Future<Output = Result<Vec<String>, ApiError>> + Send;
 }
 
+/// An ECR Public repository and what `GetRepositoryPolicy` said about its policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicRepositoryInfo {
+    /// Name.
+    pub name: String,
+    /// ARN.
+    pub arn: String,
+    /// Owner account.
+    pub registry_id: String,
+    /// `ecr-public:GetRepositoryPolicy`: `None` on `RepositoryPolicyNotFoundException`.
+    pub policy: Result<Option<String>, ApiError>,
+}
+
+/// The ECR Public calls ecrguard makes (the service lives in us-east-1 only).
+pub trait EcrPublicApi: Sync {
+    /// `ecr-public:DescribeRepositories` (every page) and `ecr-public:GetRepositoryPolicy`
+    /// per repository; the number of calls made.
+    fn public_repositories(
+        &self,
+    ) -> impl Future<Output = Result<(Vec<PublicRepositoryInfo>, usize), ApiError>> + Send;
+}
+
 /// An EKS managed node group and the role its nodes run as.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeGroup {

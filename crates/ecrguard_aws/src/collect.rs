@@ -3,13 +3,14 @@
 //! value `Unknown` and is kept with its ARN, region, call and AWS error code.
 
 use crate::api::{
-    ApiError, AuthorizationDetails, EcrApi, EksApi, ErrorKind, IamApi, NodeGroup, RepositoryInfo,
+    ApiError, AuthorizationDetails, EcrApi, EcrPublicApi, EksApi, ErrorKind, IamApi, NodeGroup,
+    RepositoryInfo,
 };
 use ecrguard_iam::PolicyKind;
 use ecrguard_model::{
     CreationTemplate, EcrState, Encryption, EncryptionKind, Identity, IdentityKind, IdentityPolicy,
-    ManagedPolicy, Origin, PolicyDoc, PolicyState, RegistryPolicy, RegistryScanning, Repository,
-    ResourceId, TagMutability, Value,
+    ManagedPolicy, Origin, PolicyDoc, PolicyState, PublicRepository, RegistryPolicy,
+    RegistryScanning, Repository, ResourceId, TagMutability, Value,
 };
 use futures::stream::{self, StreamExt};
 use std::sync::Arc;
@@ -29,6 +30,8 @@ pub struct AuditOptions {
 /// How far an audit is; shared counters, so the collector never waits on whoever shows them.
 #[derive(Debug, Default)]
 pub struct Progress {
+    /// Accounts finished.
+    pub accounts_done: AtomicUsize,
     /// Regions finished (over every account).
     pub regions_done: AtomicUsize,
     /// Repositories listed so far.
@@ -517,22 +520,89 @@ pub async fn collect_node_groups<E: EksApi>(api: &E, regions: &[String]) -> Audi
     audit
 }
 
+/// The region ECR Public's API lives in.
+const PUBLIC_REGION: &str = "us-east-1";
+
+fn public_registry(account: Option<&str>) -> String {
+    format!(
+        "arn:aws:ecr-public::{}:registry",
+        account.unwrap_or("unknown")
+    )
+}
+
+/// The account's ECR Public repositories and their policies (ECR014). A failed listing is an
+/// error: "no public repository" is never concluded from it.
+pub async fn collect_public<P: EcrPublicApi>(api: &P, account: Option<&str>) -> Audit {
+    let mut audit = Audit::default();
+    let registry = public_registry(account);
+    match api.public_repositories().await {
+        Ok((repos, calls)) => {
+            audit.calls += calls;
+            for r in repos {
+                let id = ResourceId::Arn(r.arn.clone());
+                let call = "ecr-public:GetRepositoryPolicy";
+                let at = origin(&r.arn, PUBLIC_REGION, call);
+                let policy = match r.policy {
+                    Ok(Some(text)) => {
+                        policy_state(&text, PolicyKind::PublicRepository, at.clone(), &id)
+                    }
+                    Ok(None) => PolicyState::Absent(at.clone()),
+                    Err(e) => {
+                        audit.error(&r.arn, PUBLIC_REGION, call, &e);
+                        PolicyState::Unknown(format!("{call} failed: {e}"), at.clone())
+                    }
+                };
+                audit.state.public_repositories.push(PublicRepository {
+                    id,
+                    name: Value::Set(
+                        r.name,
+                        origin(&r.arn, PUBLIC_REGION, "ecr-public:DescribeRepositories"),
+                    ),
+                    account: Some(r.registry_id),
+                    origin: at,
+                    policy,
+                });
+            }
+        }
+        Err(e) => {
+            audit.calls += 1;
+            audit.error(
+                &registry,
+                PUBLIC_REGION,
+                "ecr-public:DescribeRepositories",
+                &e,
+            );
+        }
+    }
+    audit
+}
+
 /// One account, whole: ECR in every region, IAM and EKS node groups, read at once. IAM
 /// errors name the account's root ARN once it is known; node group roles mark identities.
-pub async fn audit_account<A: EcrApi + IamApi + EksApi>(api: &A, opts: &AuditOptions) -> Audit {
-    let (mut audit, mut iam, eks) = futures::join!(
+pub async fn audit_account<A: EcrApi + IamApi + EksApi + EcrPublicApi>(
+    api: &A,
+    opts: &AuditOptions,
+) -> Audit {
+    let (mut audit, mut iam, eks, mut public) = futures::join!(
         collect(api, opts),
         collect_iam(api),
-        collect_node_groups(api, &opts.regions)
+        collect_node_groups(api, &opts.regions),
+        collect_public(api, None)
     );
     if let Some(account) = &audit.account {
         for e in iam.errors.iter_mut().filter(|e| e.resource == "account") {
             e.resource = format!("arn:aws:iam::{account}:root");
         }
+        let unnamed = public_registry(None);
+        for e in public.errors.iter_mut().filter(|e| e.resource == unnamed) {
+            e.resource = public_registry(Some(account));
+        }
     }
     audit.extend(iam);
     audit.extend(eks);
+    audit.extend(public);
     mark_node_roles(&mut audit);
+    opts.progress.accounts_done.fetch_add(1, Ordering::Relaxed);
     audit
 }
 

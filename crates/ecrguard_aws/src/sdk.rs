@@ -3,8 +3,8 @@
 //! read timeout by default, and a hung endpoint must not hang the audit).
 
 use crate::api::{
-    ApiError, AuthorizationDetails, EcrApi, EksApi, ErrorKind, IamApi, IamEntity, IamManagedPolicy,
-    NodeGroup, RepositoryInfo, decode_policy_document,
+    ApiError, AuthorizationDetails, EcrApi, EcrPublicApi, EksApi, ErrorKind, IamApi, IamEntity,
+    IamManagedPolicy, NodeGroup, PublicRepositoryInfo, RepositoryInfo, decode_policy_document,
 };
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -45,6 +45,7 @@ pub struct SdkApi {
     ecr: HashMap<String, aws_sdk_ecr::Client>,
     eks: HashMap<String, aws_sdk_eks::Client>,
     ec2: aws_sdk_ec2::Client,
+    ecr_public: aws_sdk_ecrpublic::Client,
     sts: aws_sdk_sts::Client,
     iam: aws_sdk_iam::Client,
     organizations: aws_sdk_organizations::Client,
@@ -141,6 +142,12 @@ impl SdkApi {
             ecr,
             eks,
             ec2: aws_sdk_ec2::Client::new(&base),
+            // ECR Public's API exists only in us-east-1.
+            ecr_public: aws_sdk_ecrpublic::Client::from_conf(
+                aws_sdk_ecrpublic::config::Builder::from(&base)
+                    .region(Region::new("us-east-1"))
+                    .build(),
+            ),
             sts: aws_sdk_sts::Client::new(&base),
             iam: aws_sdk_iam::Client::new(&base),
             organizations: aws_sdk_organizations::Client::new(&base),
@@ -417,6 +424,55 @@ fn attached_arns(list: &[aws_sdk_iam::types::AttachedPolicy]) -> Vec<String> {
     list.iter()
         .filter_map(|p| p.policy_arn().map(str::to_string))
         .collect()
+}
+
+impl EcrPublicApi for SdkApi {
+    async fn public_repositories(&self) -> Result<(Vec<PublicRepositoryInfo>, usize), ApiError> {
+        let mut calls = 0;
+        let mut repos = Vec::new();
+        let mut pages = self
+            .ecr_public
+            .describe_repositories()
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            calls += 1;
+            repos.extend(
+                page.map_err(|e| classify(&e))?
+                    .repositories()
+                    .iter()
+                    .cloned(),
+            );
+        }
+        let mut out = Vec::new();
+        for r in repos {
+            calls += 1;
+            let name = r.repository_name().unwrap_or_default().to_string();
+            let policy = match self
+                .ecr_public
+                .get_repository_policy()
+                .repository_name(&name)
+                .send()
+                .await
+            {
+                Ok(p) => Ok(p.policy_text().map(str::to_string)),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_repository_policy_not_found_exception()) =>
+                {
+                    Ok(None)
+                }
+                Err(e) => Err(classify(&e)),
+            };
+            out.push(PublicRepositoryInfo {
+                name,
+                arn: r.repository_arn().unwrap_or_default().to_string(),
+                registry_id: r.registry_id().unwrap_or_default().to_string(),
+                policy,
+            });
+        }
+        Ok((out, calls))
+    }
 }
 
 impl EksApi for SdkApi {

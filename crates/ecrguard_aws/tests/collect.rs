@@ -206,3 +206,72 @@ async fn denied_eks_is_a_note_not_an_error() {
     assert_eq!(audit.notes.len(), 1);
     assert!(audit.notes[0].contains("eu-west-1") && audit.notes[0].contains("AccessDenied"));
 }
+
+/// ECR Public (moto has no emulation of it, so the mapping is tested here): a repository is
+/// ECR014 unless approved; a policy read that fails is Unknown and an error, a missing one is
+/// absent; a failed listing is an error, never "no public repositories".
+#[tokio::test]
+async fn public_repositories_are_read_or_reported() {
+    use ecrguard_aws::api::{EcrPublicApi, PublicRepositoryInfo};
+    use ecrguard_aws::collect::collect_public;
+    struct Public(bool);
+    impl EcrPublicApi for Public {
+        async fn public_repositories(
+            &self,
+        ) -> Result<(Vec<PublicRepositoryInfo>, usize), ApiError> {
+            if !self.0 {
+                return Err(err(ErrorKind::AccessDenied, "AccessDeniedException"));
+            }
+            let public = |name: &str, policy| PublicRepositoryInfo {
+                name: name.into(),
+                arn: format!("arn:aws:ecr-public::111111111111:repository/{name}"),
+                registry_id: "111111111111".into(),
+                policy,
+            };
+            Ok((
+                vec![
+                    public("tools", Ok(None)),
+                    public("approved-cli", Ok(None)),
+                    public(
+                        "locked",
+                        Err(err(ErrorKind::Throttled, "ThrottlingException")),
+                    ),
+                ],
+                4,
+            ))
+        }
+    }
+    let audit = collect_public(&Public(true), Some("111111111111")).await;
+    assert_eq!(audit.calls, 4);
+    assert_eq!(audit.errors.len(), 1);
+    assert_eq!(audit.errors[0].call, "ecr-public:GetRepositoryPolicy");
+    assert!(matches!(
+        audit.state.public_repositories[2].policy,
+        PolicyState::Unknown(..)
+    ));
+    let settings = Settings {
+        approved_public_repositories: vec!["approved-*".into()],
+        ..Settings::default()
+    };
+    let mut flagged: Vec<String> = check(&audit.state, &settings)
+        .into_iter()
+        .filter(|f| f.rule.code == "ECR014")
+        .map(|f| f.resource.to_string())
+        .collect();
+    flagged.sort();
+    assert_eq!(
+        flagged,
+        [
+            "arn:aws:ecr-public::111111111111:repository/locked",
+            "arn:aws:ecr-public::111111111111:repository/tools"
+        ]
+    );
+
+    let denied = collect_public(&Public(false), Some("111111111111")).await;
+    assert!(denied.state.public_repositories.is_empty());
+    assert_eq!(denied.errors[0].call, "ecr-public:DescribeRepositories");
+    assert_eq!(
+        denied.errors[0].resource,
+        "arn:aws:ecr-public::111111111111:registry"
+    );
+}

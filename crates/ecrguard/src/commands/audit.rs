@@ -79,6 +79,7 @@ async fn run_async(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
     let show = progress::Display::start(
         !args.quiet && std::io::stderr().is_terminal(),
         std::sync::Arc::clone(&options.progress),
+        targets.len(),
         targets.len() * regions.len(),
     );
     let accounts: Vec<Audit> = stream::iter(targets)

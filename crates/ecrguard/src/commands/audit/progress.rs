@@ -1,5 +1,5 @@
-//! One progress line on a terminal's standard error while an audit runs: regions and
-//! repositories done. Reads the collector's counters; the collector never waits on it.
+//! One progress line on a terminal's standard error while an audit runs: accounts, regions
+//! and repositories done. Reads the collector's counters; the collector never waits on it.
 
 use ecrguard_aws::collect::Progress;
 use std::io::Write;
@@ -14,7 +14,12 @@ pub(crate) struct Display {
 
 impl Display {
     /// Starts drawing when `enabled` (a terminal, not `--quiet`); otherwise does nothing.
-    pub(crate) fn start(enabled: bool, progress: Arc<Progress>, regions_total: usize) -> Display {
+    pub(crate) fn start(
+        enabled: bool,
+        progress: Arc<Progress>,
+        accounts_total: usize,
+        regions_total: usize,
+    ) -> Display {
         let stop = Arc::new(AtomicBool::new(false));
         let thread = enabled.then(|| {
             let stop = Arc::clone(&stop);
@@ -23,7 +28,8 @@ impl Display {
                 while !stop.load(Ordering::Relaxed) {
                     let _ = write!(
                         err,
-                        "\r\x1b[2Kaudit: regions {}/{regions_total}, repositories {}/{}",
+                        "\r\x1b[2Kaudit: accounts {}/{accounts_total}, regions {}/{regions_total}, repositories {}/{}",
+                        progress.accounts_done.load(Ordering::Relaxed),
                         progress.regions_done.load(Ordering::Relaxed),
                         progress.repositories_done.load(Ordering::Relaxed),
                         progress.repositories_found.load(Ordering::Relaxed),

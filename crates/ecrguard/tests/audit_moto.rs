@@ -75,6 +75,8 @@ fn audit_reports_every_finding_and_non_finding() {
             .unwrap()
             .starts_with("arn:aws:ecr:")
     );
+    assert_eq!(public["account"], "123456789012");
+    assert!(public["region"] == "us-east-1" || public["region"] == "eu-west-1");
     who_can_write(&v);
     // moto answers every call ecrguard makes but one; that one is an error, and the result
     // is incomplete.

@@ -124,6 +124,102 @@ pub trait EcrApi: Sync {
     ) -> impl Future<Output = Result<Vec<String>, ApiError>> + Send;
 }
 
+/// An image in a repository: its digest and tags (what a deletion backup records).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ImageRef {
+    /// `sha256:...`.
+    pub digest: String,
+    /// Its tags.
+    pub tags: Vec<String>,
+}
+
+/// What `CreateRepository` needs to put a deleted repository back (empty).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepositorySpec {
+    /// Name.
+    pub name: String,
+    /// `MUTABLE`, `IMMUTABLE`...
+    pub tag_mutability: Option<String>,
+    /// Scan on push.
+    pub scan_on_push: Option<bool>,
+    /// `AES256`, `KMS`, `KMS_DSSE`.
+    pub encryption_type: Option<String>,
+    /// KMS key.
+    pub kms_key: Option<String>,
+    /// Tags.
+    pub tags: Vec<(String, String)>,
+}
+
+/// The ECR calls enforcement and restore make. Every change ecrguard can make is here, so
+/// what it can touch is visible in one place.
+pub trait EcrWriteApi: EcrApi {
+    /// `ecr:DescribeRepositories` for one name: `None` on `RepositoryNotFoundException`.
+    fn describe_repository(
+        &self,
+        region: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<RepositoryInfo>, ApiError>> + Send;
+    /// `ecr:ListImages`, every page, with `ecr:DescribeImages` for the tags.
+    fn list_images(
+        &self,
+        region: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<Vec<ImageRef>, ApiError>> + Send;
+    /// `ecr:SetRepositoryPolicy`.
+    fn set_repository_policy(
+        &self,
+        region: &str,
+        name: &str,
+        text: &str,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send;
+    /// `ecr:DeleteRepositoryPolicy`.
+    fn delete_repository_policy(
+        &self,
+        region: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send;
+    /// `ecr:DeleteRepository` (`force` deletes its images too).
+    fn delete_repository(
+        &self,
+        region: &str,
+        name: &str,
+        force: bool,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send;
+    /// `ecr:PutImageTagMutability`.
+    fn put_image_tag_mutability(
+        &self,
+        region: &str,
+        name: &str,
+        value: &str,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send;
+    /// `ecr:PutImageScanningConfiguration`.
+    fn put_scan_on_push(
+        &self,
+        region: &str,
+        name: &str,
+        on: bool,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send;
+    /// `ecr:PutLifecyclePolicy`.
+    fn put_lifecycle_policy(
+        &self,
+        region: &str,
+        name: &str,
+        text: &str,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send;
+    /// `ecr:DeleteLifecyclePolicy`.
+    fn delete_lifecycle_policy(
+        &self,
+        region: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send;
+    /// `ecr:CreateRepository` with settings and tags.
+    fn create_repository(
+        &self,
+        region: &str,
+        spec: &RepositorySpec,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send;
+}
+
 /// An ECR Public repository and what `GetRepositoryPolicy` said about its policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicRepositoryInfo {

@@ -72,6 +72,20 @@ pub struct Audit {
     pub node_groups: Vec<NodeGroup>,
     /// What was not evaluated and why (not an error: a fallback covered it).
     pub notes: Vec<String>,
+    /// Per repository ARN, what the API said as it said it: what acting on a finding needs
+    /// (the exact policy text to back up and edit, the creation time).
+    pub raw: std::collections::BTreeMap<String, RawRepository>,
+}
+
+/// A repository as the API described it, text unparsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawRepository {
+    /// `DescribeRepositories`.
+    pub info: RepositoryInfo,
+    /// The region.
+    pub region: String,
+    /// `GetRepositoryPolicy`'s text; `None` when absent or unread.
+    pub policy_text: Option<String>,
 }
 
 fn origin(arn: &str, region: &str, call: &'static str) -> Origin {
@@ -117,6 +131,7 @@ impl Audit {
         self.errors.sort();
         self.calls += other.calls;
         self.node_groups.extend(other.node_groups);
+        self.raw.extend(other.raw);
         self.notes.extend(other.notes);
         if self.account.is_none() {
             self.account = other.account;
@@ -136,6 +151,14 @@ impl Audit {
 
     fn add_repository(&mut self, region: &str, d: RepoDetails) {
         let arn = d.info.arn.clone();
+        self.raw.insert(
+            arn.clone(),
+            RawRepository {
+                info: d.info.clone(),
+                region: region.to_string(),
+                policy_text: d.policy.as_ref().ok().cloned().flatten(),
+            },
+        );
         let id = ResourceId::Arn(arn.clone());
         let described = origin(&arn, region, "ecr:DescribeRepositories");
         let policy = match d.policy {

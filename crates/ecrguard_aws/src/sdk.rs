@@ -3,8 +3,9 @@
 //! read timeout by default, and a hung endpoint must not hang the audit).
 
 use crate::api::{
-    ApiError, AuthorizationDetails, EcrApi, EcrPublicApi, EksApi, ErrorKind, IamApi, IamEntity,
-    IamManagedPolicy, NodeGroup, PublicRepositoryInfo, RepositoryInfo, decode_policy_document,
+    ApiError, AuthorizationDetails, EcrApi, EcrPublicApi, EcrWriteApi, EksApi, ErrorKind, IamApi,
+    IamEntity, IamManagedPolicy, ImageRef, NodeGroup, PublicRepositoryInfo, RepositoryInfo,
+    RepositorySpec, decode_policy_document,
 };
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -274,6 +275,232 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
     }
 }
 
+fn repository_info(r: &aws_sdk_ecr::types::Repository) -> RepositoryInfo {
+    let enc = r.encryption_configuration();
+    RepositoryInfo {
+        name: r.repository_name().unwrap_or_default().to_string(),
+        arn: r.repository_arn().unwrap_or_default().to_string(),
+        registry_id: r.registry_id().unwrap_or_default().to_string(),
+        tag_mutability: r.image_tag_mutability().map(|m| m.as_str().to_string()),
+        scan_on_push: r
+            .image_scanning_configuration()
+            .map(aws_sdk_ecr::types::ImageScanningConfiguration::scan_on_push),
+        encryption_type: enc.map(|e| e.encryption_type().as_str().to_string()),
+        kms_key: enc.and_then(|e| e.kms_key()).map(str::to_string),
+        created_at: r.created_at().map(aws_smithy_types::DateTime::secs),
+    }
+}
+
+impl EcrWriteApi for SdkApi {
+    async fn describe_repository(
+        &self,
+        region: &str,
+        name: &str,
+    ) -> Result<Option<RepositoryInfo>, ApiError> {
+        match self
+            .client(region)?
+            .describe_repositories()
+            .repository_names(name)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.repositories().first().map(repository_info)),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_repository_not_found_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(classify(&e)),
+        }
+    }
+
+    async fn list_images(&self, region: &str, name: &str) -> Result<Vec<ImageRef>, ApiError> {
+        let client = self.client(region)?;
+        let mut pages = client
+            .describe_images()
+            .repository_name(name)
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify(&e))?;
+            for d in page.image_details() {
+                out.push(ImageRef {
+                    digest: d.image_digest().unwrap_or_default().to_string(),
+                    tags: d.image_tags().to_vec(),
+                });
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    async fn set_repository_policy(
+        &self,
+        region: &str,
+        name: &str,
+        text: &str,
+    ) -> Result<(), ApiError> {
+        self.client(region)?
+            .set_repository_policy()
+            .repository_name(name)
+            .policy_text(text)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify(&e))
+    }
+
+    async fn delete_repository_policy(&self, region: &str, name: &str) -> Result<(), ApiError> {
+        match self
+            .client(region)?
+            .delete_repository_policy()
+            .repository_name(name)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            // Already gone: what deleting it wanted.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_repository_policy_not_found_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(classify(&e)),
+        }
+    }
+
+    async fn delete_repository(
+        &self,
+        region: &str,
+        name: &str,
+        force: bool,
+    ) -> Result<(), ApiError> {
+        self.client(region)?
+            .delete_repository()
+            .repository_name(name)
+            .force(force)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify(&e))
+    }
+
+    async fn put_image_tag_mutability(
+        &self,
+        region: &str,
+        name: &str,
+        value: &str,
+    ) -> Result<(), ApiError> {
+        self.client(region)?
+            .put_image_tag_mutability()
+            .repository_name(name)
+            .image_tag_mutability(aws_sdk_ecr::types::ImageTagMutability::from(value))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify(&e))
+    }
+
+    async fn put_scan_on_push(&self, region: &str, name: &str, on: bool) -> Result<(), ApiError> {
+        self.client(region)?
+            .put_image_scanning_configuration()
+            .repository_name(name)
+            .image_scanning_configuration(
+                aws_sdk_ecr::types::ImageScanningConfiguration::builder()
+                    .scan_on_push(on)
+                    .build(),
+            )
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify(&e))
+    }
+
+    async fn put_lifecycle_policy(
+        &self,
+        region: &str,
+        name: &str,
+        text: &str,
+    ) -> Result<(), ApiError> {
+        self.client(region)?
+            .put_lifecycle_policy()
+            .repository_name(name)
+            .lifecycle_policy_text(text)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify(&e))
+    }
+
+    async fn delete_lifecycle_policy(&self, region: &str, name: &str) -> Result<(), ApiError> {
+        match self
+            .client(region)?
+            .delete_lifecycle_policy()
+            .repository_name(name)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_lifecycle_policy_not_found_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(classify(&e)),
+        }
+    }
+
+    async fn create_repository(&self, region: &str, spec: &RepositorySpec) -> Result<(), ApiError> {
+        use aws_sdk_ecr::types::{
+            EncryptionConfiguration, EncryptionType, ImageScanningConfiguration,
+            ImageTagMutability, Tag,
+        };
+        let mut call = self
+            .client(region)?
+            .create_repository()
+            .repository_name(&spec.name);
+        if let Some(m) = &spec.tag_mutability {
+            call = call.image_tag_mutability(ImageTagMutability::from(m.as_str()));
+        }
+        if let Some(on) = spec.scan_on_push {
+            call = call.image_scanning_configuration(
+                ImageScanningConfiguration::builder()
+                    .scan_on_push(on)
+                    .build(),
+            );
+        }
+        if let Some(t) = &spec.encryption_type {
+            let enc = EncryptionConfiguration::builder()
+                .encryption_type(EncryptionType::from(t.as_str()))
+                .set_kms_key(spec.kms_key.clone())
+                .build()
+                .map_err(|e| ApiError {
+                    kind: ErrorKind::Other,
+                    code: None,
+                    message: e.to_string(),
+                })?;
+            call = call.encryption_configuration(enc);
+        }
+        for (k, v) in &spec.tags {
+            let tag = Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(|e| ApiError {
+                    kind: ErrorKind::Other,
+                    code: None,
+                    message: e.to_string(),
+                })?;
+            call = call.tags(tag);
+        }
+        call.send().await.map(|_| ()).map_err(|e| classify(&e))
+    }
+}
+
 impl EcrApi for SdkApi {
     async fn account_id(&self) -> Result<String, ApiError> {
         let out = self
@@ -295,21 +522,7 @@ impl EcrApi for SdkApi {
         let mut out = Vec::new();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| classify(&e))?;
-            for r in page.repositories() {
-                let enc = r.encryption_configuration();
-                out.push(RepositoryInfo {
-                    name: r.repository_name().unwrap_or_default().to_string(),
-                    arn: r.repository_arn().unwrap_or_default().to_string(),
-                    registry_id: r.registry_id().unwrap_or_default().to_string(),
-                    tag_mutability: r.image_tag_mutability().map(|m| m.as_str().to_string()),
-                    scan_on_push: r
-                        .image_scanning_configuration()
-                        .map(aws_sdk_ecr::types::ImageScanningConfiguration::scan_on_push),
-                    encryption_type: enc.map(|e| e.encryption_type().as_str().to_string()),
-                    kms_key: enc.and_then(|e| e.kms_key()).map(str::to_string),
-                    created_at: r.created_at().map(aws_smithy_types::DateTime::secs),
-                });
-            }
+            out.extend(page.repositories().iter().map(repository_info));
         }
         Ok(out)
     }

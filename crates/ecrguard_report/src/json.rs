@@ -30,6 +30,11 @@ struct FindingJson<'a> {
     severity: &'static str,
     resource: &'a str,
     repository: Option<&'a str>,
+    /// For a resource named by ARN (live audit): its account and region.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    region: Option<&'a str>,
     location: Option<LocationJson<'a>>,
     statement_index: Option<usize>,
     sid: Option<&'a str>,
@@ -44,7 +49,13 @@ fn finding_json<'a>(
     location: Option<&'a ecrguard_model::Location>,
     f: &'a Finding,
 ) -> FindingJson<'a> {
+    let arn = match &f.resource {
+        ecrguard_model::ResourceId::Arn(a) => ecrguard_iam::principal::Arn::parse(a),
+        _ => None,
+    };
     FindingJson {
+        account: arn.map(|a| a.account).filter(|a| !a.is_empty()),
+        region: arn.map(|a| a.region).filter(|r| !r.is_empty()),
         rule_id: f.rule.code,
         rule_name: f.rule.name,
         severity: f.severity.as_str(),

@@ -24,6 +24,14 @@ pub(crate) enum Command {
     /// Audit live AWS: repositories, their policies and settings, and registry policies, in
     /// the regions given, with the same rules as `scan`.
     Audit(AuditArgs),
+    /// Act on live findings per the `[enforce]` config: plan by default, change with
+    /// `--apply`, backing up everything first in the journal.
+    Enforce(EnforceArgs),
+    /// Put back what a journal entry backed up (a policy, a setting, a deleted repository).
+    Restore(RestoreArgs),
+    /// Evaluate and enforce on the resource an EventBridge event (CloudTrail record of an ECR
+    /// call) or an SQS batch of them touched.
+    HandleEvent(HandleEventArgs),
     /// List every rule.
     Rules {
         /// Output format.
@@ -191,6 +199,68 @@ pub(crate) struct AuditArgs {
     /// Colour: auto (on a terminal), always, never.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub(crate) color: Color,
+    /// `ecrguard.toml` (trusted accounts, approved public repositories, `[enforce]`); default:
+    /// the one in the working directory or its parents, if any.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+}
+
+/// What acting needs beyond reading.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ActArgs {
+    /// Change things (default: print the plan and change nothing).
+    #[arg(long)]
+    pub(crate) apply: bool,
+    /// Confirm destructive actions (deleting a repository) without asking.
+    #[arg(long)]
+    pub(crate) yes: bool,
+    /// The journal directory: a backup of everything changed, and every outcome.
+    #[arg(long, value_name = "DIR", default_value = "ecrguard-journal")]
+    pub(crate) journal: PathBuf,
+    /// Evaluate "new" and approval expiry as of this time (`2026-11-24T06:00:00Z` or seconds
+    /// since the epoch) instead of now.
+    #[arg(long, value_name = "TIME")]
+    pub(crate) now: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct EnforceArgs {
+    #[command(flatten)]
+    pub(crate) audit: AuditArgs,
+    #[command(flatten)]
+    pub(crate) act: ActArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct RestoreArgs {
+    /// The journal entry file (`ecrguard-journal/<id>.json`).
+    pub(crate) entry: PathBuf,
+    /// AWS profile.
+    #[arg(long)]
+    pub(crate) profile: Option<String>,
+    /// Assume this role first (the entry's account).
+    #[arg(long = "role-arn", value_name = "ARN")]
+    pub(crate) role_arn: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct HandleEventArgs {
+    /// The event file, or `-` for standard input.
+    #[arg(default_value = "-")]
+    pub(crate) input: PathBuf,
+    /// AWS profile.
+    #[arg(long)]
+    pub(crate) profile: Option<String>,
+    /// `ecrguard.toml`; default: the one in the working directory or its parents.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) trust: TrustArgs,
+    #[command(flatten)]
+    pub(crate) act: ActArgs,
+    /// Output format (text or json).
+    #[arg(long, value_enum, default_value_t = ScanFormat::Text)]
+    pub(crate) format: ScanFormat,
 }
 
 /// Who may be granted access without a finding: the same flags for every command.

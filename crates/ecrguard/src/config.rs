@@ -26,6 +26,8 @@ pub(crate) struct RawConfig {
     pub(crate) severity: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
     pub(crate) suppress: Vec<Spanned<RawSuppress>>,
+    /// `[enforce]`: what `enforce` and `handle-event` may change.
+    pub(crate) enforce: Option<ecrguard_enforce::config::RawEnforce>,
 }
 
 /// A `[[suppress]]` entry.
@@ -106,7 +108,68 @@ pub(crate) fn load(path: &Path) -> Result<LoadedConfig, ConfigError> {
     })
 }
 
+pub(crate) fn check_account(id: &str) -> Result<(), String> {
+    if ecrguard_iam::principal::is_account_id(id) && id != ecrguard_iam::analysis::SELF_ACCOUNT {
+        Ok(())
+    } else {
+        Err(format!("`{id}` is not a 12-digit account id"))
+    }
+}
+
 impl LoadedConfig {
+    /// The rule settings every command shares: owner, trusted accounts and organizations,
+    /// approved public repositories.
+    pub(crate) fn settings(&self) -> Result<ecrguard_rules::Settings, ConfigError> {
+        let (c, raw) = (self, &self.raw);
+        let mut settings = ecrguard_rules::Settings::default();
+        if let Some(o) = &raw.owner_account {
+            check_account(o.get_ref()).or_else(|m| c.error_at(o.span(), m))?;
+            settings.owner_account = Some(o.get_ref().clone());
+        }
+        for a in &raw.trusted_accounts {
+            check_account(a.get_ref()).or_else(|m| c.error_at(a.span(), m))?;
+            settings.trusted_accounts.insert(a.get_ref().clone());
+        }
+        for o in &raw.trusted_orgs {
+            if !o.get_ref().starts_with("o-") {
+                return c.error_at(
+                    o.span(),
+                    format!("`{}` is not an organization id (`o-...`)", o.get_ref()),
+                );
+            }
+            settings.trusted_orgs.insert(o.get_ref().clone());
+        }
+        settings
+            .approved_public_repositories
+            .clone_from(&raw.approved_public_repositories);
+        Ok(settings)
+    }
+
+    /// `[enforce]`, validated whole: every problem is reported, each with its line.
+    pub(crate) fn enforce(&self) -> Result<ecrguard_enforce::EnforceConfig, ConfigError> {
+        let Some(raw) = &self.raw.enforce else {
+            return Ok(ecrguard_enforce::EnforceConfig::default());
+        };
+        let base = self.path.parent().unwrap_or(Path::new("."));
+        ecrguard_enforce::config::validate(raw, base).map_err(|problems| {
+            let first = &problems[0];
+            let mut message = first.message.clone();
+            for p in &problems[1..] {
+                message.push_str(&format!(
+                    "\n{}:{}: {}",
+                    self.path.display(),
+                    line_of(&self.text, p.offset),
+                    p.message
+                ));
+            }
+            ConfigError {
+                path: self.path.clone(),
+                line: line_of(&self.text, first.offset),
+                message,
+            }
+        })
+    }
+
     pub(crate) fn error_at<T>(
         &self,
         span: std::ops::Range<usize>,

@@ -48,6 +48,9 @@ fn main() -> ExitCode {
         args::Command::CheckPolicy(a) => commands::check_policy::run(&a),
         args::Command::Scan(a) => commands::scan::run(&a),
         args::Command::Audit(a) => commands::audit::run(&a),
+        args::Command::Enforce(a) => commands::enforce::run(&a),
+        args::Command::Restore(a) => commands::restore::run(&a),
+        args::Command::HandleEvent(a) => commands::handle_event::run(&a),
         args::Command::Rules { format } => commands::rules::run_list(format),
         args::Command::Rule { rule, format } => commands::rules::run_show(&rule, format),
     };

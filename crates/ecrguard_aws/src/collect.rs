@@ -3,8 +3,8 @@
 //! value `Unknown` and is kept with its ARN, region, call and AWS error code.
 
 use crate::api::{
-    ApiError, AuthorizationDetails, EcrApi, EcrPublicApi, EksApi, ErrorKind, IamApi, NodeGroup,
-    RepositoryInfo,
+    ApiError, AuthorizationDetails, EcrApi, EcrPublicApi, EcrWriteApi, EksApi, ErrorKind, IamApi,
+    NodeGroup, RepositoryInfo,
 };
 use ecrguard_iam::PolicyKind;
 use ecrguard_model::{
@@ -301,19 +301,11 @@ pub async fn collect<A: EcrApi>(api: &A, opts: &AuditOptions) -> Audit {
     audit
 }
 
-/// One region: registry policy and scanning, then every repository's details.
-async fn read_region<A: EcrApi>(
-    api: &A,
-    region: &str,
-    account: &str,
-    concurrency: usize,
-    progress: &Progress,
-    audit: &mut Audit,
-) {
+/// A region's registry: its policy, scanning configuration and creation templates.
+async fn read_registry<A: EcrApi>(api: &A, region: &str, account: &str, audit: &mut Audit) {
     let registry = format!("arn:aws:ecr:{region}:{account}:registry");
-    audit.calls += 4;
-    let (repos, registry_policy, scanning, templates) = futures::join!(
-        api.describe_repositories(region),
+    audit.calls += 3;
+    let (registry_policy, scanning, templates) = futures::join!(
         api.get_registry_policy(region),
         api.registry_scan_filters(region),
         api.creation_templates(region)
@@ -390,6 +382,74 @@ async fn read_region<A: EcrApi>(
         region: Some(region.to_string()),
         scan_on_push_filters: filters,
     });
+}
+
+/// What one event touched, read alone: the account id and one region's registry (registry
+/// policy, scanning, creation templates).
+pub async fn collect_registry<A: EcrApi>(api: &A, region: &str) -> Audit {
+    let mut audit = Audit::default();
+    audit.calls += 1;
+    match api.account_id().await {
+        Ok(a) => audit.account = Some(a),
+        Err(e) => audit.error("account", "global", "sts:GetCallerIdentity", &e),
+    }
+    let account = audit.account.clone().unwrap_or_else(|| "unknown".into());
+    read_registry(api, region, &account, &mut audit).await;
+    audit
+}
+
+/// One repository, read alone (what an event touched): `None` in `state` when it no longer
+/// exists. The registry's scanning configuration is read too, since it decides ECR011.
+pub async fn collect_repository<A: EcrWriteApi>(api: &A, region: &str, name: &str) -> Audit {
+    let mut audit = collect_registry(api, region).await;
+    audit.calls += 1;
+    let info = match api.describe_repository(region, name).await {
+        Ok(Some(info)) => info,
+        Ok(None) => return audit,
+        Err(e) => {
+            let account = audit.account.clone().unwrap_or_else(|| "unknown".into());
+            audit.error(
+                &format!("arn:aws:ecr:{region}:{account}:repository/{name}"),
+                region,
+                "ecr:DescribeRepositories",
+                &e,
+            );
+            return audit;
+        }
+    };
+    audit.calls += 3;
+    let (policy, lifecycle, tags) = futures::join!(
+        api.get_repository_policy(region, &info.name),
+        api.get_lifecycle_policy(region, &info.name),
+        api.list_tags(region, &info.arn)
+    );
+    audit.add_repository(
+        region,
+        RepoDetails {
+            info,
+            policy,
+            lifecycle,
+            tags,
+        },
+    );
+    audit
+}
+
+/// One region: registry policy and scanning, then every repository's details.
+async fn read_region<A: EcrApi>(
+    api: &A,
+    region: &str,
+    account: &str,
+    concurrency: usize,
+    progress: &Progress,
+    audit: &mut Audit,
+) {
+    audit.calls += 1;
+    let (repos, ()) = futures::join!(
+        api.describe_repositories(region),
+        read_registry(api, region, account, audit)
+    );
+    let registry = format!("arn:aws:ecr:{region}:{account}:registry");
     let repos = match repos {
         Ok(r) => r,
         Err(e) => {

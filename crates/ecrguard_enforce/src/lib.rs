@@ -7,6 +7,7 @@
 pub mod config;
 pub mod event;
 pub mod execute;
+pub mod handler;
 pub mod journal;
 pub mod plan;
 

@@ -24,14 +24,29 @@ pub(crate) fn run(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
     runtime.block_on(run_async(args))
 }
 
-async fn run_async(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
-    let started = std::time::Instant::now();
-    let timeouts = Timeouts {
+/// What reading the accounts gave.
+pub(crate) struct Collected {
+    pub(crate) audit: Audit,
+    pub(crate) regions: Vec<String>,
+    /// The organization id, under `--org-role`.
+    pub(crate) org_trusted: Option<String>,
+    /// The roles assumed, one per account (empty: the caller's own account).
+    pub(crate) roles: Vec<String>,
+}
+
+pub(crate) fn timeouts(args: &AuditArgs) -> Timeouts {
+    Timeouts {
         connect: Duration::from_secs(args.connect_timeout),
         read: Duration::from_secs(args.read_timeout),
         attempt: Duration::from_secs(args.read_timeout + args.connect_timeout),
         operation: Duration::from_secs(args.operation_timeout),
-    };
+    }
+}
+
+/// Reads every account and region the arguments name.
+pub(crate) async fn collect_all(args: &AuditArgs) -> anyhow::Result<Collected> {
+    let started = std::time::Instant::now();
+    let timeouts = timeouts(args);
     // No region named, or `all`: every region enabled for the account (asked of the
     // configured region, or us-east-1).
     let probe = SdkApi::connect(args.profile.as_deref(), &[], timeouts, args.max_attempts).await;
@@ -118,27 +133,59 @@ async fn run_async(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
             audit.state.repositories.len()
         );
     }
+    Ok(Collected {
+        audit,
+        regions,
+        org_trusted,
+        roles: org_roles,
+    })
+}
 
-    let mut settings = Settings {
-        owner_account: audit.account.clone(),
-        ..Settings::default()
+/// `--config FILE`, or `ecrguard.toml` in the working directory or its parents.
+pub(crate) fn load_config(
+    path: Option<&std::path::Path>,
+) -> anyhow::Result<Option<crate::config::LoadedConfig>> {
+    let path = match path {
+        Some(p) => Some(p.to_path_buf()),
+        None => crate::config::discover(std::path::Path::new(".")),
     };
+    Ok(path.as_deref().map(crate::config::load).transpose()?)
+}
+
+/// The rule settings: the config's, the flags', the owner account and the organization.
+pub(crate) fn settings(
+    trust: &crate::args::TrustArgs,
+    config: Option<&crate::config::LoadedConfig>,
+    owner: Option<String>,
+    org: Option<String>,
+) -> anyhow::Result<Settings> {
+    let mut settings = match config {
+        Some(c) => c.settings()?,
+        None => Settings::default(),
+    };
+    if settings.owner_account.is_none() {
+        settings.owner_account = owner;
+    }
     settings
         .trusted_accounts
-        .extend(args.trust.trusted_accounts.iter().cloned());
+        .extend(trust.trusted_accounts.iter().cloned());
     settings
         .trusted_orgs
-        .extend(args.trust.trusted_orgs.iter().cloned().chain(org_trusted));
-    let rules: Vec<_> = registry::RULES
+        .extend(trust.trusted_orgs.iter().cloned().chain(org));
+    Ok(settings)
+}
+
+/// The rules that read live AWS.
+pub(crate) fn aws_rules() -> Vec<&'static dyn ecrguard_rules::Rule> {
+    registry::RULES
         .iter()
         .copied()
         .filter(|r| r.meta().sources.contains(&SourceKind::Aws))
-        .collect();
-    let mut findings = ecrguard_rules::check_rules(&audit.state, &settings, rules.iter().copied());
-    let access = ecrguard_access::matrix(&audit.state);
-    let sources = SourceDb::default();
-    ecrguard_report::sort_findings(&sources, &mut findings);
+        .collect()
+}
 
+/// Failed calls, and one line per account and missing permission.
+pub(crate) fn error_lines(audit: &Audit) -> Vec<InputError> {
     let mut errors: Vec<InputError> = audit
         .errors
         .iter()
@@ -163,6 +210,26 @@ async fn run_async(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
             ),
         });
     }
+    errors
+}
+
+async fn run_async(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
+    let config = load_config(args.config.as_deref())?;
+    let Collected {
+        audit, org_trusted, ..
+    } = collect_all(args).await?;
+    let settings = settings(
+        &args.trust,
+        config.as_ref(),
+        audit.account.clone(),
+        org_trusted,
+    )?;
+    let rules = aws_rules();
+    let mut findings = ecrguard_rules::check_rules(&audit.state, &settings, rules.iter().copied());
+    let access = ecrguard_access::matrix(&audit.state);
+    let sources = SourceDb::default();
+    ecrguard_report::sort_findings(&sources, &mut findings);
+    let errors = error_lines(&audit);
     let not_evaluated: Vec<NotEvaluated> = audit
         .notes
         .iter()

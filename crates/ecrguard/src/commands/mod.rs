@@ -1,7 +1,11 @@
 //! One module per subcommand.
 
+pub(crate) mod act;
 pub(crate) mod audit;
 pub(crate) mod check_policy;
+pub(crate) mod enforce;
+pub(crate) mod handle_event;
+pub(crate) mod restore;
 pub(crate) mod rules;
 pub(crate) mod scan;
 

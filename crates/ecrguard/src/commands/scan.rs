@@ -3,7 +3,7 @@
 use crate::ExitStatus;
 use crate::args::{FailOn, ScanArgs};
 use crate::commands::{emit_report, threshold};
-use crate::config::{self, ConfigError, LoadedConfig};
+use crate::config::{self, ConfigError, LoadedConfig, check_account};
 use ecrguard_model::{Origin, Span};
 use ecrguard_report::{InputError, NotEvaluated, ScanReport};
 use ecrguard_rules::suppression::{self, ConfigSuppression};
@@ -17,14 +17,6 @@ struct Resolved {
     fail_on: Option<Severity>,
     suppressions: Vec<(ConfigSuppression, std::ops::Range<usize>)>,
     config: Option<LoadedConfig>,
-}
-
-fn check_account(id: &str) -> Result<(), String> {
-    if ecrguard_iam::principal::is_account_id(id) && id != ecrguard_iam::analysis::SELF_ACCOUNT {
-        Ok(())
-    } else {
-        Err(format!("`{id}` is not a 12-digit account id"))
-    }
 }
 
 /// Whether a selector (code, name or code prefix) picks a rule.
@@ -70,26 +62,7 @@ fn resolve(args: &ScanArgs) -> anyhow::Result<Resolved> {
     let mut suppressions = Vec::new();
     if let Some(c) = &config {
         let raw = &c.raw;
-        if let Some(o) = &raw.owner_account {
-            check_account(o.get_ref()).or_else(|m| c.error_at(o.span(), m))?;
-            settings.owner_account = Some(o.get_ref().clone());
-        }
-        for a in &raw.trusted_accounts {
-            check_account(a.get_ref()).or_else(|m| c.error_at(a.span(), m))?;
-            settings.trusted_accounts.insert(a.get_ref().clone());
-        }
-        for o in &raw.trusted_orgs {
-            if !o.get_ref().starts_with("o-") {
-                return c.error_at(
-                    o.span(),
-                    format!("`{}` is not an organization id (`o-...`)", o.get_ref()),
-                )?;
-            }
-            settings.trusted_orgs.insert(o.get_ref().clone());
-        }
-        settings
-            .approved_public_repositories
-            .clone_from(&raw.approved_public_repositories);
+        settings = c.settings()?;
         for s in raw.select.iter().chain(&raw.ignore) {
             if !registry::metas().any(|m| selects(s.get_ref(), m)) {
                 return c.error_at(s.span(), format!("no rule matches `{}`", s.get_ref()))?;

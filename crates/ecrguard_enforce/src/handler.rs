@@ -1,0 +1,140 @@
+//! One event, end to end: read just the resource it touched, run the live rules on it, plan
+//! per config, and (when applying) act through the journal. Shared by `ecrguard
+//! handle-event` and the Lambda entry point, so both behave the same.
+
+use crate::config::EnforceConfig;
+use crate::event::{EcrEvent, Scope};
+use crate::execute::{self, ApplyOptions, Outcome};
+use crate::journal::{Journal, Status};
+use crate::plan::{Plan, plan};
+use ecrguard_aws::api::EcrWriteApi;
+use ecrguard_aws::collect::{collect_registry, collect_repository};
+use ecrguard_rules::{Settings, SourceKind, registry};
+use std::collections::BTreeMap;
+
+/// What handling one event did.
+#[derive(Debug, Clone, Default)]
+pub struct EventReport {
+    /// The findings on the resource: `(rule, resource, message)`.
+    pub findings: Vec<(String, String, String)>,
+    /// The plan.
+    pub plan: Plan,
+    /// Outcomes, when applying.
+    pub outcomes: Vec<Outcome>,
+    /// Reads that failed, and refusals.
+    pub errors: Vec<String>,
+}
+
+/// How to handle.
+#[derive(Debug, Clone, Copy)]
+pub struct HandleOptions<'a> {
+    /// Seconds since the epoch.
+    pub now: i64,
+    /// Today, `YYYY-MM-DD`.
+    pub today: &'a str,
+    /// `Some` to apply, through this journal.
+    pub journal: Option<&'a Journal>,
+    /// Whether destructive actions (deleting a repository) are confirmed.
+    pub destructive_confirmed: bool,
+}
+
+/// Handles one recognised event with `api` (credentials of the event's account, client in its
+/// region).
+pub async fn handle_event<A: EcrWriteApi>(
+    api: &A,
+    event: &EcrEvent,
+    settings: &Settings,
+    cfg: &EnforceConfig,
+    opts: HandleOptions<'_>,
+) -> EventReport {
+    let mut report = EventReport::default();
+    let audit = match &event.scope {
+        Scope::Repository(name) => collect_repository(api, &event.region, name).await,
+        Scope::Registry => collect_registry(api, &event.region).await,
+    };
+    for e in &audit.errors {
+        report.errors.push(format!(
+            "{} {} ({}): {}",
+            e.call, e.resource, e.region, e.message
+        ));
+    }
+    match audit.account.as_deref() {
+        Some(a) if a == event.account => {}
+        Some(a) => {
+            report.errors.push(format!(
+                "the event is for account {} but the credentials are for {a}: nothing done",
+                event.account
+            ));
+            return report;
+        }
+        None => return report,
+    }
+    if let Scope::Repository(name) = &event.scope {
+        if audit.state.repositories.is_empty() && audit.errors.is_empty() {
+            report.errors.push(format!(
+                "repository `{name}` no longer exists in {}: nothing to do",
+                event.region
+            ));
+            return report;
+        }
+    }
+    let mut settings = settings.clone();
+    if settings.owner_account.is_none() {
+        settings.owner_account.clone_from(&audit.account);
+    }
+    let rules = registry::RULES
+        .iter()
+        .copied()
+        .filter(|r| r.meta().sources.contains(&SourceKind::Aws));
+    let findings = ecrguard_rules::check_rules(&audit.state, &settings, rules);
+    report.findings = findings
+        .iter()
+        .filter(|f| f.suppression.is_none())
+        .map(|f| {
+            (
+                f.rule.code.to_string(),
+                f.resource.label().to_string(),
+                f.message.clone(),
+            )
+        })
+        .collect();
+    let tags: BTreeMap<String, Vec<(String, String)>> = audit
+        .state
+        .repositories
+        .iter()
+        .filter_map(|r| Some((r.id.label().to_string(), r.tags.known()?.clone())))
+        .collect();
+    report.plan = plan(&findings, &audit.raw, &tags, cfg, opts.now, opts.today);
+    let Some(journal) = opts.journal else {
+        return report;
+    };
+    for action in &report.plan.actions {
+        if action.change.destructive() && !opts.destructive_confirmed {
+            report.outcomes.push(Outcome {
+                id: action.id.clone(),
+                status: Status::Refused,
+                message: "deleting a repository needs --yes (ECRGUARD_YES=true in Lambda)".into(),
+            });
+            continue;
+        }
+        let applied = execute::apply(
+            api,
+            journal,
+            action,
+            ApplyOptions {
+                now: opts.now,
+                allow_delete_with_images: cfg.allow_delete_with_images,
+            },
+        )
+        .await;
+        match applied {
+            Ok(o) => report.outcomes.push(o),
+            Err(e) => {
+                // The journal cannot be written: stop, nothing more may change.
+                report.errors.push(e);
+                break;
+            }
+        }
+    }
+    report
+}

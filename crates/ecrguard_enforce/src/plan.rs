@@ -26,6 +26,7 @@ pub struct Target {
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Change {
     /// `SetRepositoryPolicy` with the offending statements removed.
+    #[serde(rename = "remove-statements")]
     SetPolicy {
         /// Statement indexes removed.
         removed: Vec<usize>,

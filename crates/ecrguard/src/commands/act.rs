@@ -9,7 +9,7 @@ use ecrguard_enforce::journal::{Journal, Status};
 use ecrguard_enforce::{EnforceConfig, Plan};
 use serde_json::json;
 use std::fmt::Write as _;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 
 /// Seconds since the epoch: `--now` (RFC 3339 `YYYY-MM-DDTHH:MM:SSZ` or seconds), else the
 /// system clock.
@@ -181,12 +181,16 @@ pub(crate) fn confirmed(plan: &Plan, act: &ActArgs) -> anyhow::Result<bool> {
     if !std::io::stdin().is_terminal() {
         return Ok(false);
     }
-    eprint!(
+    let mut err = std::io::stderr().lock();
+    write!(
+        err,
         "ecrguard: delete {} repositor{} and their images ({})? type `yes` to go on: ",
         destructive.len(),
         if destructive.len() == 1 { "y" } else { "ies" },
         destructive.join(", ")
-    );
+    )?;
+    err.flush()?;
+    drop(err);
     let mut answer = String::new();
     std::io::stdin().read_line(&mut answer)?;
     Ok(answer.trim() == "yes")
@@ -303,6 +307,63 @@ pub(crate) fn emit(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exit_status_says_what_is_left() {
+        use ecrguard_enforce::plan::{Action, Change, Target};
+        let action = Action {
+            id: "a".into(),
+            target: Target {
+                arn: "arn".into(),
+                name: "n".into(),
+                account: "1".into(),
+                region: "r".into(),
+            },
+            controls: vec![],
+            rules: vec![],
+            reason: String::new(),
+            change: Change::SetScanOnPush,
+        };
+        let plan = Plan {
+            actions: vec![action],
+            unchanged: vec![],
+        };
+        let done = |status| Outcome {
+            id: "a".into(),
+            status,
+            message: String::new(),
+        };
+        assert_eq!(
+            exit_status(&Plan::default(), false, &[], 0),
+            ExitStatus::Clean
+        );
+        assert_eq!(
+            exit_status(&plan, false, &[], 0),
+            ExitStatus::Findings,
+            "planned, not applied"
+        );
+        assert_eq!(
+            exit_status(&plan, true, &[done(Status::Applied)], 0),
+            ExitStatus::Clean
+        );
+        assert_eq!(
+            exit_status(&plan, true, &[done(Status::Refused)], 0),
+            ExitStatus::Findings
+        );
+        assert_eq!(
+            exit_status(&plan, true, &[done(Status::SkippedDrift)], 0),
+            ExitStatus::Findings
+        );
+        assert_eq!(
+            exit_status(&plan, true, &[done(Status::Failed)], 0),
+            ExitStatus::Error
+        );
+        assert_eq!(
+            exit_status(&plan, true, &[done(Status::Applied)], 1),
+            ExitStatus::Error,
+            "incomplete read"
+        );
+    }
 
     #[test]
     fn clock_arguments() {

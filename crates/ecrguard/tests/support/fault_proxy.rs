@@ -29,6 +29,9 @@ pub(crate) enum Fault {
     Reset,
     /// Read the request and never answer.
     Hang,
+    /// Wait this many milliseconds, then pass it to moto (a slow service, so that a test can
+    /// kill the client mid-run).
+    Delay(u64),
 }
 
 /// Decides a request's fault from its `X-Amz-Target`, its body and how many times the same
@@ -79,6 +82,11 @@ fn serve(
         *n - 1
     };
     match decide(&target, &body_text, attempt) {
+        Fault::Delay(ms) => {
+            std::thread::sleep(Duration::from_millis(ms));
+            let answer = forward(upstream, &head_text, &body)?;
+            client.write_all(&answer)?;
+        }
         Fault::Forward => {
             let answer = forward(upstream, &head_text, &body)?;
             client.write_all(&answer)?;

@@ -1,0 +1,25 @@
+"""Prints the ECR state of a moto server in us-east-1 as JSON, for tests to compare:
+{name: {"policy": text or null, "mutability": ..., "tags": {...}, "images": n}}.
+
+usage: python state.py ENDPOINT [set-policy NAME TEXT]
+"""
+import json
+import sys
+
+import boto3
+
+endpoint = sys.argv[1]
+ecr = boto3.client("ecr", region_name="us-east-1", endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing")
+if len(sys.argv) > 2 and sys.argv[2] == "set-policy":
+    ecr.set_repository_policy(repositoryName=sys.argv[3], policyText=sys.argv[4])
+    sys.exit(0)
+out = {}
+for r in ecr.describe_repositories()["repositories"]:
+    name = r["repositoryName"]
+    try:
+        policy = ecr.get_repository_policy(repositoryName=name)["policyText"]
+    except ecr.exceptions.RepositoryPolicyNotFoundException:
+        policy = None
+    tags = {t["Key"]: t["Value"] for t in ecr.list_tags_for_resource(resourceArn=r["repositoryArn"])["tags"]}
+    out[name] = {"policy": policy, "mutability": r["imageTagMutability"], "tags": tags, "images": len(ecr.list_images(repositoryName=name)["imageIds"])}
+print(json.dumps(out))

@@ -1,0 +1,521 @@
+//! `ecrguard enforce` and `restore` against a moto server: plan only by default; apply;
+//! approvals by name and tag; new versus old through the injected clock; refusal to delete a
+//! repository holding images; confirmation; skip on drift; byte-identical restore; and a
+//! run killed in the middle of `--apply` that converges on the next with nothing lost.
+
+mod support;
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use support::fault_proxy::{Fault, FaultProxy};
+use support::moto::{Moto, aws_env, seed_with};
+
+const CONFIG: &str = r#"
+[enforce]
+approval-tag = "ecrguard=approved"
+
+[[enforce.approve]]
+name = "approved-*"
+reason = "public mirrors"
+
+[enforce.public-policy]
+mode = "enforce: delete-if-new"
+otherwise = "enforce: remove-statements"
+
+[enforce.tag-mutability]
+mode = "enforce: set-immutable"
+"#;
+
+/// A scratch directory for one test: config and journal.
+fn scratch(name: &str, config: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ecrguard-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("ecrguard.toml"), config).unwrap();
+    dir
+}
+
+fn now() -> i64 {
+    i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap()
+}
+
+/// Two hours from now: every seeded repository is older than the 60-minute window.
+fn later() -> String {
+    (now() + 7200).to_string()
+}
+
+fn command(endpoint: &str, dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecrguard"));
+    cmd.args([
+        "enforce",
+        "--regions",
+        "us-east-1",
+        "--format",
+        "json",
+        "--config",
+    ])
+    .arg(dir.join("ecrguard.toml"))
+    .arg("--journal")
+    .arg(dir.join("journal"))
+    .args(args);
+    aws_env(&mut cmd, endpoint);
+    cmd.stdin(Stdio::null());
+    cmd
+}
+
+fn enforce(endpoint: &str, dir: &Path, args: &[&str]) -> (Value, Output) {
+    let out = command(endpoint, dir, args).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v = serde_json::from_str(&text).unwrap_or(Value::Null);
+    if !v.is_null() {
+        moto_gaps_only(&v);
+    }
+    (v, out)
+}
+
+/// moto implements neither creation templates nor ECR Public: the audit under the plan reports
+/// both as errors (so the exit code is 2, "incomplete"), and nothing else may fail.
+fn moto_gaps_only(v: &Value) {
+    for e in v["errors"].as_array().unwrap() {
+        let e = e.as_str().unwrap();
+        assert!(
+            e.starts_with("ecr:DescribeRepositoryCreationTemplates ")
+                || e.starts_with("ecr-public:DescribeRepositories "),
+            "{e}"
+        );
+    }
+}
+
+/// The exit code when the only errors are moto's gaps: 2 (incomplete) always wins over the
+/// plan's 0 or 1, which `act::exit_status`'s own test covers.
+const INCOMPLETE: Option<i32> = Some(2);
+
+fn state(endpoint: &str) -> Value {
+    serde_json::from_str(&seed_with("state.py", endpoint, &[])).unwrap()
+}
+
+fn statement_sids(policy: &Value) -> Vec<String> {
+    let text = policy.as_str().expect("a policy");
+    let v: Value = serde_json::from_str(text).unwrap();
+    v["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["Sid"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// `(verb, repository name)` of each planned action, sorted.
+fn actions(v: &Value) -> Vec<(String, String)> {
+    let mut a: Vec<(String, String)> = v["actions"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no actions: {v:#}"))
+        .iter()
+        .map(|a| {
+            (
+                a["change"]["kind"].as_str().unwrap().to_string(),
+                a["target"]["name"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    a.sort();
+    a
+}
+
+fn outcome_of<'a>(v: &'a Value, id: &str) -> &'a Value {
+    v["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["id"] == id)
+        .unwrap_or_else(|| panic!("no outcome {id}: {v:#}"))
+}
+
+fn action_id(v: &Value, kind: &str, name: &str) -> String {
+    v["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["change"]["kind"] == kind && a["target"]["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind} on {name}: {v:#}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn journal_entry(dir: &Path, id: &str) -> Value {
+    let text = std::fs::read_to_string(dir.join("journal").join(format!("{id}.json"))).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn restore(endpoint: &str, dir: &Path, id: &str) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecrguard"));
+    cmd.arg("restore")
+        .arg(dir.join("journal").join(format!("{id}.json")));
+    aws_env(&mut cmd, endpoint);
+    cmd.output().unwrap()
+}
+
+#[test]
+fn plan_by_default_then_apply_approvals_and_byte_identical_restore() {
+    let moto = Moto::start();
+    let texts: Value =
+        serde_json::from_str(&seed_with("seed_enforce.py", &moto.endpoint(), &[])).unwrap();
+    let dir = scratch("enforce-old", CONFIG);
+    let before = state(&moto.endpoint());
+
+    // Without --apply: the plan, and nothing changes.
+    let (plan, out) = enforce(&moto.endpoint(), &dir, &["--now", &later()]);
+    assert_eq!(
+        out.status.code(),
+        INCOMPLETE,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(plan["mode"], "plan");
+    assert_eq!(
+        actions(&plan),
+        [
+            ("delete-policy".to_string(), "only-public".to_string()),
+            ("delete-policy".into(), "with-images".into()),
+            ("remove-statements".into(), "mixed".into()),
+            ("set-immutable".into(), "mutable".into()),
+        ],
+        "old repositories: delete-if-new falls back to remove-statements"
+    );
+    let unchanged: Vec<(&str, &str)> = plan["unchanged"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["rule"] == "ECR002")
+        .map(|u| {
+            (
+                u["target"].as_str().unwrap().rsplit('/').next().unwrap(),
+                u["reason"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        unchanged.contains(&("approved-mirror", "approved by config (public mirrors)")),
+        "{unchanged:?}"
+    );
+    assert!(
+        unchanged.contains(&("tagged", "approved by tag `ecrguard=approved`")),
+        "{unchanged:?}"
+    );
+    let mixed = &plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["target"]["name"] == "mixed")
+        .unwrap()["change"];
+    assert_eq!(mixed["removed"], serde_json::json!([0]));
+    assert_eq!(state(&moto.endpoint()), before, "a plan changes nothing");
+    assert!(!dir.join("journal").exists(), "a plan writes no journal");
+
+    // --apply: each action done, with its backup first.
+    let (applied, out) = enforce(&moto.endpoint(), &dir, &["--now", &later(), "--apply"]);
+    assert_eq!(out.status.code(), INCOMPLETE, "{applied:#}");
+    for o in applied["outcomes"].as_array().unwrap() {
+        assert_eq!(o["status"], "applied", "{o}");
+    }
+    let after = state(&moto.endpoint());
+    assert_eq!(statement_sids(&after["mixed"]["policy"]), ["Ci"]);
+    assert_eq!(after["only-public"]["policy"], Value::Null);
+    assert_eq!(after["mutable"]["mutability"], "IMMUTABLE");
+    assert_eq!(after["approved-mirror"], before["approved-mirror"]);
+    assert_eq!(after["tagged"], before["tagged"]);
+    assert_eq!(after["private"], before["private"]);
+    let id = action_id(&applied, "remove-statements", "mixed");
+    let entry = journal_entry(&dir, &id);
+    assert_eq!(entry["version"], 1);
+    assert_eq!(entry["status"], "applied");
+    assert_eq!(
+        entry["backup"]["policy_text"], texts["mixed"],
+        "the full previous text"
+    );
+    assert_eq!(entry["backup"]["tags"], serde_json::json!([]));
+
+    // Converged: a second run plans nothing for what was fixed.
+    let (again, out) = enforce(&moto.endpoint(), &dir, &["--now", &later(), "--apply"]);
+    assert_eq!(out.status.code(), INCOMPLETE, "{again:#}");
+    assert!(again["actions"].as_array().unwrap().is_empty(), "{again:#}");
+
+    // Restore: the policy text comes back byte for byte.
+    let out = restore(&moto.endpoint(), &dir, &id);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(state(&moto.endpoint())["mixed"]["policy"], texts["mixed"]);
+    assert_eq!(journal_entry(&dir, &id)["status"], "restored");
+    // Restoring twice is refused: the entry says it was restored.
+    assert!(!restore(&moto.endpoint(), &dir, &id).status.success());
+}
+
+#[test]
+fn delete_if_new_by_the_clock_refuses_images_and_needs_confirmation() {
+    let moto = Moto::start();
+    let texts: Value =
+        serde_json::from_str(&seed_with("seed_enforce.py", &moto.endpoint(), &[])).unwrap();
+    let dir = scratch("enforce-new", CONFIG);
+    let before = state(&moto.endpoint());
+    let now = now().to_string();
+
+    // New repositories: deletions planned. Without --yes (and no terminal) nothing happens.
+    let (_, out) = enforce(&moto.endpoint(), &dir, &["--now", &now, "--apply"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--yes"));
+    assert_eq!(
+        state(&moto.endpoint()),
+        before,
+        "nothing changed without confirmation"
+    );
+
+    let (v, out) = enforce(&moto.endpoint(), &dir, &["--now", &now, "--apply", "--yes"]);
+    assert_eq!(out.status.code(), INCOMPLETE, "{v:#}");
+    let deleted = action_id(&v, "delete-repository", "mixed");
+    assert_eq!(outcome_of(&v, &deleted)["status"], "applied");
+    let images = action_id(&v, "delete-repository", "with-images");
+    let refused = outcome_of(&v, &images);
+    assert_eq!(refused["status"], "refused");
+    assert!(refused["message"].as_str().unwrap().contains("1 image"));
+    let after = state(&moto.endpoint());
+    assert!(after.get("mixed").is_none() && after.get("only-public").is_none());
+    assert_eq!(
+        after["with-images"], before["with-images"],
+        "refused: untouched"
+    );
+    assert_eq!(
+        after["approved-mirror"], before["approved-mirror"],
+        "approved: never deleted"
+    );
+    let entry = journal_entry(&dir, &deleted);
+    assert_eq!(entry["backup"]["images"], serde_json::json!([]));
+
+    // A deleted repository comes back empty, with its settings, tags and policy.
+    let out = restore(&moto.endpoint(), &dir, &deleted);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("held no images"));
+    assert_eq!(state(&moto.endpoint())["mixed"], before["mixed"]);
+
+    // Allowed: the repository with an image goes, and its restore says what is lost.
+    let dir = scratch(
+        "enforce-images",
+        &CONFIG.replace(
+            "[enforce]\n",
+            "[enforce]\nallow-delete-with-images = true\n",
+        ),
+    );
+    let (v, _) = enforce(&moto.endpoint(), &dir, &["--now", &now, "--apply", "--yes"]);
+    let id = action_id(&v, "delete-repository", "with-images");
+    assert_eq!(outcome_of(&v, &id)["status"], "applied", "{v:#}");
+    let backup = &journal_entry(&dir, &id)["backup"];
+    assert_eq!(backup["images"][0]["tags"], serde_json::json!(["v1"]));
+    assert!(
+        backup["images"][0]["digest"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+    let out = restore(&moto.endpoint(), &dir, &id);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("1 image(s) cannot be restored") && said.contains("sha256:"),
+        "{said}"
+    );
+    let back = &state(&moto.endpoint())["with-images"];
+    assert_eq!(back["policy"], texts["with-images"]);
+    assert_eq!(back["tags"], before["with-images"]["tags"]);
+    assert_eq!(back["images"], 0);
+}
+
+#[test]
+fn a_change_between_plan_and_act_is_skipped() {
+    let moto = Moto::start();
+    seed_with("seed_enforce.py", &moto.endpoint(), &[]);
+    let dir = scratch("enforce-drift", CONFIG);
+    let endpoint = moto.endpoint();
+    let drifted = r#"{"Version":"2012-10-17","Statement":[{"Sid":"Changed","Effect":"Allow","Principal":"*","Action":"ecr:BatchGetImage"}]}"#;
+    let changed = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&changed);
+    let moto_endpoint = endpoint.clone();
+    // Just before ecrguard re-reads `mixed` to act, someone else changes its policy.
+    let proxy = FaultProxy::start(
+        moto.port,
+        Box::new(move |target: &str, body: &str, _| {
+            if target.ends_with(".DescribeRepositories")
+                && body.contains("\"repositoryNames\":[\"mixed\"]")
+                && !flag.swap(true, Ordering::SeqCst)
+            {
+                seed_with(
+                    "state.py",
+                    &moto_endpoint,
+                    &["set-policy", "mixed", drifted],
+                );
+            }
+            Fault::Forward
+        }),
+    );
+    let (v, _) = enforce(&proxy.endpoint(), &dir, &["--now", &later(), "--apply"]);
+    assert!(changed.load(Ordering::SeqCst), "the drift was injected");
+    let id = action_id(&v, "remove-statements", "mixed");
+    assert_eq!(outcome_of(&v, &id)["status"], "skipped-drift", "{v:#}");
+    assert_eq!(
+        state(&endpoint)["mixed"]["policy"],
+        drifted,
+        "left as someone set it"
+    );
+    // The others went ahead.
+    let other = action_id(&v, "delete-policy", "only-public");
+    assert_eq!(outcome_of(&v, &other)["status"], "applied");
+}
+
+/// A real kill (SIGKILL) in the middle of `--apply`, then a run to completion: every
+/// repository converges, every backup holds its original text, and no change was sent twice.
+#[test]
+fn killed_mid_apply_then_rerun_converges_with_nothing_lost() {
+    const REPOS: usize = 24;
+    let moto = Moto::start();
+    let texts: Value = serde_json::from_str(&seed_with(
+        "seed_enforce.py",
+        &moto.endpoint(),
+        &["bulk", &REPOS.to_string()],
+    ))
+    .unwrap();
+    let dir = scratch("enforce-kill", CONFIG);
+    let slow = Arc::new(AtomicBool::new(true));
+    let sets = Arc::new(std::sync::Mutex::new(std::collections::BTreeMap::<
+        String,
+        usize,
+    >::new()));
+    let (slow_flag, counted) = (Arc::clone(&slow), Arc::clone(&sets));
+    let proxy = FaultProxy::start(
+        moto.port,
+        Box::new(move |target: &str, body: &str, _| {
+            if !target.ends_with(".SetRepositoryPolicy") {
+                return Fault::Forward;
+            }
+            let name = body
+                .split("\"repositoryName\":\"")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .unwrap_or("")
+                .to_string();
+            *counted.lock().unwrap().entry(name).or_insert(0) += 1;
+            if slow_flag.load(Ordering::SeqCst) {
+                Fault::Delay(300)
+            } else {
+                Fault::Forward
+            }
+        }),
+    );
+    let journal = dir.join("journal");
+    let mut child = command(&proxy.endpoint(), &dir, &["--now", &later(), "--apply"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let entries = || {
+        std::fs::read_dir(&journal).map_or(0, |d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+                .count()
+        })
+    };
+    while entries() < 4 {
+        assert!(Instant::now() < deadline, "the apply never started");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "finished before it could be killed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let at_kill = entries();
+    assert!(
+        at_kill < REPOS,
+        "killed in the middle ({at_kill} of {REPOS})"
+    );
+    // Let a request the killed run had in flight land, as it would on AWS.
+    std::thread::sleep(Duration::from_millis(400));
+
+    slow.store(false, Ordering::SeqCst);
+    let (v, out) = enforce(&proxy.endpoint(), &dir, &["--now", &later(), "--apply"]);
+    assert_eq!(
+        out.status.code(),
+        INCOMPLETE,
+        "{v:#} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = state(&moto.endpoint());
+    for i in 0..REPOS {
+        let name = format!("bulk-{i:03}");
+        assert_eq!(
+            statement_sids(&after[&name]["policy"]),
+            ["Ci"],
+            "{name} converged"
+        );
+    }
+    let all: Vec<Value> = std::fs::read_dir(&journal)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .map(|e| serde_json::from_str(&std::fs::read_to_string(e.path()).unwrap()).unwrap())
+        .collect();
+    assert_eq!(all.len(), REPOS, "one entry per repository");
+    for e in &all {
+        let name = e["action"]["target"]["name"].as_str().unwrap();
+        assert_eq!(e["status"], "applied", "{e:#}");
+        assert_eq!(
+            e["backup"]["policy_text"], texts[name],
+            "{name}: the original text, never overwritten"
+        );
+    }
+    let sets = sets.lock().unwrap();
+    assert_eq!(sets.len(), REPOS);
+    assert!(
+        sets.values().all(|n| *n == 1),
+        "each change sent once: {sets:?}"
+    );
+    // No temporary file is left behind.
+    assert!(
+        std::fs::read_dir(&journal)
+            .unwrap()
+            .filter_map(Result::ok)
+            .all(|e| !e.file_name().to_string_lossy().ends_with(".tmp"))
+    );
+}
+
+#[test]
+fn an_invalid_enforce_config_stops_before_anything_is_read() {
+    let dir = scratch(
+        "enforce-config",
+        "[enforce.tag-mutability]\nmode = \"enforce: delete-if-new\"\n",
+    );
+    // No moto at all: validation comes first, so the endpoint is never contacted.
+    let (_, out) = enforce("http://127.0.0.1:9", &dir, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("ecrguard.toml:2:") && err.contains("is not a mode of `tag-mutability`"),
+        "{err}"
+    );
+}

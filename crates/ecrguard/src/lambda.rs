@@ -1,0 +1,106 @@
+//! The AWS Lambda entry point (feature `lambda`): the binary runs it when Lambda starts it
+//! (`AWS_LAMBDA_RUNTIME_API` is set). Each invocation is an EventBridge event or an SQS batch
+//! of them, handled exactly as `ecrguard handle-event` handles a file.
+//!
+//! Configuration, from the function's environment:
+//! - `ECRGUARD_CONFIG`: path of `ecrguard.toml` in the deployment package (default
+//!   `ecrguard.toml` beside the binary's working directory, if present);
+//! - `ECRGUARD_APPLY=true` to change things (default: report only);
+//! - `ECRGUARD_YES=true` to allow repository deletions;
+//! - `ECRGUARD_JOURNAL`: the journal directory. It must outlive the function: mount an EFS
+//!   access point (`/mnt/ecrguard-journal`); `/tmp` is refused when applying.
+
+use crate::ExitStatus;
+use crate::commands::handle_event::{Handling, handle_input};
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use aws_lambda_events::event::sqs::SqsEvent;
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::Value;
+
+/// The shapes an invocation can have; anything else is refused before any call is made.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum Invocation {
+    Sqs(SqsEvent),
+    EventBridge(Box<EventBridgeEvent<Value>>),
+}
+
+fn flag(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| v == "true")
+}
+
+async fn invoke(event: LambdaEvent<Value>) -> Result<Value, Error> {
+    let (payload, _context) = event.into_parts();
+    let records = match serde_json::from_value::<Invocation>(payload.clone()) {
+        Ok(Invocation::Sqs(batch)) => batch.records.len(),
+        Ok(Invocation::EventBridge(e)) if e.source == "aws.ecr" => 1,
+        Ok(Invocation::EventBridge(e)) => {
+            return Err(format!("an EventBridge event from `{}`, not aws.ecr", e.source).into());
+        }
+        Err(_) => {
+            return Err("the invocation is neither an EventBridge event nor an SQS batch".into());
+        }
+    };
+    let config_path = std::env::var_os("ECRGUARD_CONFIG").map(std::path::PathBuf::from);
+    let config = crate::commands::audit::load_config(config_path.as_deref())?;
+    let cfg = match &config {
+        Some(c) => c.enforce()?,
+        None => ecrguard_enforce::EnforceConfig::default(),
+    };
+    let settings = crate::commands::audit::settings(
+        &crate::args::TrustArgs::default(),
+        config.as_ref(),
+        None,
+        None,
+    )?;
+    let journal = if flag("ECRGUARD_APPLY") {
+        let dir = std::env::var("ECRGUARD_JOURNAL")
+            .map_err(|_| "ECRGUARD_APPLY needs ECRGUARD_JOURNAL (an EFS mount)")?;
+        if dir.starts_with("/tmp") {
+            return Err(
+                "ECRGUARD_JOURNAL under /tmp would be lost with the function: use an EFS mount"
+                    .into(),
+            );
+        }
+        Some(ecrguard_enforce::journal::Journal::open(
+            std::path::Path::new(&dir),
+        )?)
+    } else {
+        None
+    };
+    let (report, status) = handle_input(
+        &payload.to_string(),
+        &Handling {
+            profile: None,
+            settings: &settings,
+            cfg: &cfg,
+            journal: journal.as_ref(),
+            destructive_confirmed: flag("ECRGUARD_YES"),
+            now: crate::commands::act::now(None)?,
+            json: true,
+        },
+    )
+    .await;
+    let mut report: Value = serde_json::from_str(&report)?;
+    report["records"] = Value::from(records);
+    if status == ExitStatus::Error {
+        // A failed invocation: Lambda retries it, or sends it to the dead-letter queue.
+        return Err(format!("ecrguard: {report}").into());
+    }
+    Ok(report)
+}
+
+/// Serves invocations until Lambda stops the process.
+pub(crate) fn run() -> std::process::ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(_) => return std::process::ExitCode::from(2),
+    };
+    match runtime.block_on(lambda_runtime::run(service_fn(invoke))) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(_) => std::process::ExitCode::from(2),
+    }
+}

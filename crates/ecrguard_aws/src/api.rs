@@ -159,7 +159,7 @@ pub trait EcrWriteApi: EcrApi {
         region: &str,
         name: &str,
     ) -> impl Future<Output = Result<Option<RepositoryInfo>, ApiError>> + Send;
-    /// `ecr:ListImages`, every page, with `ecr:DescribeImages` for the tags.
+    /// `ecr:DescribeImages`, every page: each image's digest and tags.
     fn list_images(
         &self,
         region: &str,

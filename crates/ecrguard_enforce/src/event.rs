@@ -29,7 +29,8 @@ pub struct EcrEvent {
 }
 
 /// The ECR calls that can open a repository or weaken it, and the resource they touch.
-const REPOSITORY_EVENTS: &[&str] = &[
+/// The calls on one repository that ecrguard re-evaluates.
+pub const REPOSITORY_EVENTS: &[&str] = &[
     "CreateRepository",
     "SetRepositoryPolicy",
     "DeleteRepositoryPolicy",
@@ -40,7 +41,8 @@ const REPOSITORY_EVENTS: &[&str] = &[
     "TagResource",
     "UntagResource",
 ];
-const REGISTRY_EVENTS: &[&str] = &[
+/// The calls on the registry that ecrguard re-evaluates (reported, never changed).
+pub const REGISTRY_EVENTS: &[&str] = &[
     "PutRegistryPolicy",
     "DeleteRegistryPolicy",
     "CreateRepositoryCreationTemplate",

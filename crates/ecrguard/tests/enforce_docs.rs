@@ -1,0 +1,93 @@
+//! The enforcement documents stay true to the code: the EventBridge rule pattern names every
+//! event the handler takes (and only those), every event file written for the tests that the
+//! handler accepts matches the pattern, and the enforcement IAM policy allows every ECR call
+//! the write API makes.
+
+use ecrguard_enforce::event::{REGISTRY_EVENTS, REPOSITORY_EVENTS, parse_event};
+use serde_json::Value;
+use std::path::Path;
+
+fn root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+fn json(path: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(root().join(path)).unwrap()).unwrap()
+}
+
+#[test]
+fn the_eventbridge_pattern_matches_the_handler() {
+    let rule = json("docs/eventbridge-rule.json");
+    let mut pattern: Vec<&str> = rule["detail"]["eventName"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    pattern.sort_unstable();
+    let mut handled: Vec<&str> = REPOSITORY_EVENTS
+        .iter()
+        .chain(REGISTRY_EVENTS)
+        .copied()
+        .collect();
+    handled.sort_unstable();
+    assert_eq!(pattern, handled);
+    let events = root().join("crates/ecrguard/tests/events");
+    let mut accepted = 0;
+    for entry in std::fs::read_dir(events).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let Ok(v) = serde_json::from_str::<Value>(&text) else {
+            continue;
+        };
+        if parse_event(&v).is_ok() {
+            accepted += 1;
+            assert_eq!(v["source"], rule["source"][0]);
+            assert_eq!(v["detail-type"], rule["detail-type"][0]);
+            assert!(pattern.contains(&v["detail"]["eventName"].as_str().unwrap()));
+            assert!(
+                v["detail"].get("errorCode").is_none(),
+                "the pattern drops failed calls"
+            );
+        }
+    }
+    assert!(accepted >= 3, "{accepted}");
+}
+
+#[test]
+fn the_enforcement_policy_allows_every_call_the_write_api_makes() {
+    let policy = json("docs/enforce-iam-policy.json");
+    let allowed: Vec<&str> = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["Action"].as_array().unwrap())
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    let api = std::fs::read_to_string(root().join("crates/ecrguard_aws/src/api.rs")).unwrap();
+    let write_api = api
+        .split("pub trait EcrWriteApi")
+        .nth(1)
+        .unwrap()
+        .split("\n}\n")
+        .next()
+        .unwrap();
+    let calls: Vec<String> = write_api
+        .split("`ecr:")
+        .skip(1)
+        .map(|rest| {
+            format!(
+                "ecr:{}",
+                rest.chars()
+                    .take_while(char::is_ascii_alphabetic)
+                    .collect::<String>()
+            )
+        })
+        .collect();
+    assert!(calls.len() >= 9, "{calls:?}");
+    for call in &calls {
+        assert!(
+            allowed.contains(&call.as_str()),
+            "{call} missing from docs/enforce-iam-policy.json"
+        );
+    }
+}

@@ -16,9 +16,10 @@ PUBLIC = {"Sid": "Everyone", "Effect": "Allow", "Principal": "*", "Action": ["ec
 CI = {"Sid": "Ci", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{OWN}:role/ci"}, "Action": ["ecr:PutImage", "ecr:InitiateLayerUpload"]}
 
 
-def repo(name, statements, mutability="IMMUTABLE", tags=()):
-    ecr.create_repository(repositoryName=name, imageTagMutability=mutability, imageScanningConfiguration={"scanOnPush": True}, tags=[{"Key": k, "Value": v} for k, v in tags])
-    ecr.put_lifecycle_policy(repositoryName=name, lifecyclePolicyText=json.dumps({"rules": [{"rulePriority": 1, "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": 7}, "action": {"type": "expire"}}]}))
+def repo(name, statements, mutability="IMMUTABLE", tags=(), hygiene=True):
+    ecr.create_repository(repositoryName=name, imageTagMutability=mutability, imageScanningConfiguration={"scanOnPush": hygiene}, tags=[{"Key": k, "Value": v} for k, v in tags])
+    if hygiene:
+        ecr.put_lifecycle_policy(repositoryName=name, lifecyclePolicyText=json.dumps({"rules": [{"rulePriority": 1, "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": 7}, "action": {"type": "expire"}}]}))
     if statements is None:
         return None
     # Written the way people write policies (indented, in their own key order): a restore must
@@ -29,7 +30,11 @@ def repo(name, statements, mutability="IMMUTABLE", tags=()):
 
 
 texts = {}
-if len(sys.argv) > 2 and sys.argv[2] == "bulk":
+PARTNER = {"Sid": "Partner", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"}, "Action": ["ecr:BatchGetImage"]}
+if len(sys.argv) > 2 and sys.argv[2] == "hygiene":
+    # Scan on push off, no lifecycle policy, mutable tags, and a grant to an untrusted account.
+    texts["loose"] = repo("loose", [PARTNER, CI], mutability="MUTABLE", hygiene=False)
+elif len(sys.argv) > 2 and sys.argv[2] == "bulk":
     for i in range(int(sys.argv[3])):
         texts[f"bulk-{i:03}"] = repo(f"bulk-{i:03}", [PUBLIC, CI])
 else:

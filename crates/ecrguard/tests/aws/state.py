@@ -1,5 +1,6 @@
 """Prints the ECR state of a moto server in us-east-1 as JSON, for tests to compare:
-{name: {"policy": text or null, "mutability": ..., "tags": {...}, "images": n}}.
+{name: {"policy": text or null, "mutability": ..., "scan_on_push": bool, "lifecycle": text or null,
+"tags": {...}, "images": n}}.
 
 usage: python state.py ENDPOINT [set-policy NAME TEXT]
 """
@@ -20,6 +21,10 @@ for r in ecr.describe_repositories()["repositories"]:
         policy = ecr.get_repository_policy(repositoryName=name)["policyText"]
     except ecr.exceptions.RepositoryPolicyNotFoundException:
         policy = None
+    try:
+        lifecycle = ecr.get_lifecycle_policy(repositoryName=name)["lifecyclePolicyText"]
+    except ecr.exceptions.LifecyclePolicyNotFoundException:
+        lifecycle = None
     tags = {t["Key"]: t["Value"] for t in ecr.list_tags_for_resource(resourceArn=r["repositoryArn"])["tags"]}
-    out[name] = {"policy": policy, "mutability": r["imageTagMutability"], "tags": tags, "images": len(ecr.list_images(repositoryName=name)["imageIds"])}
+    out[name] = {"policy": policy, "mutability": r["imageTagMutability"], "scan_on_push": r["imageScanningConfiguration"]["scanOnPush"], "lifecycle": lifecycle, "tags": tags, "images": len(ecr.list_images(repositoryName=name)["imageIds"])}
 print(json.dumps(out))

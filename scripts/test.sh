@@ -56,6 +56,6 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 CI="${CI:-true}" cargo test --workspace --locked 2>&1 | tee "$log"
 # The Lambda entry point's own test needs the feature (it rebuilds the binary with it).
-CI="${CI:-true}" cargo test -p ecrguard --features lambda --locked --test lambda_runtime 2>&1 | tee -a "$log"
+CI="${CI:-true}" cargo test -p ecrguard --features lambda --locked --bin ecrguard --test lambda_runtime 2>&1 | tee -a "$log"
 # One closing line for the whole run (cargo ends with a doc-test binary that may hold none).
 awk '/^test result:/ { p += $4; f += $6; s += $8 } END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"

@@ -8,7 +8,8 @@
 //! - `ECRGUARD_APPLY=true` to change things (default: report only);
 //! - `ECRGUARD_YES=true` to allow repository deletions;
 //! - `ECRGUARD_JOURNAL`: the journal directory. It must outlive the function: mount an EFS
-//!   access point (`/mnt/ecrguard-journal`); `/tmp` is refused when applying.
+//!   access point (`/mnt/ecrguard-journal`); `/tmp` is refused when applying, unless
+//!   `ECRGUARD_JOURNAL_ALLOW_TMP=true` (local runs).
 
 use crate::ExitStatus;
 use crate::commands::handle_event::{Handling, handle_input};
@@ -90,6 +91,20 @@ async fn invoke(event: LambdaEvent<Value>) -> Result<Value, Error> {
     Ok(report)
 }
 
+/// The journal directory for an applying function. Lambda's `/tmp` goes away with the
+/// execution environment, and the backups with it: refused, unless explicitly allowed
+/// (`ECRGUARD_JOURNAL_ALLOW_TMP=true`, for local runs such as `sam local` or tests).
+fn journal_dir(configured: Option<&str>, allow_tmp: bool) -> Result<String, String> {
+    let dir = configured.ok_or("ECRGUARD_APPLY needs ECRGUARD_JOURNAL (an EFS mount)")?;
+    let under_tmp = std::path::Path::new(dir).starts_with("/tmp");
+    if under_tmp && !allow_tmp {
+        return Err(
+            "ECRGUARD_JOURNAL under /tmp would be lost with the function: use an EFS mount".into(),
+        );
+    }
+    Ok(dir.to_string())
+}
+
 /// Serves invocations until Lambda stops the process.
 pub(crate) fn run() -> std::process::ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -102,5 +117,37 @@ pub(crate) fn run() -> std::process::ExitCode {
     match runtime.block_on(lambda_runtime::run(service_fn(invoke))) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(_) => std::process::ExitCode::from(2),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::journal_dir;
+
+    #[test]
+    fn the_journal_must_outlive_the_function() {
+        assert!(
+            journal_dir(None, false)
+                .unwrap_err()
+                .contains("needs ECRGUARD_JOURNAL")
+        );
+        assert!(
+            journal_dir(Some("/tmp/journal"), false)
+                .unwrap_err()
+                .contains("EFS")
+        );
+        assert!(journal_dir(Some("/tmp"), false).is_err());
+        assert_eq!(
+            journal_dir(Some("/tmp/journal"), true).unwrap(),
+            "/tmp/journal"
+        );
+        assert_eq!(
+            journal_dir(Some("/mnt/ecrguard"), false).unwrap(),
+            "/mnt/ecrguard"
+        );
+        assert!(
+            journal_dir(Some("/tmpfs/x"), false).is_ok(),
+            "a path component, not a prefix"
+        );
     }
 }

@@ -106,6 +106,8 @@ fn the_lambda_entry_point_handles_an_sqs_batch_like_handle_event() {
         .env("ECRGUARD_CONFIG", dir.join("ecrguard.toml"))
         .env("ECRGUARD_APPLY", "true")
         .env("ECRGUARD_JOURNAL", dir.join("journal"))
+        // The function refuses a journal under /tmp (it would not outlive it) unless told.
+        .env("ECRGUARD_JOURNAL_ALLOW_TMP", "true")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     let mut child = cmd.spawn().unwrap();

@@ -2,7 +2,7 @@
 //! plan carried out through the journal.
 
 use crate::ExitStatus;
-use crate::args::EnforceArgs;
+use crate::args::{EnforceArgs, ScanFormat};
 use crate::commands::act;
 use crate::commands::audit::{
     Collected, aws_rules, collect_all, error_lines, load_config, settings, timeouts,
@@ -20,6 +20,12 @@ pub(crate) fn run(args: &EnforceArgs) -> anyhow::Result<ExitStatus> {
 
 async fn run_async(args: &EnforceArgs) -> anyhow::Result<ExitStatus> {
     // Everything is validated before anything is read or touched.
+    if !matches!(args.audit.format, ScanFormat::Text | ScanFormat::Json) {
+        anyhow::bail!(
+            "--format {:?}: enforce prints text or json",
+            args.audit.format
+        );
+    }
     let config = load_config(args.audit.config.as_deref())?;
     let cfg = match &config {
         Some(c) => c.enforce()?,

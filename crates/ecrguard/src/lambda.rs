@@ -55,14 +55,10 @@ async fn invoke(event: LambdaEvent<Value>) -> Result<Value, Error> {
         None,
     )?;
     let journal = if flag("ECRGUARD_APPLY") {
-        let dir = std::env::var("ECRGUARD_JOURNAL")
-            .map_err(|_| "ECRGUARD_APPLY needs ECRGUARD_JOURNAL (an EFS mount)")?;
-        if dir.starts_with("/tmp") {
-            return Err(
-                "ECRGUARD_JOURNAL under /tmp would be lost with the function: use an EFS mount"
-                    .into(),
-            );
-        }
+        let dir = journal_dir(
+            std::env::var("ECRGUARD_JOURNAL").ok().as_deref(),
+            flag("ECRGUARD_JOURNAL_ALLOW_TMP"),
+        )?;
         Some(ecrguard_enforce::journal::Journal::open(
             std::path::Path::new(&dir),
         )?)

@@ -616,3 +616,47 @@ mode = "skip"
     restored["scan_on_push"] = before["loose"]["scan_on_push"].clone();
     assert_eq!(restored, before["loose"], "every other change undone");
 }
+
+/// On a terminal, a deletion is confirmed by typing `yes`; anything else changes nothing. The
+/// terminal is a real pseudo-terminal from util-linux `script`, fed the answer.
+#[test]
+fn deletions_are_confirmed_on_a_terminal() {
+    let moto = Moto::start();
+    seed_with("seed_enforce.py", &moto.endpoint(), &[]);
+    let before = state(&moto.endpoint());
+    let now = now().to_string();
+    let answer = |dir: &Path, typed: &str| -> String {
+        let command = format!(
+            "'{}' enforce --regions us-east-1 --config '{}' --journal '{}' --now {now} --apply",
+            env!("CARGO_BIN_EXE_ecrguard"),
+            dir.join("ecrguard.toml").display(),
+            dir.join("journal").display(),
+        );
+        let mut cmd = Command::new("script");
+        cmd.args(["-q", "-e", "-c", &command, "/dev/null"]);
+        aws_env(&mut cmd, &moto.endpoint());
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().unwrap();
+            stdin.write_all(typed.as_bytes()).unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let dir = scratch("enforce-tty-no", CONFIG);
+    let said = answer(&dir, "no\n");
+    assert!(said.contains("type `yes` to go on"), "{said}");
+    assert_eq!(state(&moto.endpoint()), before, "declined: nothing changed");
+    let dir = scratch("enforce-tty-yes", CONFIG);
+    let said = answer(&dir, "yes\n");
+    assert!(said.contains("delete-repository"), "{said}");
+    assert!(
+        state(&moto.endpoint()).get("mixed").is_none(),
+        "confirmed: deleted"
+    );
+}

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use support::fault_proxy::{Fault, FaultProxy};
-use support::moto::{Moto, aws_env, seed_with};
+use support::moto::{Moto, aws_env, now, seed_with, state};
 
 const CONFIG: &str = r#"
 [enforce]
@@ -42,16 +42,6 @@ fn scratch(name: &str, config: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("ecrguard.toml"), config).unwrap();
     dir
-}
-
-fn now() -> i64 {
-    i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs(),
-    )
-    .unwrap()
 }
 
 /// Two hours from now: every seeded repository is older than the 60-minute window.
@@ -104,10 +94,6 @@ fn moto_gaps_only(v: &Value) {
 /// The exit code when the only errors are moto's gaps: 2 (incomplete) always wins over the
 /// plan's 0 or 1, which `act::exit_status`'s own test covers.
 const INCOMPLETE: Option<i32> = Some(2);
-
-fn state(endpoint: &str) -> Value {
-    serde_json::from_str(&seed_with("state.py", endpoint, &[])).unwrap()
-}
 
 fn statement_sids(policy: &Value) -> Vec<String> {
     let text = policy.as_str().expect("a policy");

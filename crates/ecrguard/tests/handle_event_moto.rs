@@ -8,7 +8,7 @@ mod support;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use support::moto::{Moto, aws_env, seed_with};
+use support::moto::{Moto, aws_env, now, seed_with, state};
 
 const CONFIG: &str = r#"
 [enforce.public-policy]
@@ -30,16 +30,6 @@ fn event_file(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn now() -> i64 {
-    i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs(),
-    )
-    .unwrap()
-}
-
 fn handle(endpoint: &str, dir: &Path, event: &str, args: &[&str]) -> (Value, Output) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecrguard"));
     cmd.args(["handle-event", "--format", "json", "--config"])
@@ -58,10 +48,6 @@ fn handle(endpoint: &str, dir: &Path, event: &str, args: &[&str]) -> (Value, Out
         )
     });
     (v, out)
-}
-
-fn state(endpoint: &str) -> Value {
-    serde_json::from_str(&seed_with("state.py", endpoint, &[])).unwrap()
 }
 
 /// The only read errors are moto's missing creation templates.

@@ -141,3 +141,19 @@ pub(crate) fn resources(v: &serde_json::Value, code: &str) -> Vec<String> {
     r.dedup();
     r
 }
+
+/// The ECR state of the server in us-east-1 (see `tests/aws/state.py`).
+pub(crate) fn state(endpoint: &str) -> serde_json::Value {
+    serde_json::from_str(&seed_with("state.py", endpoint, &[])).unwrap()
+}
+
+/// Seconds since the epoch.
+pub(crate) fn now() -> i64 {
+    i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap()
+}

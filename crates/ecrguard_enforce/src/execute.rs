@@ -238,9 +238,16 @@ pub async fn apply<A: EcrWriteApi>(
                     Status::Applied,
                     "change found in place after an interrupted run",
                 );
-                write(journal, &e)?;
-                return Ok(outcome(&e));
+            } else {
+                // Interrupted, then changed by someone else: the entry keeps its backup.
+                e.record(
+                    opts.now,
+                    Status::SkippedDrift,
+                    "interrupted, and the live state changed since: nothing done (backup kept)",
+                );
             }
+            write(journal, &e)?;
+            return Ok(outcome(&e));
         }
         let mut e = Entry {
             version: JOURNAL_VERSION,

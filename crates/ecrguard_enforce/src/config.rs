@@ -629,4 +629,25 @@ account = "999999999999"
             "tags unread"
         );
     }
+
+    /// The example shipped in the repository is valid, every control set.
+    #[test]
+    fn the_shipped_example_is_valid() {
+        #[derive(Deserialize)]
+        struct File {
+            enforce: RawEnforce,
+        }
+        let dir = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/enforce"
+        ));
+        let text = std::fs::read_to_string(dir.join("ecrguard.toml")).unwrap();
+        // The other top-level keys belong to the binary's config; only `[enforce]` is read.
+        let f: File = toml::from_str(&text).unwrap();
+        let cfg = validate(&f.enforce, dir).unwrap();
+        assert!(cfg.controls.values().all(Mode::acts), "{cfg:#?}");
+        assert!(
+            matches!(&cfg.controls[&Control::Lifecycle], Mode::PutLifecyclePolicy { text } if text.contains("untagged"))
+        );
+    }
 }

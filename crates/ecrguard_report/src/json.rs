@@ -229,7 +229,12 @@ pub fn render_scan(report: &ScanReport<'_>) -> String {
         access: report.access.map(crate::access::render_json),
         summary,
     };
-    let mut s = serde_json::to_string_pretty(&root).unwrap_or_default();
-    s.push('\n');
-    s
+    // Sized up front: a large report grown by doubling copies itself over and over into
+    // freshly zeroed pages (a finding renders to about 700 bytes).
+    let mut out = Vec::with_capacity(1024 + report.findings.len() * 768);
+    if serde_json::to_writer_pretty(&mut out, &root).is_err() {
+        return String::new();
+    }
+    out.push(b'\n');
+    String::from_utf8(out).unwrap_or_default()
 }

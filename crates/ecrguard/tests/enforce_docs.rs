@@ -91,3 +91,36 @@ fn the_enforcement_policy_allows_every_call_the_write_api_makes() {
         );
     }
 }
+
+/// `restore` of a file that is not a journal entry (not JSON, another version): a clear
+/// error naming the file, exit 2, and no AWS call (the endpoint is a closed port).
+#[test]
+fn restore_refuses_what_is_not_a_journal_entry() {
+    let dir = std::env::temp_dir().join(format!("ecrguard-restore-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, text, needle) in [
+        ("torn.json", "{\"version\": 1, \"id\"", "not JSON"),
+        ("future.json", "{\"version\": 9}", "journal version"),
+        (
+            "other.json",
+            "{\"version\": 1, \"id\": \"x\"}",
+            "not a journal entry",
+        ),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ecrguard"))
+            .arg("restore")
+            .arg(&path)
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains(name) && err.contains(needle), "{name}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}

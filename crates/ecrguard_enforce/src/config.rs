@@ -630,6 +630,35 @@ account = "999999999999"
         );
     }
 
+    /// A policy file that is missing or not a lifecycle policy is an error at its line.
+    #[test]
+    fn lifecycle_policy_files_are_checked() {
+        let dir = std::env::temp_dir().join(format!("ecrguard-lifecycle-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("bad.json"), "{\"rules\": ").unwrap();
+        std::fs::write(dir.join("object.json"), "{\"policy\": []}").unwrap();
+        for (file, needle) in [
+            ("missing.json", "cannot read"),
+            ("bad.json", "is not a lifecycle policy"),
+            ("object.json", "is not a lifecycle policy"),
+        ] {
+            let text = format!(
+                "[enforce.lifecycle]\nmode = \"enforce: put-lifecycle-policy\"\npolicy-file = \"{file}\"\n"
+            );
+            #[derive(Deserialize)]
+            struct File {
+                enforce: RawEnforce,
+            }
+            let f: File = toml::from_str(&text).unwrap();
+            let problems = validate(&f.enforce, &dir).unwrap_err();
+            assert!(problems[0].message.contains(needle), "{file}: {problems:?}");
+            assert!(
+                text[problems[0].offset..].starts_with(&format!("\"{file}\"")),
+                "points at the file name"
+            );
+        }
+    }
+
     /// The example shipped in the repository is valid, every control set.
     #[test]
     fn the_shipped_example_is_valid() {

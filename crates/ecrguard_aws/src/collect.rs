@@ -262,8 +262,9 @@ impl Audit {
     }
 }
 
-/// Reads the account through `api`.
-pub async fn collect<A: EcrApi>(api: &A, opts: &AuditOptions) -> Audit {
+/// `sts:GetCallerIdentity`: an audit holding the account (or the error), and the account id
+/// for ARNs (`unknown` when the call failed).
+async fn whoami<A: EcrApi>(api: &A) -> (Audit, String) {
     let mut audit = Audit::default();
     audit.calls += 1;
     match api.account_id().await {
@@ -271,6 +272,12 @@ pub async fn collect<A: EcrApi>(api: &A, opts: &AuditOptions) -> Audit {
         Err(e) => audit.error("account", "global", "sts:GetCallerIdentity", &e),
     }
     let account = audit.account.clone().unwrap_or_else(|| "unknown".into());
+    (audit, account)
+}
+
+/// Reads the account through `api`.
+pub async fn collect<A: EcrApi>(api: &A, opts: &AuditOptions) -> Audit {
+    let (mut audit, account) = whoami(api).await;
     // Regions are read at once; the call budget is shared between them.
     let concurrency = (opts.concurrency / opts.regions.len().max(1)).max(3);
     let regions = futures::future::join_all(opts.regions.iter().map(|region| {
@@ -387,13 +394,7 @@ async fn read_registry<A: EcrApi>(api: &A, region: &str, account: &str, audit: &
 /// What one event touched, read alone: the account id and one region's registry (registry
 /// policy, scanning, creation templates).
 pub async fn collect_registry<A: EcrApi>(api: &A, region: &str) -> Audit {
-    let mut audit = Audit::default();
-    audit.calls += 1;
-    match api.account_id().await {
-        Ok(a) => audit.account = Some(a),
-        Err(e) => audit.error("account", "global", "sts:GetCallerIdentity", &e),
-    }
-    let account = audit.account.clone().unwrap_or_else(|| "unknown".into());
+    let (mut audit, account) = whoami(api).await;
     read_registry(api, region, &account, &mut audit).await;
     audit
 }

@@ -221,6 +221,19 @@ impl SdkApi {
 }
 
 /// Turns an SDK error into meaning, once, here.
+/// A change call's outcome: done, or done already when `gone` says the service error means
+/// the thing to remove is not there.
+fn done<O, E: ProvideErrorMetadata + std::error::Error + 'static>(
+    sent: Result<O, SdkError<E, HttpResponse>>,
+    gone: impl Fn(&E) -> bool,
+) -> Result<(), ApiError> {
+    match sent {
+        Ok(_) => Ok(()),
+        Err(e) if e.as_service_error().is_some_and(&gone) => Ok(()),
+        Err(e) => Err(classify(&e)),
+    }
+}
+
 fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
     e: &SdkError<E, HttpResponse>,
 ) -> ApiError {
@@ -342,34 +355,19 @@ impl EcrWriteApi for SdkApi {
         name: &str,
         text: &str,
     ) -> Result<(), ApiError> {
-        self.client(region)?
-            .set_repository_policy()
-            .repository_name(name)
-            .policy_text(text)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| classify(&e))
+        let call = self.client(region)?.set_repository_policy();
+        done(
+            call.repository_name(name).policy_text(text).send().await,
+            |_| false,
+        )
     }
 
     async fn delete_repository_policy(&self, region: &str, name: &str) -> Result<(), ApiError> {
-        match self
-            .client(region)?
-            .delete_repository_policy()
-            .repository_name(name)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            // Already gone: what deleting it wanted.
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_repository_policy_not_found_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(classify(&e)),
-        }
+        let call = self.client(region)?.delete_repository_policy();
+        // Already gone: what deleting it wanted.
+        done(call.repository_name(name).send().await, |e| {
+            e.is_repository_policy_not_found_exception()
+        })
     }
 
     async fn delete_repository(
@@ -378,14 +376,10 @@ impl EcrWriteApi for SdkApi {
         name: &str,
         force: bool,
     ) -> Result<(), ApiError> {
-        self.client(region)?
-            .delete_repository()
-            .repository_name(name)
-            .force(force)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| classify(&e))
+        let call = self.client(region)?.delete_repository();
+        done(call.repository_name(name).force(force).send().await, |_| {
+            false
+        })
     }
 
     async fn put_image_tag_mutability(
@@ -394,29 +388,29 @@ impl EcrWriteApi for SdkApi {
         name: &str,
         value: &str,
     ) -> Result<(), ApiError> {
-        self.client(region)?
-            .put_image_tag_mutability()
-            .repository_name(name)
-            .image_tag_mutability(aws_sdk_ecr::types::ImageTagMutability::from(value))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| classify(&e))
+        let call = self.client(region)?.put_image_tag_mutability();
+        let value = aws_sdk_ecr::types::ImageTagMutability::from(value);
+        done(
+            call.repository_name(name)
+                .image_tag_mutability(value)
+                .send()
+                .await,
+            |_| false,
+        )
     }
 
     async fn put_scan_on_push(&self, region: &str, name: &str, on: bool) -> Result<(), ApiError> {
-        self.client(region)?
-            .put_image_scanning_configuration()
-            .repository_name(name)
-            .image_scanning_configuration(
-                aws_sdk_ecr::types::ImageScanningConfiguration::builder()
-                    .scan_on_push(on)
-                    .build(),
-            )
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| classify(&e))
+        let call = self.client(region)?.put_image_scanning_configuration();
+        let config = aws_sdk_ecr::types::ImageScanningConfiguration::builder()
+            .scan_on_push(on)
+            .build();
+        done(
+            call.repository_name(name)
+                .image_scanning_configuration(config)
+                .send()
+                .await,
+            |_| false,
+        )
     }
 
     async fn put_lifecycle_policy(
@@ -425,33 +419,21 @@ impl EcrWriteApi for SdkApi {
         name: &str,
         text: &str,
     ) -> Result<(), ApiError> {
-        self.client(region)?
-            .put_lifecycle_policy()
-            .repository_name(name)
-            .lifecycle_policy_text(text)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| classify(&e))
+        let call = self.client(region)?.put_lifecycle_policy();
+        done(
+            call.repository_name(name)
+                .lifecycle_policy_text(text)
+                .send()
+                .await,
+            |_| false,
+        )
     }
 
     async fn delete_lifecycle_policy(&self, region: &str, name: &str) -> Result<(), ApiError> {
-        match self
-            .client(region)?
-            .delete_lifecycle_policy()
-            .repository_name(name)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_lifecycle_policy_not_found_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(classify(&e)),
-        }
+        let call = self.client(region)?.delete_lifecycle_policy();
+        done(call.repository_name(name).send().await, |e| {
+            e.is_lifecycle_policy_not_found_exception()
+        })
     }
 
     async fn create_repository(&self, region: &str, spec: &RepositorySpec) -> Result<(), ApiError> {

@@ -10,7 +10,6 @@ use crate::plan::{Plan, plan};
 use ecrguard_aws::api::EcrWriteApi;
 use ecrguard_aws::collect::{collect_registry, collect_repository};
 use ecrguard_rules::{Settings, SourceKind, registry};
-use std::collections::BTreeMap;
 
 /// What handling one event did.
 #[derive(Debug, Clone, Default)]
@@ -82,11 +81,11 @@ pub async fn handle_event<A: EcrWriteApi>(
     if settings.owner_account.is_none() {
         settings.owner_account.clone_from(&audit.account);
     }
-    let rules = registry::RULES
-        .iter()
-        .copied()
-        .filter(|r| r.meta().sources.contains(&SourceKind::Aws));
-    let findings = ecrguard_rules::check_rules(&audit.state, &settings, rules);
+    let findings = ecrguard_rules::check_rules(
+        &audit.state,
+        &settings,
+        registry::for_source(SourceKind::Aws),
+    );
     report.findings = findings
         .iter()
         .filter(|f| f.suppression.is_none())
@@ -98,13 +97,7 @@ pub async fn handle_event<A: EcrWriteApi>(
             )
         })
         .collect();
-    let tags: BTreeMap<String, Vec<(String, String)>> = audit
-        .state
-        .repositories
-        .iter()
-        .filter_map(|r| Some((r.id.label().to_string(), r.tags.known()?.clone())))
-        .collect();
-    report.plan = plan(&findings, &audit.raw, &tags, cfg, opts.now, opts.today);
+    report.plan = plan(&findings, &audit, cfg, opts.now, opts.today);
     let Some(journal) = opts.journal else {
         return report;
     };

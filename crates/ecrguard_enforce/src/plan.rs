@@ -3,7 +3,7 @@
 //! findings, state, configuration and clock always give the same plan.
 
 use crate::config::{Control, EnforceConfig, Mode, RepoFacts};
-use ecrguard_aws::collect::RawRepository;
+use ecrguard_aws::collect::{Audit, RawRepository};
 use ecrguard_rules::Finding;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -186,17 +186,23 @@ struct PolicyWants {
     controls: BTreeSet<Control>,
 }
 
-/// Builds the plan. `now` is seconds since the epoch (injectable: "new" and expiry depend on
+/// Builds the plan from an audit's findings, raw answers and tags. `now` is seconds since the epoch (injectable: "new" and expiry depend on
 /// it); `today` is its date, `YYYY-MM-DD`.
 #[must_use]
 pub fn plan(
     findings: &[Finding],
-    repos: &BTreeMap<String, RawRepository>,
-    tags: &BTreeMap<String, Vec<(String, String)>>,
+    audit: &Audit,
     cfg: &EnforceConfig,
     now: i64,
     today: &str,
 ) -> Plan {
+    let repos = &audit.raw;
+    let tags: BTreeMap<&str, &[(String, String)]> = audit
+        .state
+        .repositories
+        .iter()
+        .filter_map(|r| Some((r.id.label(), r.tags.known()?.as_slice())))
+        .collect();
     let mut out = Plan::default();
     let mut policy: BTreeMap<&str, PolicyWants> = BTreeMap::new();
     let mut settings: Vec<(Control, &RawRepository, &Finding)> = Vec::new();
@@ -241,7 +247,7 @@ pub fn plan(
             name: &raw.info.name,
             account: &raw.info.registry_id,
             region: &raw.region,
-            tags: tags.get(&arn).map(Vec::as_slice),
+            tags: tags.get(arn.as_str()).copied(),
         };
         if let Some(why) = cfg.approval(facts, today) {
             out.unchanged.push(unchanged(f, &arn, control, why));

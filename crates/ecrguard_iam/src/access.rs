@@ -49,6 +49,15 @@ impl Applies {
     fn and(self, other: Applies) -> Applies {
         self.min(other)
     }
+
+    /// `NotResource`, `NotPrincipal`, negated operators: yes and no swap, maybe stays.
+    fn negated_if(self, negated: bool) -> Applies {
+        match (negated, self) {
+            (false, a) | (true, a @ Applies::Maybe) => a,
+            (true, Applies::Yes) => Applies::No,
+            (true, Applies::No) => Applies::Yes,
+        }
+    }
 }
 
 /// Who asks.
@@ -238,15 +247,7 @@ impl Request<'_> {
             };
             listed = listed.max(m);
         }
-        if block.negated {
-            match listed {
-                Applies::Yes => Applies::No,
-                Applies::Maybe => Applies::Maybe,
-                Applies::No => Applies::Yes,
-            }
-        } else {
-            listed
-        }
+        listed.negated_if(block.negated)
     }
 
     /// Whether a repository-policy statement names the caller. A whole account named in an
@@ -289,15 +290,7 @@ impl Request<'_> {
             };
             listed = listed.max(m);
         }
-        if block.negated {
-            match listed {
-                Applies::Yes => Applies::No,
-                Applies::Maybe => Applies::Maybe,
-                Applies::No => Applies::Yes,
-            }
-        } else {
-            listed
-        }
+        listed.negated_if(block.negated)
     }
 
     fn key(&self, key: &str) -> KeyValue<'_> {
@@ -384,15 +377,7 @@ impl Request<'_> {
             };
             any = any.max(m);
         }
-        if op.base.is_negated() {
-            match any {
-                Applies::Yes => Applies::No,
-                Applies::Maybe => Applies::Maybe,
-                Applies::No => Applies::Yes,
-            }
-        } else {
-            any
-        }
+        any.negated_if(op.base.is_negated())
     }
 }
 

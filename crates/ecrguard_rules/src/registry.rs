@@ -59,6 +59,14 @@ pub fn find_meta(code_or_name: &str) -> Option<&'static RuleMeta> {
     })
 }
 
+/// The rules that read a source, in code order.
+pub fn for_source(source: crate::SourceKind) -> impl Iterator<Item = &'static dyn Rule> {
+    RULES
+        .iter()
+        .copied()
+        .filter(move |r| r.meta().sources.contains(&source))
+}
+
 /// Every rule's metadata, in code order.
 pub fn metas() -> impl Iterator<Item = &'static RuleMeta> {
     RULES

@@ -11,6 +11,26 @@ use serde_json::json;
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write as _};
 
+/// What acting needs, validated before anything is read: the `[enforce]` table, the journal
+/// (opened only with `--apply`), and the clock.
+pub(crate) fn prepare(
+    config: Option<&crate::config::LoadedConfig>,
+    act: &ActArgs,
+) -> anyhow::Result<(EnforceConfig, Option<Journal>, i64)> {
+    let cfg = match config {
+        Some(c) => c.enforce()?,
+        None => EnforceConfig::default(),
+    };
+    let journal = if act.apply {
+        Some(Journal::open(&act.journal).map_err(|e| {
+            anyhow::anyhow!("cannot open the journal `{}`: {e}", act.journal.display())
+        })?)
+    } else {
+        None
+    };
+    Ok((cfg, journal, now(act.now.as_deref())?))
+}
+
 /// Seconds since the epoch: `--now` (RFC 3339 `YYYY-MM-DDTHH:MM:SSZ` or seconds), else the
 /// system clock.
 pub(crate) fn now(arg: Option<&str>) -> anyhow::Result<i64> {

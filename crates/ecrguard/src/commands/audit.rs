@@ -175,15 +175,6 @@ pub(crate) fn settings(
     Ok(settings)
 }
 
-/// The rules that read live AWS.
-pub(crate) fn aws_rules() -> Vec<&'static dyn ecrguard_rules::Rule> {
-    registry::RULES
-        .iter()
-        .copied()
-        .filter(|r| r.meta().sources.contains(&SourceKind::Aws))
-        .collect()
-}
-
 /// Failed calls, and one line per account and missing permission.
 pub(crate) fn error_lines(audit: &Audit) -> Vec<InputError> {
     let mut errors: Vec<InputError> = audit
@@ -224,7 +215,7 @@ async fn run_async(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
         audit.account.clone(),
         org_trusted,
     )?;
-    let rules = aws_rules();
+    let rules: Vec<_> = registry::for_source(SourceKind::Aws).collect();
     let mut findings = ecrguard_rules::check_rules(&audit.state, &settings, rules.iter().copied());
     let access = ecrguard_access::matrix(&audit.state);
     let sources = SourceDb::default();

@@ -200,10 +200,7 @@ pub(crate) fn run(args: &CheckPolicyArgs) -> anyhow::Result<ExitStatus> {
         ..EcrState::default()
     };
 
-    let rules = registry::RULES
-        .iter()
-        .copied()
-        .filter(|r| r.meta().sources.contains(&SourceKind::Policy));
+    let rules = registry::for_source(SourceKind::Policy);
     let mut findings = ecrguard_rules::check_rules(&state, &settings, rules);
     ecrguard_report::sort_findings(&db, &mut findings);
 

@@ -5,11 +5,9 @@ use crate::ExitStatus;
 use crate::args::{EnforceArgs, ScanFormat};
 use crate::commands::act;
 use crate::commands::audit::{
-    Collected, aws_rules, collect_all, error_lines, load_config, settings, timeouts,
+    Collected, collect_all, error_lines, load_config, settings, timeouts,
 };
 use ecrguard_aws::sdk::SdkApi;
-use ecrguard_enforce::journal::Journal;
-use std::collections::BTreeMap;
 
 pub(crate) fn run(args: &EnforceArgs) -> anyhow::Result<ExitStatus> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -27,21 +25,7 @@ async fn run_async(args: &EnforceArgs) -> anyhow::Result<ExitStatus> {
         );
     }
     let config = load_config(args.audit.config.as_deref())?;
-    let cfg = match &config {
-        Some(c) => c.enforce()?,
-        None => ecrguard_enforce::EnforceConfig::default(),
-    };
-    let now = act::now(args.act.now.as_deref())?;
-    let journal = if args.act.apply {
-        Some(Journal::open(&args.act.journal).map_err(|e| {
-            anyhow::anyhow!(
-                "cannot open the journal `{}`: {e}",
-                args.act.journal.display()
-            )
-        })?)
-    } else {
-        None
-    };
+    let (cfg, journal, now) = act::prepare(config.as_ref(), &args.act)?;
 
     let Collected {
         audit,
@@ -55,14 +39,12 @@ async fn run_async(args: &EnforceArgs) -> anyhow::Result<ExitStatus> {
         audit.account.clone(),
         org_trusted,
     )?;
-    let findings = ecrguard_rules::check_rules(&audit.state, &settings, aws_rules());
-    let tags: BTreeMap<String, Vec<(String, String)>> = audit
-        .state
-        .repositories
-        .iter()
-        .filter_map(|r| Some((r.id.label().to_string(), r.tags.known()?.clone())))
-        .collect();
-    let plan = ecrguard_enforce::plan(&findings, &audit.raw, &tags, &cfg, now, &act::today(now));
+    let findings = ecrguard_rules::check_rules(
+        &audit.state,
+        &settings,
+        ecrguard_rules::registry::for_source(ecrguard_rules::SourceKind::Aws),
+    );
+    let plan = ecrguard_enforce::plan(&findings, &audit, &cfg, now, &act::today(now));
     let errors: Vec<String> = error_lines(&audit).into_iter().map(|e| e.message).collect();
 
     let Some(journal) = journal else {

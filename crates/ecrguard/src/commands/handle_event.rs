@@ -28,22 +28,8 @@ pub(crate) fn run(args: &HandleEventArgs) -> anyhow::Result<ExitStatus> {
             .map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", args.input.display()))?
     };
     let config = crate::commands::audit::load_config(args.config.as_deref())?;
-    let cfg = match &config {
-        Some(c) => c.enforce()?,
-        None => EnforceConfig::default(),
-    };
     let settings = crate::commands::audit::settings(&args.trust, config.as_ref(), None, None)?;
-    let journal = if args.act.apply {
-        Some(Journal::open(&args.act.journal).map_err(|e| {
-            anyhow::anyhow!(
-                "cannot open the journal `{}`: {e}",
-                args.act.journal.display()
-            )
-        })?)
-    } else {
-        None
-    };
-    let now = act::now(args.act.now.as_deref())?;
+    let (cfg, journal, now) = act::prepare(config.as_ref(), &args.act)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

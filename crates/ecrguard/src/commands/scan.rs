@@ -163,10 +163,7 @@ fn resolve(args: &ScanArgs) -> anyhow::Result<Resolved> {
     if let Some(f) = args.fail_on {
         fail_on = f;
     }
-    let rules = registry::RULES
-        .iter()
-        .copied()
-        .filter(|r| r.meta().sources.contains(&SourceKind::Terraform))
+    let rules = registry::for_source(SourceKind::Terraform)
         .filter(|r| select.is_empty() || select.iter().any(|s| selects(s, r.meta())))
         .filter(|r| !ignore.iter().any(|s| selects(s, r.meta())))
         .collect();

@@ -2,6 +2,7 @@
 
 pub use ecrguard_iam::json::Span;
 use std::fmt;
+use std::sync::OnceLock;
 
 /// Index of a file in a [`SourceDb`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -78,19 +79,34 @@ pub struct SourceFile {
     pub path: String,
     /// Full text.
     pub text: String,
-    line_starts: Vec<usize>,
+    /// Byte offsets where lines start, computed the first time a line is asked for: most files
+    /// of a large scan are never reported on, and their line tables were a sixth of its memory.
+    line_starts: OnceLock<Vec<u32>>,
 }
 
 impl SourceFile {
+    fn line_starts(&self) -> &[u32] {
+        self.line_starts.get_or_init(|| {
+            let mut starts = vec![0];
+            // Offsets are u32 like every span of the model (a file over 4 GiB saturates).
+            starts.extend(
+                self.text
+                    .match_indices('\n')
+                    .map(|(i, _)| u32::try_from(i + 1).unwrap_or(u32::MAX)),
+            );
+            starts
+        })
+    }
+
     /// 1-based line and column of a byte offset (clamped to the text).
     #[must_use]
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let line = self
-            .line_starts
-            .partition_point(|&s| s <= offset)
+        let starts = self.line_starts();
+        let line = starts
+            .partition_point(|&s| s as usize <= offset)
             .saturating_sub(1);
-        let start = self.line_starts[line];
+        let start = starts[line] as usize;
         let col = self
             .text
             .get(start..offset)
@@ -101,14 +117,12 @@ impl SourceFile {
     /// The text of a 1-based line, without its line break.
     #[must_use]
     pub fn line(&self, line: usize) -> &str {
-        let Some(&start) = self.line_starts.get(line.wrapping_sub(1)) else {
+        let starts = self.line_starts();
+        let Some(&start) = starts.get(line.wrapping_sub(1)) else {
             return "";
         };
-        let end = self
-            .line_starts
-            .get(line)
-            .copied()
-            .unwrap_or(self.text.len());
+        let start = start as usize;
+        let end = starts.get(line).map_or(self.text.len(), |&e| e as usize);
         self.text
             .get(start..end)
             .unwrap_or("")
@@ -118,7 +132,7 @@ impl SourceFile {
     /// Number of lines.
     #[must_use]
     pub fn line_count(&self) -> usize {
-        self.line_starts.len()
+        self.line_starts().len()
     }
 }
 
@@ -132,13 +146,11 @@ impl SourceDb {
     /// Adds a file and returns its id.
     pub fn add(&mut self, path: impl Into<String>, text: impl Into<String>) -> FileId {
         let text = text.into();
-        let mut line_starts = vec![0];
-        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         let id = FileId(u32::try_from(self.files.len()).expect("fewer than 4 billion files"));
         self.files.push(SourceFile {
             path: path.into(),
             text,
-            line_starts,
+            line_starts: OnceLock::new(),
         });
         id
     }

@@ -827,6 +827,10 @@ impl Collector {
     pub fn finish(mut self) -> EcrState {
         // Repository policies.
         let mut matched = vec![false; self.policy_links.len()];
+        // Which link each repository takes, and how many repositories take each link: the
+        // last taker gets the parsed policy moved, not copied.
+        let mut chosen: Vec<Option<usize>> = Vec::with_capacity(self.repos.len());
+        let mut takers = vec![0usize; self.policy_links.len()];
         for (repo, module, name, key) in &mut self.repos {
             let matches = |t: &Target| match t {
                 Target::Name(n) => repo.name.known() == Some(n),
@@ -847,8 +851,10 @@ impl Collector {
                 Target::Name(_) => repo.name.known().is_none(),
                 Target::Resource { .. } => false,
             };
-            if let Some(i) = self.policy_links.iter().rposition(|l| matches(&l.target)) {
-                repo.policy = self.policy_links[i].state.clone();
+            let link = self.policy_links.iter().rposition(|l| matches(&l.target));
+            chosen.push(link);
+            if let Some(i) = link {
+                takers[i] += 1;
                 matched[i] = true;
             } else if let Some(link) = self.policy_links.iter().find(|l| maybe(&l.target)) {
                 let why = match &link.target {
@@ -867,6 +873,19 @@ impl Collector {
                     repo.origin.clone(),
                 );
             }
+        }
+        for ((repo, ..), link) in self.repos.iter_mut().zip(chosen) {
+            let Some(i) = link else { continue };
+            takers[i] -= 1;
+            repo.policy = if takers[i] == 0 {
+                // A matched link is not read again (only unmatched ones are, below).
+                std::mem::replace(
+                    &mut self.policy_links[i].state,
+                    PolicyState::Unknown(String::new(), repo.origin.clone()),
+                )
+            } else {
+                self.policy_links[i].state.clone()
+            };
         }
         self.state.repositories = self.repos.into_iter().map(|(r, ..)| r).collect();
         // A policy whose repository is not declared in the scanned code (a literal name, a

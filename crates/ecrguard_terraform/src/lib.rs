@@ -147,16 +147,23 @@ fn local_sources(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// Groups module keys (directories, or single files) that call each other, so that each
-/// group can be parsed, evaluated and dropped on its own.
-fn group_modules(modules: &BTreeMap<PathBuf, Vec<PathBuf>>) -> Vec<Vec<PathBuf>> {
+/// A file's text, or why it could not be read.
+type FileText = (PathBuf, Result<String, String>);
+
+/// One module key (a directory, or a file given alone) with the texts of its files.
+type ModuleTexts = (PathBuf, Vec<FileText>);
+
+/// Reads every file once and groups module keys that call each other, so that each group can
+/// be parsed, evaluated and dropped on its own. The texts travel with their group: the parse
+/// does not read the files a second time.
+fn group_modules(modules: &BTreeMap<PathBuf, Vec<PathBuf>>) -> Vec<Vec<ModuleTexts>> {
     let keys: Vec<&PathBuf> = modules.keys().collect();
     let index: BTreeMap<PathBuf, usize> = keys
         .iter()
         .enumerate()
         .map(|(i, k)| (project::normalize(k), i))
         .collect();
-    let edges: Vec<Vec<usize>> = keys
+    let read: Vec<(Vec<FileText>, Vec<usize>)> = keys
         .par_iter()
         .map(|key| {
             let dir = if key.is_file() {
@@ -164,12 +171,21 @@ fn group_modules(modules: &BTreeMap<PathBuf, Vec<PathBuf>>) -> Vec<Vec<PathBuf>>
             } else {
                 (*key).clone()
             };
-            modules[*key]
+            let texts: Vec<FileText> = modules[*key]
+                .par_iter()
+                .map(|p| {
+                    let text = std::fs::read_to_string(p)
+                        .map_err(|e| format!("cannot read `{}`: {e}", p.display()));
+                    (p.clone(), text)
+                })
+                .collect();
+            let edges = texts
                 .iter()
-                .filter_map(|f| std::fs::read_to_string(f).ok())
-                .flat_map(|t| local_sources(&t))
+                .filter_map(|(_, t)| t.as_deref().ok())
+                .flat_map(local_sources)
                 .filter_map(|src| index.get(&project::normalize(&dir.join(src))).copied())
-                .collect()
+                .collect();
+            (texts, edges)
         })
         .collect();
     let mut parent: Vec<usize> = (0..keys.len()).collect();
@@ -180,7 +196,7 @@ fn group_modules(modules: &BTreeMap<PathBuf, Vec<PathBuf>>) -> Vec<Vec<PathBuf>>
         }
         x
     }
-    for (a, targets) in edges.iter().enumerate() {
+    for (a, (_, targets)) in read.iter().enumerate() {
         for &b in targets {
             let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
             if ra != rb {
@@ -188,10 +204,10 @@ fn group_modules(modules: &BTreeMap<PathBuf, Vec<PathBuf>>) -> Vec<Vec<PathBuf>>
             }
         }
     }
-    let mut groups: BTreeMap<usize, Vec<PathBuf>> = BTreeMap::new();
-    for (i, k) in keys.iter().enumerate() {
+    let mut groups: BTreeMap<usize, Vec<ModuleTexts>> = BTreeMap::new();
+    for (i, (key, (texts, _))) in keys.iter().zip(read).enumerate() {
         let r = find(&mut parent, i);
-        groups.entry(r).or_default().push((*k).clone());
+        groups.entry(r).or_default().push(((*key).clone(), texts));
     }
     groups.into_values().collect()
 }
@@ -206,24 +222,18 @@ struct GroupResult {
 /// Parses and evaluates one group of modules, then drops its syntax trees.
 fn scan_group(
     sources: &project::SharedSources,
-    keys: &[PathBuf],
-    files_of: &BTreeMap<PathBuf, Vec<PathBuf>>,
+    group: Vec<ModuleTexts>,
     opts: &TerraformOptions,
 ) -> GroupResult {
     let project = Project::new(sources.clone());
     let mut modules = Vec::new();
-    for key in keys {
-        let parsed: Vec<(PathBuf, Result<ParsedFile, String>)> = files_of[key]
-            .par_iter()
-            .map(|p| {
-                let r = std::fs::read_to_string(p)
-                    .map(|t| parse_file(p.clone(), t))
-                    .map_err(|e| format!("cannot read `{}`: {e}", p.display()));
-                (p.clone(), r)
-            })
+    for (key, texts) in group {
+        let parsed: Vec<Result<ParsedFile, String>> = texts
+            .into_par_iter()
+            .map(|(p, text)| text.map(|t| parse_file(p, t)))
             .collect();
         let mut ok = Vec::new();
-        for (_, r) in parsed {
+        for r in parsed {
             match r {
                 Ok(f) => ok.push(f),
                 Err(e) => project.error(None, e),
@@ -239,7 +249,7 @@ fn scan_group(
             key.clone()
         };
         let module = if is_file {
-            let m = project.add_module(key, ok);
+            let m = project.add_module(&key, ok);
             std::sync::Arc::new(module::Module {
                 dir: dir.clone(),
                 ..(*m).clone()
@@ -295,8 +305,8 @@ pub fn scan(paths: &[PathBuf], opts: &TerraformOptions) -> TerraformScan {
     let file_count: usize = inputs.modules.values().map(Vec::len).sum();
     let groups = group_modules(&inputs.modules);
     let results: Vec<GroupResult> = groups
-        .par_iter()
-        .map(|g| scan_group(&sources, g, &inputs.modules, opts))
+        .into_par_iter()
+        .map(|g| scan_group(&sources, g, opts))
         .collect();
     // Plan JSON files (recognised by content); other JSON is left for other sources.
     let plans: Vec<(PathBuf, Option<GroupResult>)> = inputs

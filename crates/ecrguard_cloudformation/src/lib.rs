@@ -74,13 +74,29 @@ pub fn discover(paths: &[PathBuf]) -> Vec<PathBuf> {
             .git_ignore(true)
             .require_git(false)
             .filter_entry(|e| e.file_name() != ".terraform" && e.file_name() != "node_modules")
-            .build();
+            .build_parallel();
+        // Walked on all cores; sorted below. Walk errors are reported by the Terraform walk
+        // over the same paths.
+        let found = std::sync::Mutex::new(Vec::new());
+        walker.run(|| {
+            let found = &found;
+            Box::new(move |entry| {
+                if let Ok(e) = entry
+                    && e.file_type().is_some_and(|t| t.is_file())
+                    && candidate(e.path())
+                {
+                    found
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push(e.into_path());
+                }
+                ignore::WalkState::Continue
+            })
+        });
         out.extend(
-            walker
-                .filter_map(Result::ok)
-                .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
-                .map(|e| e.into_path())
-                .filter(|p| candidate(p)),
+            found
+                .into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
         );
         let cdk = root.join("cdk.out");
         if cdk.is_dir()

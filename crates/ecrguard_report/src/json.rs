@@ -90,7 +90,7 @@ pub fn finding(sources: &SourceDb, f: &Finding) -> Value {
     serde_json::to_value(finding_json(location.as_ref(), f)).unwrap_or(Value::Null)
 }
 
-fn summary(findings: &[Finding], errors: usize) -> Value {
+fn summary(findings: &[&Finding], errors: usize) -> Value {
     let mut by = Map::new();
     for (sev, n) in severity_counts(findings) {
         by.insert(sev.as_str().to_string(), json!(n));
@@ -162,7 +162,10 @@ pub fn render_policy_check(check: &PolicyCheck<'_>) -> String {
     root.insert("errors".into(), errors_json(&check.errors));
     root.insert(
         "summary".into(),
-        summary(&check.findings, check.errors.len()),
+        summary(
+            &check.findings.iter().collect::<Vec<_>>(),
+            check.errors.len(),
+        ),
     );
     let mut s = serde_json::to_string_pretty(&Value::Object(root))
         .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
@@ -199,24 +202,41 @@ struct ScanJson<'a> {
 /// Renders a `scan` result (`version: 1`).
 #[must_use]
 pub fn render_scan(report: &ScanReport<'_>) -> String {
-    let active: Vec<Finding> = report.active().cloned().collect();
+    let active: Vec<&Finding> = report.active().collect();
     let mut summary = summary(&active, report.errors.len());
     summary["suppressed"] = json!(report.findings.len() - active.len());
     summary["files"] = json!(report.files);
     summary["not_evaluated"] = json!(report.not_evaluated.len());
-    let locations: Vec<Option<ecrguard_model::Location>> = report
-        .findings
-        .iter()
-        .map(|f| f.origin.as_ref().and_then(|o| report.sources.lines(o)))
-        .collect();
+    // Findings are rendered on all cores, each pretty-printed one level in (four spaces), then
+    // spliced into the document in order: the bytes are exactly what one serial pass writes.
+    let findings: Vec<Vec<u8>> = {
+        use rayon::prelude::*;
+        report
+            .findings
+            .par_iter()
+            .map(|f| {
+                let location = f.origin.as_ref().and_then(|o| report.sources.lines(o));
+                let mut one = Vec::with_capacity(1024);
+                if serde_json::to_writer_pretty(&mut one, &finding_json(location.as_ref(), f))
+                    .is_err()
+                {
+                    return Vec::new();
+                }
+                // JSON strings hold no raw line breaks, so every b'\n' is layout.
+                let mut indented = Vec::with_capacity(one.len() + one.len() / 8);
+                for &b in &one {
+                    indented.push(b);
+                    if b == b'\n' {
+                        indented.extend_from_slice(b"    ");
+                    }
+                }
+                indented
+            })
+            .collect()
+    };
     let root = ScanJson {
         version: JSON_VERSION,
-        findings: report
-            .findings
-            .iter()
-            .zip(&locations)
-            .map(|(f, l)| finding_json(l.as_ref(), f))
-            .collect(),
+        findings: Vec::new(),
         errors: errors_json(&report.errors),
         not_evaluated: report
             .not_evaluated
@@ -229,12 +249,31 @@ pub fn render_scan(report: &ScanReport<'_>) -> String {
         access: report.access.map(crate::access::render_json),
         summary,
     };
-    // Sized up front: a large report grown by doubling copies itself over and over into
-    // freshly zeroed pages (a finding renders to about 700 bytes).
-    let mut out = Vec::with_capacity(1024 + report.findings.len() * 768);
-    if serde_json::to_writer_pretty(&mut out, &root).is_err() {
+    let mut rest = Vec::new();
+    if serde_json::to_writer_pretty(&mut rest, &root).is_err() {
         return String::new();
     }
+    // `version` comes first and is a number, so the first `"findings": []` is the top-level one.
+    const EMPTY: &[u8] = b"\"findings\": []";
+    let Some(at) = rest.windows(EMPTY.len()).position(|w| w == EMPTY) else {
+        return String::new();
+    };
+    // Sized up front: a large report grown by doubling copies itself over and over into
+    // freshly zeroed pages.
+    let mut out =
+        Vec::with_capacity(rest.len() + findings.iter().map(|f| f.len() + 6).sum::<usize>());
+    out.extend_from_slice(&rest[..at]);
+    if findings.is_empty() {
+        out.extend_from_slice(EMPTY);
+    } else {
+        out.extend_from_slice(b"\"findings\": [");
+        for (i, f) in findings.iter().enumerate() {
+            out.extend_from_slice(if i == 0 { b"\n    " } else { b",\n    " });
+            out.extend_from_slice(f);
+        }
+        out.extend_from_slice(b"\n  ]");
+    }
+    out.extend_from_slice(&rest[at + EMPTY.len()..]);
     out.push(b'\n');
     String::from_utf8(out).unwrap_or_default()
 }

@@ -128,7 +128,14 @@ pub fn render_policy_check(check: &PolicyCheck<'_>, opts: TextOptions) -> String
         let _ = writeln!(out, "{} {loc}{}", paint(c, "1;31", "error:"), e.message);
     }
     out.push('\n');
-    let _ = writeln!(out, "{}", summary(&check.findings, check.errors.len()));
+    let _ = writeln!(
+        out,
+        "{}",
+        summary(
+            &check.findings.iter().collect::<Vec<_>>(),
+            check.errors.len()
+        )
+    );
     out
 }
 
@@ -218,7 +225,7 @@ fn sources_location(sources: &SourceDb, origin: &ecrguard_model::Origin) -> Opti
 
 /// `3 findings: 1 critical, 2 high` / `no findings`.
 #[must_use]
-pub fn summary(findings: &[Finding], errors: usize) -> String {
+pub fn summary(findings: &[&Finding], errors: usize) -> String {
     let mut s = if findings.is_empty() {
         "no findings".to_string()
     } else {
@@ -271,7 +278,7 @@ pub fn render_scan(report: &ScanReport<'_>, opts: TextOptions) -> String {
     if let Some(m) = report.access {
         crate::access::render_text(&mut out, m, c);
     }
-    let active: Vec<Finding> = report.active().cloned().collect();
+    let active: Vec<&Finding> = report.active().collect();
     let suppressed = report.findings.len() - active.len();
     let mut line = format!(
         "{} {} scanned; {}",

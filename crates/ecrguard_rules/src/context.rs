@@ -89,8 +89,11 @@ impl AnalyzedPolicy<'_> {
 /// Analyses every resource policy of the state once.
 #[must_use]
 pub fn analyze_state<'a>(state: &'a EcrState, settings: &Settings) -> Vec<AnalyzedPolicy<'a>> {
-    state
-        .policy_owners()
+    use rayon::prelude::*;
+    // Policy analysis is the costly part of a rule run; policies are analysed on all cores.
+    let owners: Vec<PolicyOwner<'a>> = state.policy_owners().collect();
+    owners
+        .into_par_iter()
         .filter_map(|owner| {
             let doc = owner.policy().doc()?;
             let owner_account = owner

@@ -31,12 +31,30 @@ pub fn check_rules<'r>(
     settings: &Settings,
     rules: impl IntoIterator<Item = &'r dyn Rule>,
 ) -> Vec<Finding> {
-    let policies = analyze_state(state, settings);
-    let mut findings = Vec::new();
-    for rule in rules {
-        let mut cx = Context::new(state, settings, &policies, rule.meta());
-        rule.check(&mut cx);
-        findings.extend(cx.into_findings());
-    }
-    findings
+    check_analyzed(state, settings, &analyze_state(state, settings), rules)
+}
+
+/// [`check_rules`] with the policies already analysed (by [`analyze_state`]), for a caller that
+/// also reads the analyses itself.
+pub fn check_analyzed<'r>(
+    state: &EcrState,
+    settings: &Settings,
+    policies: &[AnalyzedPolicy<'_>],
+    rules: impl IntoIterator<Item = &'r dyn Rule>,
+) -> Vec<Finding> {
+    use rayon::prelude::*;
+    // Rules are independent readers of the model: they run on all cores, and the findings
+    // are joined in rule order, so the output does not depend on scheduling.
+    let rules: Vec<&dyn Rule> = rules.into_iter().collect();
+    rules
+        .par_iter()
+        .map(|rule| {
+            let mut cx = Context::new(state, settings, policies, rule.meta());
+            rule.check(&mut cx);
+            cx.into_findings()
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .flatten()
+        .collect()
 }

@@ -63,28 +63,42 @@ pub fn discover(paths: &[PathBuf]) -> (Inputs, Vec<String>) {
             .parents(true)
             .require_git(false)
             .filter_entry(|e| e.file_name() != ".terraform" && e.file_name() != "node_modules")
-            .build();
-        for entry in walker {
-            match entry {
-                Ok(e) => {
-                    let p = e.path();
-                    if !e.file_type().is_some_and(|t| t.is_file()) {
-                        continue;
+            .build_parallel();
+        // Walked on all cores (directory reads are syscalls that wait); the order is restored
+        // by sorting below.
+        let found = std::sync::Mutex::new((Vec::new(), Vec::new(), Vec::new()));
+        walker.run(|| {
+            let found = &found;
+            Box::new(move |entry| {
+                let mut found = found
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                match entry {
+                    Ok(e) if e.file_type().is_some_and(|t| t.is_file()) => {
+                        let p = e.path();
+                        if is_tf(p) {
+                            found.0.push(p.to_path_buf());
+                        } else if p.extension().is_some_and(|x| x == "json") {
+                            found.1.push(p.to_path_buf());
+                        }
                     }
-                    if is_tf(p) {
-                        let dir = p
-                            .parent()
-                            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-                        inputs.modules.entry(dir).or_default().push(p.to_path_buf());
-                    } else if p.extension().is_some_and(|x| x == "json")
-                        && !p.to_string_lossy().ends_with(".tf.json")
-                    {
-                        inputs.json_files.push(p.to_path_buf());
-                    }
+                    Ok(_) => {}
+                    Err(e) => found.2.push(e.to_string()),
                 }
-                Err(e) => errors.push(e.to_string()),
-            }
+                ignore::WalkState::Continue
+            })
+        });
+        let (tf_files, json_files, walk_errors) = found
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for p in tf_files {
+            let dir = p
+                .parent()
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+            inputs.modules.entry(dir).or_default().push(p);
         }
+        inputs.json_files.extend(json_files);
+        errors.extend(walk_errors);
     }
     for files in inputs.modules.values_mut() {
         files.sort();

@@ -202,8 +202,14 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
     );
     let mut state = tf.state;
     state.extend(cfn.state);
-    let mut findings =
-        ecrguard_rules::check_rules(&state, &resolved.settings, resolved.rules.iter().copied());
+    // Analysed once: the rules read the analyses, and so does the "not evaluated" list below.
+    let policies = ecrguard_rules::analyze_state(&state, &resolved.settings);
+    let mut findings = ecrguard_rules::check_analyzed(
+        &state,
+        &resolved.settings,
+        &policies,
+        resolved.rules.iter().copied(),
+    );
 
     // Suppressions: comments in every scanned file, entries of the config file.
     let files: Vec<ecrguard_model::FileId> = sources.ids().collect();
@@ -288,7 +294,7 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
             .into_iter()
             .map(|(address, reason)| NotEvaluated { address, reason }),
     );
-    for p in ecrguard_rules::analyze_state(&state, &resolved.settings) {
+    for p in &policies {
         for sa in p
             .analysis
             .statements

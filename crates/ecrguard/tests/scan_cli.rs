@@ -217,6 +217,33 @@ fn output_is_byte_identical_across_runs_and_goes_to_a_file() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Findings are rendered on all cores and spliced into the document: the bytes must be exactly
+/// serde_json's own pretty layout of the same value, with many findings and with none.
+#[test]
+fn json_report_layout_is_serde_pretty_with_many_findings_and_none() {
+    let empty = std::env::temp_dir().join(format!("ecrguard-empty-{}", std::process::id()));
+    std::fs::create_dir_all(&empty).unwrap();
+    std::fs::write(empty.join("main.tf"), "locals {}\n").unwrap();
+    for (path, many) in [(FIX, true), (empty.to_str().unwrap(), false)] {
+        let args = ["scan", path, "--no-config", "--format", "json"];
+        let out = run(&args);
+        let text = String::from_utf8(out.stdout).unwrap();
+        let v: Value = serde_json::from_str(&text).unwrap();
+        let n = v["findings"].as_array().unwrap().len();
+        if many {
+            assert!(n > 10, "the fixture tree has many findings, got {n}");
+        } else {
+            assert_eq!(n, 0);
+        }
+        assert_eq!(
+            text,
+            format!("{}\n", serde_json::to_string_pretty(&v).unwrap()),
+            "{args:?}"
+        );
+    }
+    std::fs::remove_dir_all(&empty).unwrap();
+}
+
 /// The official SARIF 2.1.0 schema, from the `serde-sarif` package in the registry.
 fn sarif_schema() -> Value {
     let out = Command::new(env!("CARGO"))

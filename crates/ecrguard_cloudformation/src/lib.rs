@@ -154,7 +154,12 @@ enum FileResult {
 /// template is parsed and adapted in one parallel step and its tree dropped at once, so
 /// memory holds the model, not every template's syntax tree.
 pub fn scan(paths: &[PathBuf], sources: &mut SourceDb, opts: &CfnOptions) -> CfnScan {
-    let files = discover(paths);
+    scan_files(discover(paths), sources, opts)
+}
+
+/// [`scan`] over files already found by [`discover`] (a caller may walk while other sources
+/// work).
+pub fn scan_files(files: Vec<PathBuf>, sources: &mut SourceDb, opts: &CfnOptions) -> CfnScan {
     let db = std::sync::Mutex::new(std::mem::take(sources));
     let add = |path: &Path, text: String| {
         db.lock()

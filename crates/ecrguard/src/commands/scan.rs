@@ -186,20 +186,26 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
             return Err(e);
         }
     };
-    let tf = ecrguard_terraform::scan(
-        &args.paths,
-        &ecrguard_terraform::TerraformOptions {
-            var_files: args.var_files.clone(),
-        },
-    );
+    let cfn_options = ecrguard_cloudformation::CfnOptions {
+        parameters: parse_parameters(&args.parameters, args.parameters_file.as_deref())?,
+    };
+    // The template walk (directory reads, one thread) runs while Terraform is scanned; the
+    // templates are then read into the same source database after the Terraform files.
+    let (tf, templates) = std::thread::scope(|s| {
+        let templates = s.spawn(|| ecrguard_cloudformation::discover(&args.paths));
+        let tf = ecrguard_terraform::scan(
+            &args.paths,
+            &ecrguard_terraform::TerraformOptions {
+                var_files: args.var_files.clone(),
+            },
+        );
+        let templates = templates
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (tf, templates)
+    });
     let mut sources = tf.sources;
-    let cfn = ecrguard_cloudformation::scan(
-        &args.paths,
-        &mut sources,
-        &ecrguard_cloudformation::CfnOptions {
-            parameters: parse_parameters(&args.parameters, args.parameters_file.as_deref())?,
-        },
-    );
+    let cfn = ecrguard_cloudformation::scan_files(templates, &mut sources, &cfn_options);
     let mut state = tf.state;
     state.extend(cfn.state);
     // Analysed once: the rules read the analyses, and so does the "not evaluated" list below.

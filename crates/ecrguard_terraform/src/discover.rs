@@ -70,20 +70,23 @@ pub fn discover(paths: &[PathBuf]) -> (Inputs, Vec<String>) {
         walker.run(|| {
             let found = &found;
             Box::new(move |entry| {
-                let mut found = found
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                // The lock is taken only for what is kept, not for every directory entry.
+                let lock = || {
+                    found
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                };
                 match entry {
                     Ok(e) if e.file_type().is_some_and(|t| t.is_file()) => {
                         let p = e.path();
                         if is_tf(p) {
-                            found.0.push(p.to_path_buf());
+                            lock().0.push(p.to_path_buf());
                         } else if p.extension().is_some_and(|x| x == "json") {
-                            found.1.push(p.to_path_buf());
+                            lock().1.push(p.to_path_buf());
                         }
                     }
                     Ok(_) => {}
-                    Err(e) => found.2.push(e.to_string()),
+                    Err(e) => lock().2.push(e.to_string()),
                 }
                 ignore::WalkState::Continue
             })

@@ -244,6 +244,32 @@ fn json_report_layout_is_serde_pretty_with_many_findings_and_none() {
     std::fs::remove_dir_all(&empty).unwrap();
 }
 
+/// An output file that cannot be written is an error naming it, exit 2, in every format
+/// (JSON is streamed to the file, the others are written whole).
+#[test]
+fn an_output_file_that_cannot_be_written_is_an_error() {
+    let missing = std::env::temp_dir().join(format!("ecrguard-no-dir-{}", std::process::id()));
+    let target = missing.join("report.out");
+    for format in ["json", "text", "sarif"] {
+        let o = run(&[
+            "scan",
+            FIX,
+            "--no-config",
+            "--format",
+            format,
+            "-o",
+            target.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{format}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains(&format!("cannot write `{}`", target.display())),
+            "{format}: {err}"
+        );
+    }
+    assert!(!missing.exists());
+}
+
 /// The official SARIF 2.1.0 schema, from the `serde-sarif` package in the registry.
 fn sarif_schema() -> Value {
     let out = Command::new(env!("CARGO"))

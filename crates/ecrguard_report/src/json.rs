@@ -202,38 +202,35 @@ struct ScanJson<'a> {
 /// Renders a `scan` result (`version: 1`).
 #[must_use]
 pub fn render_scan(report: &ScanReport<'_>) -> String {
+    let mut out = Vec::new();
+    if write_scan(report, &mut out).is_err() {
+        return String::new();
+    }
+    // Every piece is serde_json output or ASCII layout, so the bytes are UTF-8.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Findings rendered by one task: enough to amortise the task, few enough to balance cores.
+const FINDINGS_PER_TASK: usize = 256;
+/// Findings rendered while the previous window is written: the write (a kernel copy on one
+/// core) overlaps rendering, and memory holds two windows, not the whole report.
+const FINDINGS_PER_WINDOW: usize = 4096;
+
+/// Writes a `scan` result (`version: 1`) to `out`; the bytes are exactly what
+/// `serde_json::to_writer_pretty` writes for the whole document, plus a final line break.
+///
+/// # Errors
+/// When `out` fails; what was written before stays written.
+pub fn write_scan(
+    report: &ScanReport<'_>,
+    out: &mut (dyn std::io::Write + Send),
+) -> std::io::Result<()> {
+    use rayon::prelude::*;
     let active: Vec<&Finding> = report.active().collect();
     let mut summary = summary(&active, report.errors.len());
     summary["suppressed"] = json!(report.findings.len() - active.len());
     summary["files"] = json!(report.files);
     summary["not_evaluated"] = json!(report.not_evaluated.len());
-    // Findings are rendered on all cores, each pretty-printed one level in (four spaces), then
-    // spliced into the document in order: the bytes are exactly what one serial pass writes.
-    let findings: Vec<Vec<u8>> = {
-        use rayon::prelude::*;
-        report
-            .findings
-            .par_iter()
-            .map(|f| {
-                let location = f.origin.as_ref().and_then(|o| report.sources.lines(o));
-                let mut one = Vec::with_capacity(1024);
-                if serde_json::to_writer_pretty(&mut one, &finding_json(location.as_ref(), f))
-                    .is_err()
-                {
-                    return Vec::new();
-                }
-                // JSON strings hold no raw line breaks, so every b'\n' is layout.
-                let mut indented = Vec::with_capacity(one.len() + one.len() / 8);
-                for &b in &one {
-                    indented.push(b);
-                    if b == b'\n' {
-                        indented.extend_from_slice(b"    ");
-                    }
-                }
-                indented
-            })
-            .collect()
-    };
     let root = ScanJson {
         version: JSON_VERSION,
         findings: Vec::new(),
@@ -249,31 +246,183 @@ pub fn render_scan(report: &ScanReport<'_>) -> String {
         access: report.access.map(crate::access::render_json),
         summary,
     };
-    let mut rest = Vec::new();
-    if serde_json::to_writer_pretty(&mut rest, &root).is_err() {
-        return String::new();
-    }
+    let rest = serde_json::to_vec_pretty(&root).map_err(std::io::Error::other)?;
     // `version` comes first and is a number, so the first `"findings": []` is the top-level one.
     const EMPTY: &[u8] = b"\"findings\": []";
-    let Some(at) = rest.windows(EMPTY.len()).position(|w| w == EMPTY) else {
-        return String::new();
-    };
-    // Sized up front: a large report grown by doubling copies itself over and over into
-    // freshly zeroed pages.
-    let mut out =
-        Vec::with_capacity(rest.len() + findings.iter().map(|f| f.len() + 6).sum::<usize>());
-    out.extend_from_slice(&rest[..at]);
-    if findings.is_empty() {
-        out.extend_from_slice(EMPTY);
-    } else {
-        out.extend_from_slice(b"\"findings\": [");
-        for (i, f) in findings.iter().enumerate() {
-            out.extend_from_slice(if i == 0 { b"\n    " } else { b",\n    " });
-            out.extend_from_slice(f);
-        }
-        out.extend_from_slice(b"\n  ]");
+    let at = rest
+        .windows(EMPTY.len())
+        .position(|w| w == EMPTY)
+        .ok_or_else(|| std::io::Error::other("no findings array in the JSON document"))?;
+    if report.findings.is_empty() {
+        out.write_all(&rest)?;
+        return out.write_all(b"\n");
     }
-    out.extend_from_slice(&rest[at + EMPTY.len()..]);
-    out.push(b'\n');
-    String::from_utf8(out).unwrap_or_default()
+    out.write_all(&rest[..at])?;
+    out.write_all(b"\"findings\": [")?;
+    // Findings are rendered on all cores, each pretty-printed one level in (four spaces), and
+    // written in order by one thread while the next window renders.
+    let render = |offset: usize, chunk: &[Finding]| -> std::io::Result<Vec<u8>> {
+        let mut block = Vec::with_capacity(chunk.len() * 768);
+        let mut one = Vec::with_capacity(1024);
+        for (i, f) in chunk.iter().enumerate() {
+            block.extend_from_slice(if offset + i == 0 {
+                b"\n    "
+            } else {
+                b",\n    "
+            });
+            let location = f.origin.as_ref().and_then(|o| report.sources.lines(o));
+            one.clear();
+            serde_json::to_writer_pretty(&mut one, &finding_json(location.as_ref(), f))?;
+            // JSON strings hold no raw line breaks, so every b'\n' is layout.
+            for line in one.split_inclusive(|&b| b == b'\n') {
+                block.extend_from_slice(line);
+                if line.ends_with(b"\n") {
+                    block.extend_from_slice(b"    ");
+                }
+            }
+        }
+        Ok(block)
+    };
+    let sink = &mut *out;
+    std::thread::scope(|s| -> std::io::Result<()> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Vec<u8>>>(1);
+        let writer = s.spawn(move || -> std::io::Result<()> {
+            for window in rx {
+                for block in window {
+                    sink.write_all(&block)?;
+                }
+            }
+            Ok(())
+        });
+        for (w, window) in report.findings.chunks(FINDINGS_PER_WINDOW).enumerate() {
+            let blocks = window
+                .par_chunks(FINDINGS_PER_TASK)
+                .enumerate()
+                .map(|(t, chunk)| render(w * FINDINGS_PER_WINDOW + t * FINDINGS_PER_TASK, chunk))
+                .collect::<std::io::Result<Vec<_>>>()?;
+            // The writer stopped: its error is the one to report.
+            if tx.send(blocks).is_err() {
+                break;
+            }
+        }
+        drop(tx);
+        writer
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })?;
+    out.write_all(b"\n  ]")?;
+    out.write_all(&rest[at + EMPTY.len()..])?;
+    out.write_all(b"\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ecrguard_model::{Origin, ResourceId, Span};
+
+    /// `n` findings, one per line of one file, every third suppressed, with notes and help so
+    /// that nested arrays and escapes are laid out too.
+    fn findings(sources: &mut SourceDb, n: usize) -> Vec<Finding> {
+        let text: String = (0..n).map(|i| format!("line {i}\n")).collect();
+        let file = sources.add("stack/template.yaml", text);
+        let mut offset = 0usize;
+        (0..n)
+            .map(|i| {
+                let len = format!("line {i}\n").len();
+                let origin = Origin::Span {
+                    file,
+                    span: Span::new(offset, offset + len),
+                };
+                offset += len;
+                let mut f = ecrguard_rules::suppression::invalid(
+                    ResourceId::CloudFormation(format!("Repo{i}")),
+                    origin,
+                    format!("finding {i} with \"quotes\" and a tab\t"),
+                );
+                f.notes = vec![format!("note {i}"), "second note".into()];
+                f.help = Some("do this".into());
+                if i % 3 == 0 {
+                    f.suppression = Some(ecrguard_rules::Suppression {
+                        kind: ecrguard_rules::SuppressionKind::Config,
+                        reason: "accepted".into(),
+                        until: None,
+                    });
+                }
+                f
+            })
+            .collect()
+    }
+
+    fn report(sources: &SourceDb, findings: Vec<Finding>) -> ScanReport<'_> {
+        ScanReport {
+            sources,
+            findings,
+            errors: Vec::new(),
+            not_evaluated: Vec::new(),
+            files: 1,
+            files_noun: ["file", "files"],
+            access: None,
+            rules: Vec::new(),
+        }
+    }
+
+    /// The streamed document must be exactly serde_json's pretty layout of the same value,
+    /// across several render tasks and windows (and at their edges), in the findings' order.
+    #[test]
+    fn streamed_report_is_serde_pretty_across_tasks_and_windows() {
+        for n in [
+            0,
+            1,
+            FINDINGS_PER_TASK,
+            FINDINGS_PER_TASK + 1,
+            FINDINGS_PER_WINDOW,
+            2 * FINDINGS_PER_WINDOW + 3,
+        ] {
+            let mut sources = SourceDb::default();
+            let all = findings(&mut sources, n);
+            let text = render_scan(&report(&sources, all));
+            let v: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(
+                text,
+                format!("{}\n", serde_json::to_string_pretty(&v).unwrap()),
+                "{n} findings"
+            );
+            let out = v["findings"].as_array().unwrap();
+            assert_eq!(out.len(), n);
+            for (i, f) in out.iter().enumerate() {
+                assert_eq!(f["resource"], format!("Repo{i}"));
+                assert_eq!(f["location"]["start_line"], i + 1);
+                assert_eq!(f["suppressed"].is_null(), i % 3 != 0);
+            }
+            assert_eq!(v["summary"]["suppressed"], n.div_ceil(3));
+        }
+    }
+
+    /// A sink that fails after some bytes (a full disk, a closed pipe).
+    struct FailsAfter(usize);
+    impl std::io::Write for FailsAfter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if buf.len() > self.0 {
+                return Err(std::io::Error::other("disk full"));
+            }
+            self.0 -= buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A failing sink is an error for the caller, whichever window it fails in; rendering
+    /// stops instead of hanging on the writer.
+    #[test]
+    fn a_failing_sink_is_an_error_not_a_hang() {
+        let mut sources = SourceDb::default();
+        let all = findings(&mut sources, 3 * FINDINGS_PER_WINDOW);
+        let report = report(&sources, all);
+        for budget in [0, 100, 1_000_000, 4_000_000] {
+            let err = write_scan(&report, &mut FailsAfter(budget)).unwrap_err();
+            assert_eq!(err.to_string(), "disk full", "after {budget} bytes");
+        }
+    }
 }

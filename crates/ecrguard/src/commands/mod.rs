@@ -19,6 +19,29 @@ pub(crate) fn write_stdout(text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Writes a report to the `--output` file, or to standard output.
+fn write_output(
+    output: Option<&std::path::Path>,
+    write: impl FnOnce(&mut (dyn Write + Send)) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
+    match output {
+        Some(path) => {
+            let cannot =
+                |e: std::io::Error| anyhow::anyhow!("cannot write `{}`: {e}", path.display());
+            let mut file = std::fs::File::create(path).map_err(cannot)?;
+            write(&mut file).map_err(cannot)?;
+            file.flush().map_err(cannot)
+        }
+        None => {
+            // Stdout is line-buffered: a large report goes through it in large writes anyway.
+            let mut out = std::io::stdout();
+            write(&mut out)?;
+            out.flush()?;
+            Ok(())
+        }
+    }
+}
+
 /// Whether to colour output.
 pub(crate) fn use_color(c: crate::args::Color) -> bool {
     use std::io::IsTerminal;
@@ -57,20 +80,20 @@ pub(crate) fn emit_report(
     use crate::ExitStatus;
     use crate::args::ScanFormat;
     let color = output.is_none() && use_color(color);
-    let text = match format {
-        ScanFormat::Text => {
-            ecrguard_report::text::render_scan(report, ecrguard_report::text::TextOptions { color })
-        }
-        ScanFormat::Json => ecrguard_report::json::render_scan(report),
-        ScanFormat::Sarif => ecrguard_report::sarif::render(report),
-        ScanFormat::Junit => ecrguard_report::junit::render(report),
-        ScanFormat::Github => ecrguard_report::github::render(report),
-    };
-    match output {
-        Some(path) => std::fs::write(path, text)
-            .map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", path.display()))?,
-        None => write_stdout(&text)?,
-    }
+    write_output(output, |out| {
+        let text = match format {
+            // Streamed: a large report is written while its later findings are still rendered.
+            ScanFormat::Json => return ecrguard_report::json::write_scan(report, out),
+            ScanFormat::Text => ecrguard_report::text::render_scan(
+                report,
+                ecrguard_report::text::TextOptions { color },
+            ),
+            ScanFormat::Sarif => ecrguard_report::sarif::render(report),
+            ScanFormat::Junit => ecrguard_report::junit::render(report),
+            ScanFormat::Github => ecrguard_report::github::render(report),
+        };
+        out.write_all(text.as_bytes())
+    })?;
     if !report.errors.is_empty() {
         return Ok(ExitStatus::Error);
     }

@@ -44,6 +44,18 @@ if ! command -v script >/dev/null; then
   fi
 fi
 
+# util-linux `setpriv`: as root, the unreadable-input test drops to `nobody` (root reads
+# everything, so permissions alone cannot make a file unreadable).
+if [ "$(id -u)" = 0 ] && ! command -v setpriv >/dev/null; then
+  if command -v apt-get >/dev/null; then
+    echo "== installing util-linux setpriv"
+    apt-get update -qq && apt-get install -y -qq util-linux >/dev/null
+  else
+    echo "error: the tests need util-linux \`setpriv\` when run as root; install util-linux" >&2
+    exit 2
+  fi
+fi
+
 # On a fresh clone the incremental cache is never reused, and it costs gigabytes of disk.
 if [ "${CI:-}" = true ]; then export CARGO_INCREMENTAL=0; fi
 

@@ -270,6 +270,98 @@ fn an_output_file_that_cannot_be_written_is_an_error() {
     assert!(!missing.exists());
 }
 
+/// Nothing is skipped in silence: a directory or a template that cannot be read, and a
+/// template that is not UTF-8, are errors naming the path (exit 2); the rest of the scan goes
+/// on; a binary `.json` that is no template is not an error.
+#[cfg(unix)]
+#[test]
+fn unreadable_and_undecodable_inputs_are_errors_and_the_scan_goes_on() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let dir = std::env::temp_dir().join(format!("ecrguard-unreadable-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let write = |rel: &str, bytes: &[u8]| {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, bytes).unwrap();
+        p
+    };
+    write(
+        "good/template.yaml",
+        b"AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  Repo:\n    Type: AWS::ECR::Repository\n",
+    );
+    write(
+        "locked/template.yaml",
+        b"AWSTemplateFormatVersion: '2010-09-09'\n",
+    );
+    let secret = write(
+        "secret/template.yaml",
+        b"AWSTemplateFormatVersion: '2010-09-09'\n",
+    );
+    let latin1 = write(
+        "latin1/template.yaml",
+        b"AWSTemplateFormatVersion: '2010-09-09'\n# caf\xe9\nResources: {}\n",
+    );
+    write("binary/data.json", &[0xff, 0xfe, 0x00, 0x01]);
+    std::fs::set_permissions(dir.join("locked"), std::fs::Permissions::from_mode(0o000)).unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let bin = env!("CARGO_BIN_EXE_ecrguard");
+    let args = [
+        "scan",
+        dir.to_str().unwrap(),
+        "--no-config",
+        "--format",
+        "json",
+    ];
+    // Root reads everything: run the scan as `nobody` so that permissions mean something.
+    let mut cmd = if std::fs::metadata("/proc/self").unwrap().uid() == 0 {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", bin]);
+        c
+    } else {
+        Command::new(bin)
+    };
+    let out = cmd.args(args).stdin(Stdio::null()).output().unwrap();
+    std::fs::set_permissions(dir.join("locked"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let v: Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{e}: {text} {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(out.status.code(), Some(2), "{v:#}");
+    let errors: Vec<&str> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(errors.len(), 3, "{errors:#?}");
+    let has = |needle: &str| errors.iter().any(|e| e.contains(needle));
+    assert!(
+        has(&dir.join("locked").display().to_string()),
+        "{errors:#?}"
+    );
+    assert!(
+        has(&format!("cannot read `{}`", secret.display())),
+        "{errors:#?}"
+    );
+    assert!(
+        has(&format!(
+            "`{}` is not UTF-8 text (line 2)",
+            latin1.display()
+        )),
+        "{errors:#?}"
+    );
+    assert!(!has("data.json"), "{errors:#?}");
+    // The readable template was still scanned.
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule_id"] == "ECR001" && f["resource"] == "Repo"),
+        "{v:#}"
+    );
+}
+
 /// The official SARIF 2.1.0 schema, from the `serde-sarif` package in the registry.
 fn sarif_schema() -> Value {
     let out = Command::new(env!("CARGO"))

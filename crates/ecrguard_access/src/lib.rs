@@ -105,7 +105,7 @@ fn allowed_actions(policy: &Policy, out: &mut BTreeSet<&'static str>) {
         }
         let Some(block) = &st.action else { continue };
         for a in catalog::repository_actions("ecr") {
-            if block.covers(a.lower) != Some(false) {
+            if block.covers_catalogued(a) != Some(false) {
                 out.insert(a.name);
             }
         }
@@ -200,7 +200,7 @@ fn policy_reach(policy: &Policy, account: &str) -> (bool, BTreeSet<&'static str>
             reaches = true;
             if let Some(actions) = &st.action {
                 for a in catalog::repository_actions("ecr") {
-                    if actions.covers(a.lower) != Some(false) {
+                    if actions.covers_catalogued(a) != Some(false) {
                         names.insert(a.name);
                     }
                 }

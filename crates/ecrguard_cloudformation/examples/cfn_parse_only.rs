@@ -11,7 +11,7 @@ use rayon::prelude::*;
 
 fn main() {
     let paths: Vec<std::path::PathBuf> = std::env::args().skip(1).map(Into::into).collect();
-    let files = ecrguard_cloudformation::discover(&paths);
+    let (files, _) = ecrguard_cloudformation::discover(&paths);
     let ok: usize = files
         .par_iter()
         .map(|p| {

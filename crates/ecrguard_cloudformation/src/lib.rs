@@ -46,7 +46,9 @@ pub struct CfnScan {
     pub files: usize,
 }
 
-fn candidate(p: &Path) -> bool {
+/// Whether the walk should keep a file as a possible template (its content decides).
+#[must_use]
+pub fn candidate(p: &Path) -> bool {
     let s = p.to_string_lossy();
     if s.ends_with(".tf.json") {
         return false;
@@ -57,61 +59,49 @@ fn candidate(p: &Path) -> bool {
     )
 }
 
-/// Files under the paths that may be templates (content decides).
+/// Files under the paths that may be templates (content decides), and the walk's errors.
 #[must_use]
-pub fn discover(paths: &[PathBuf]) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for root in paths {
-        if root.is_file() {
-            if candidate(root) {
-                out.push(root.clone());
-            }
+pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
+    let listing = ecrguard_walk::walk(paths, &candidate);
+    let (files, mut errors) = templates(&listing);
+    errors.extend(listing.errors);
+    (files, errors)
+}
+
+/// The files of a walk that may be templates, with each walked directory's `cdk.out`
+/// templates: `cdk.out` is usually git-ignored but is exactly what CDK users want scanned.
+/// Errors are about `cdk.out` directories that cannot be read (the walk's own errors are the
+/// caller's to report).
+#[must_use]
+pub fn templates(listing: &ecrguard_walk::Listing) -> (Vec<PathBuf>, Vec<String>) {
+    let mut files = listing.files(candidate);
+    let mut errors = Vec::new();
+    for root in &listing.roots {
+        let ecrguard_walk::Root::Dir { path, .. } = root else {
+            continue;
+        };
+        let cdk = path.join("cdk.out");
+        if !cdk.is_dir() {
             continue;
         }
-        // `cdk.out` is usually git-ignored but is exactly what CDK users want scanned.
-        let walker = ignore::WalkBuilder::new(root)
-            .hidden(true)
-            .git_ignore(true)
-            .require_git(false)
-            .filter_entry(|e| e.file_name() != ".terraform" && e.file_name() != "node_modules")
-            .build_parallel();
-        // Walked on all cores; sorted below. Walk errors are reported by the Terraform walk
-        // over the same paths.
-        let found = std::sync::Mutex::new(Vec::new());
-        walker.run(|| {
-            let found = &found;
-            Box::new(move |entry| {
-                if let Ok(e) = entry
-                    && e.file_type().is_some_and(|t| t.is_file())
-                    && candidate(e.path())
-                {
-                    found
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .push(e.into_path());
+        match std::fs::read_dir(&cdk) {
+            Ok(rd) => {
+                for entry in rd {
+                    match entry {
+                        Ok(e) if e.file_name().to_string_lossy().ends_with(".template.json") => {
+                            files.push(e.path());
+                        }
+                        Ok(_) => {}
+                        Err(e) => errors.push(format!("cannot read `{}`: {e}", cdk.display())),
+                    }
                 }
-                ignore::WalkState::Continue
-            })
-        });
-        out.extend(
-            found
-                .into_inner()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
-        let cdk = root.join("cdk.out");
-        if cdk.is_dir()
-            && let Ok(rd) = std::fs::read_dir(&cdk)
-        {
-            out.extend(
-                rd.filter_map(Result::ok)
-                    .map(|e| e.path())
-                    .filter(|p| p.to_string_lossy().ends_with(".template.json")),
-            );
+            }
+            Err(e) => errors.push(format!("cannot read `{}`: {e}", cdk.display())),
         }
     }
-    out.sort();
-    out.dedup();
-    out
+    files.sort();
+    files.dedup();
+    (files, errors)
 }
 
 /// A template read: `Ok(None)` when the file is not a template, `Err` with the offset.
@@ -143,6 +133,33 @@ fn read(text: &str) -> ReadResult {
     Ok(adapt::is_template(&root).then_some(root))
 }
 
+/// A candidate's text. `Ok(None)` for a file that is not UTF-8 and does not look like a
+/// template (a binary `.json`); an error for one that cannot be read, or that looks like a
+/// template but is not UTF-8 (CloudFormation reads templates as UTF-8): never a silent skip.
+fn read_text(p: &Path) -> Result<Option<String>, String> {
+    let cannot = |e: std::io::Error| format!("cannot read `{}`: {e}", p.display());
+    let bytes = std::fs::read(p).map_err(cannot)?;
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) => {
+            let bytes = e.as_bytes();
+            let looks_like_template = [&b"AWSTemplateFormatVersion"[..], b"AWS::"]
+                .iter()
+                .any(|needle| bytes.windows(needle.len()).any(|w| w == *needle));
+            if looks_like_template {
+                let valid = &bytes[..e.utf8_error().valid_up_to()];
+                let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+                Err(format!(
+                    "`{}` is not UTF-8 text (line {line}); CloudFormation templates are UTF-8",
+                    p.display()
+                ))
+            } else {
+                Ok(None)
+            }
+        }
+    }
+}
+
 /// One file's outcome.
 enum FileResult {
     NotTemplate,
@@ -153,12 +170,21 @@ enum FileResult {
 /// Scans the paths for templates, registering each template's text in `sources`. Each
 /// template is parsed and adapted in one parallel step and its tree dropped at once, so
 /// memory holds the model, not every template's syntax tree.
+/// Walk errors (a missing path, an unreadable directory) are errors of the scan.
 pub fn scan(paths: &[PathBuf], sources: &mut SourceDb, opts: &CfnOptions) -> CfnScan {
-    scan_files(discover(paths), sources, opts)
+    let (files, walk_errors) = discover(paths);
+    let mut scan = scan_files(files, sources, opts);
+    scan.errors
+        .extend(walk_errors.into_iter().map(|message| CfnError {
+            location: None,
+            message,
+        }));
+    scan.errors.sort();
+    scan
 }
 
-/// [`scan`] over files already found by [`discover`] (a caller may walk while other sources
-/// work).
+/// [`scan`] over files already found (by [`discover`], or [`templates`] of a walk shared
+/// with other sources).
 pub fn scan_files(files: Vec<PathBuf>, sources: &mut SourceDb, opts: &CfnOptions) -> CfnScan {
     let db = std::sync::Mutex::new(std::mem::take(sources));
     let add = |path: &Path, text: String| {
@@ -169,8 +195,15 @@ pub fn scan_files(files: Vec<PathBuf>, sources: &mut SourceDb, opts: &CfnOptions
     let results: Vec<FileResult> = files
         .into_par_iter()
         .map(|p| {
-            let Ok(text) = std::fs::read_to_string(&p) else {
-                return FileResult::NotTemplate;
+            let text = match read_text(&p) {
+                Ok(Some(text)) => text,
+                Ok(None) => return FileResult::NotTemplate,
+                Err(message) => {
+                    return FileResult::Error(CfnError {
+                        location: None,
+                        message,
+                    });
+                }
             };
             match read(&text) {
                 Ok(None) => FileResult::NotTemplate,

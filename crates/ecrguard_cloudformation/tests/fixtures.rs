@@ -62,3 +62,38 @@ fn every_rule_has_good_and_bad_templates_that_behave() {
     assert_eq!(bad_rules, 15);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The template-only entry point reports what the walk could not read (it once dropped walk
+/// errors, leaving them to the Terraform walk over the same paths).
+#[test]
+fn a_missing_path_is_an_error_of_the_template_scan() {
+    let missing = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/no-such-directory");
+    let mut sources = ecrguard_model::SourceDb::default();
+    let scan = ecrguard_cloudformation::scan(
+        &[missing.clone()],
+        &mut sources,
+        &ecrguard_cloudformation::CfnOptions::default(),
+    );
+    let messages: Vec<&str> = scan.errors.iter().map(|e| e.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [format!("`{}` does not exist", missing.display())]
+    );
+    assert_eq!(scan.files, 0);
+}
+
+/// `cdk.out` is git-ignored in CDK projects but is what they want scanned: its templates are
+/// found even when an ignore file hides the directory from the walk.
+#[test]
+fn cdk_out_templates_are_found_even_when_ignored() {
+    let dir = std::env::temp_dir().join(format!("ecrguard-cdk-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("cdk.out")).unwrap();
+    std::fs::write(dir.join(".gitignore"), "cdk.out/\n").unwrap();
+    std::fs::write(dir.join("cdk.out/App.template.json"), "{}").unwrap();
+    std::fs::write(dir.join("cdk.out/manifest.json"), "{}").unwrap();
+    let (files, errors) = ecrguard_cloudformation::discover(std::slice::from_ref(&dir));
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(files, [dir.join("cdk.out/App.template.json")]);
+}

@@ -123,7 +123,7 @@ pub fn decide(
     repository: Option<LabelledPolicy<'_>>,
 ) -> Decision {
     let cx = Request {
-        action: action.lower,
+        action,
         caller,
         target,
     };
@@ -182,7 +182,7 @@ pub fn decide(
 }
 
 struct Request<'a> {
-    action: &'a str,
+    action: &'a ActionInfo,
     caller: Caller<'a>,
     target: Target<'a>,
 }
@@ -196,7 +196,11 @@ enum KeyValue<'a> {
 
 impl Request<'_> {
     fn statement(&self, st: &Statement, kind: PolicyKind, effect: Effect, vars: bool) -> Applies {
-        let action = match st.action.as_ref().and_then(|a| a.covers(self.action)) {
+        let action = match st
+            .action
+            .as_ref()
+            .and_then(|a| a.covers_catalogued(self.action))
+        {
             Some(true) => Applies::Yes,
             Some(false) => return Applies::No,
             None => Applies::Maybe,

@@ -378,7 +378,7 @@ fn analyze_statement(
     let covered: Vec<&'static ActionInfo> = actions
         .iter()
         .copied()
-        .filter(|a| action.covers(a.lower) == Some(true))
+        .filter(|a| action.covers_catalogued(a) == Some(true))
         .collect();
     if covered.is_empty() {
         return out;
@@ -402,7 +402,7 @@ fn analyze_statement(
                 break;
             }
             let Some(deny) = &shape.applies else { continue };
-            if shape.action.as_ref().and_then(|b| b.covers(a.lower)) != Some(true) {
+            if shape.action.as_ref().and_then(|b| b.covers_catalogued(a)) != Some(true) {
                 continue;
             }
             let before = who.len();

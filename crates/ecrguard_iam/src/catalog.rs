@@ -116,11 +116,96 @@ pub fn actions() -> &'static [ActionInfo] {
 /// Looks an action up by name, case-insensitively.
 #[must_use]
 pub fn find(name: &str) -> Option<&'static ActionInfo> {
-    let lower = name.to_ascii_lowercase();
-    actions()
-        .binary_search_by(|a| a.lower.cmp(lower.as_str()))
-        .ok()
-        .map(|i| &actions()[i])
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        find_lower(&name.to_ascii_lowercase())
+    } else {
+        find_lower(name)
+    }
+}
+
+fn position_lower(lower: &str) -> Option<usize> {
+    actions().binary_search_by(|a| a.lower.cmp(lower)).ok()
+}
+
+fn find_lower(lower: &str) -> Option<&'static ActionInfo> {
+    position_lower(lower).map(|i| &actions()[i])
+}
+
+// One bit per catalogue action.
+const _: () = assert!(crate::catalog_data::ACTIONS.len() <= 128);
+
+/// A set of catalogue actions (one bit each). A policy's action patterns are expanded into
+/// sets once, when the policy is read: every later question ("does this statement cover
+/// `ecr:PutImage`?", asked for each action, each statement, each rule) is then a bit test
+/// instead of a wildcard match per pattern.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct ActionSet(u128);
+
+impl ActionSet {
+    /// Whether the set holds the action (an [`ActionInfo`] of this catalogue).
+    #[must_use]
+    pub fn contains(self, action: &ActionInfo) -> bool {
+        index_of(action).is_some_and(|i| self.0 & (1 << i) != 0)
+    }
+
+    /// Whether the set is empty.
+    #[must_use]
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// Both sets together.
+    #[must_use]
+    pub fn union(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+
+    /// The actions, in catalogue order.
+    pub fn iter(self) -> impl Iterator<Item = &'static ActionInfo> {
+        actions()
+            .iter()
+            .enumerate()
+            .filter(move |(i, _)| self.0 & (1 << i) != 0)
+            .map(|(_, a)| a)
+    }
+}
+
+/// The catalogue position of an action: by address for the catalogue's own entries (what
+/// every caller holds), by name for a copy.
+fn index_of(action: &ActionInfo) -> Option<usize> {
+    let base = actions().as_ptr() as usize;
+    let offset = (action as *const ActionInfo as usize).wrapping_sub(base);
+    let i = offset / std::mem::size_of::<ActionInfo>();
+    if offset % std::mem::size_of::<ActionInfo>() == 0
+        && actions().get(i).is_some_and(|a| std::ptr::eq(a, action))
+    {
+        return Some(i);
+    }
+    position_lower(action.lower)
+}
+
+/// The catalogue actions a lower-case action pattern (`ecr:put*`, `*`, `ecr:putimage`) matches,
+/// with IAM's wildcard rules.
+#[must_use]
+pub fn matching(lower_pattern: &str) -> ActionSet {
+    if !crate::wildcard::has_wildcard(lower_pattern) {
+        return ActionSet(position_lower(lower_pattern).map_or(0, |i| 1 << i));
+    }
+    // Another service's pattern (`s3:get*`) matches nothing here: no need to try each action.
+    if let Some((service, _)) = lower_pattern.split_once(':')
+        && !crate::wildcard::has_wildcard(service)
+        && service != "ecr"
+        && service != "ecr-public"
+    {
+        return ActionSet(0);
+    }
+    ActionSet(
+        actions()
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| crate::wildcard::matches(lower_pattern, a.lower))
+            .fold(0, |bits, (i, _)| bits | (1 << i)),
+    )
 }
 
 /// The actions of one service (`ecr` or `ecr-public`) that mean something in a repository
@@ -134,6 +219,43 @@ pub fn repository_actions(service: &str) -> impl Iterator<Item = &'static Action
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn action_sets_agree_with_wildcard_matching() {
+        for pattern in [
+            "*",
+            "ecr:*",
+            "ecr:put*",
+            "ecr:*policy",
+            "ecr:?etrepositorypolicy",
+            "ecr-public:*",
+            "ecr*",
+            "*:*",
+            "e*:get*",
+            "s3:*",
+            "s3:getobject",
+            "ecr:putimage",
+            "ecr:nosuchaction",
+            "",
+            "ecr:",
+            "*image*",
+        ] {
+            let set = matching(pattern);
+            for (i, a) in actions().iter().enumerate() {
+                let want = crate::wildcard::matches(pattern, a.lower);
+                assert_eq!(set.contains(a), want, "{pattern} vs {}", a.lower);
+                // A copy of an entry is found by name.
+                let copy = *a;
+                assert_eq!(set.contains(&copy), want, "copy of {}", a.lower);
+                assert_eq!(set.iter().any(|x| std::ptr::eq(x, &actions()[i])), want);
+            }
+        }
+        assert!(matching("s3:*").is_empty());
+        assert_eq!(
+            matching("ecr:*").union(matching("ecr-public:*")),
+            matching("ecr*:*")
+        );
+    }
 
     #[test]
     fn lookup_is_case_insensitive() {

@@ -102,7 +102,7 @@ pub fn ecr_grants(policy: &Policy) -> Vec<IdentityGrant> {
         .flat_map(|a| {
             repo_actions
                 .iter()
-                .filter(|x| a.covers(x.lower) == Some(true))
+                .filter(|x| a.covers_catalogued(x) == Some(true))
                 .map(|x| x.name)
                 .collect::<Vec<_>>()
         })
@@ -115,7 +115,7 @@ pub fn ecr_grants(policy: &Policy) -> Vec<IdentityGrant> {
         let Some(action) = &st.action else { continue };
         let actions: BTreeSet<&'static str> = repo_actions
             .iter()
-            .filter(|a| action.covers(a.lower) == Some(true) && !denied.contains(a.name))
+            .filter(|a| action.covers_catalogued(a) == Some(true) && !denied.contains(a.name))
             .map(|a| a.name)
             .collect();
         if actions.is_empty() {

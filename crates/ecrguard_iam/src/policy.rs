@@ -83,9 +83,37 @@ pub struct ActionPattern {
     pub unknown: bool,
     /// Where.
     pub span: Option<Span>,
+    /// The catalogue actions it matches (none when unknown).
+    pub actions: catalog::ActionSet,
 }
 
 impl ActionPattern {
+    /// A pattern as written.
+    #[must_use]
+    pub fn new(raw: impl Into<String>, span: Option<Span>) -> Self {
+        let raw = raw.into();
+        let lower = raw.to_ascii_lowercase();
+        Self {
+            actions: catalog::matching(&lower),
+            raw,
+            lower,
+            unknown: false,
+            span,
+        }
+    }
+
+    /// A value the source could not resolve.
+    #[must_use]
+    pub fn unknown(span: Option<Span>) -> Self {
+        Self {
+            raw: String::from("${unknown}"),
+            lower: String::new(),
+            unknown: true,
+            span,
+            actions: catalog::ActionSet::default(),
+        }
+    }
+
     /// Whether it matches the lower-case action name.
     #[must_use]
     pub fn matches(&self, lower_action: &str) -> bool {
@@ -123,7 +151,16 @@ impl ActionBlock {
     /// listed). `None` when an unresolved pattern makes it undecidable.
     #[must_use]
     pub fn covers(&self, lower_action: &str) -> Option<bool> {
-        let listed = self.patterns.iter().any(|p| p.matches(lower_action));
+        self.decide(self.patterns.iter().any(|p| p.matches(lower_action)))
+    }
+
+    /// [`Self::covers`] for an action of the catalogue: a bit test per pattern.
+    #[must_use]
+    pub fn covers_catalogued(&self, action: &catalog::ActionInfo) -> Option<bool> {
+        self.decide(self.patterns.iter().any(|p| p.actions.contains(action)))
+    }
+
+    fn decide(&self, listed: bool) -> Option<bool> {
         if !listed && self.patterns.iter().any(|p| p.unknown) {
             return None;
         }
@@ -731,23 +768,16 @@ impl Reader {
         let mut patterns = Vec::new();
         for (value, span) in list.items {
             let Some(raw) = value else {
-                patterns.push(ActionPattern {
-                    raw: String::from("${unknown}"),
-                    lower: String::new(),
-                    unknown: true,
-                    span,
-                });
+                patterns.push(ActionPattern::unknown(span));
                 continue;
             };
-            let lower = raw.to_ascii_lowercase();
+            let pattern = ActionPattern::new(raw, span);
+            let (raw, lower) = (&pattern.raw, &pattern.lower);
             if lower != "*" {
                 match lower.split_once(':') {
                     Some((svc, name)) if !svc.is_empty() && !name.is_empty() => {
                         let in_catalog_service = svc == "ecr" || svc == "ecr-public";
-                        if in_catalog_service
-                            && !has_wildcard(name)
-                            && catalog::find(&lower).is_none()
-                        {
+                        if in_catalog_service && !has_wildcard(name) && pattern.actions.is_empty() {
                             self.warn(
                                 Some(index),
                                 span,
@@ -762,12 +792,7 @@ impl Reader {
                     ),
                 }
             }
-            patterns.push(ActionPattern {
-                raw,
-                lower,
-                unknown: false,
-                span,
-            });
+            patterns.push(pattern);
         }
         ActionBlock {
             negated: m.key == "NotAction",
@@ -996,41 +1021,9 @@ mod tests {
         assert_eq!(a.covers("ecr:putimage"), Some(false));
         assert_eq!(a.covers("ecr:setrepositorypolicy"), Some(false));
         assert_eq!(a.covers("ecr:deleterepository"), Some(true));
-        assert!(
-            ActionPattern {
-                raw: "*".into(),
-                lower: "*".into(),
-                unknown: false,
-                span: None
-            }
-            .is_service_wide("ecr")
-        );
-        assert!(
-            ActionPattern {
-                raw: "ecr:*".into(),
-                lower: "ecr:*".into(),
-                unknown: false,
-                span: None
-            }
-            .is_service_wide("ecr")
-        );
-        assert!(
-            !ActionPattern {
-                raw: "ecr:Put*".into(),
-                lower: "ecr:put*".into(),
-                unknown: false,
-                span: None
-            }
-            .is_service_wide("ecr")
-        );
-        assert!(
-            !ActionPattern {
-                raw: "s3:*".into(),
-                lower: "s3:*".into(),
-                unknown: false,
-                span: None
-            }
-            .is_service_wide("ecr")
-        );
+        assert!(ActionPattern::new("*", None).is_service_wide("ecr"));
+        assert!(ActionPattern::new("ecr:*", None).is_service_wide("ecr"));
+        assert!(!ActionPattern::new("ecr:Put*", None).is_service_wide("ecr"));
+        assert!(!ActionPattern::new("s3:*", None).is_service_wide("ecr"));
     }
 }

@@ -199,4 +199,18 @@ proptest! {
         prop_assert!(a1.external.is_subset(&a2.external), "{} -> {}", text, wider);
         prop_assert!(a2.effective_verdict >= a1.effective_verdict);
     }
+
+    /// The catalogue sets computed when a policy is read answer exactly what matching the
+    /// pattern against each action would.
+    #[test]
+    fn action_sets_agree_with_wildcard_matching(pattern in "(ecr|ecr-public|e\\*|\\*|s3|)(:|)[a-zP*?]{0,12}") {
+        let p = ecrguard_iam::policy::ActionPattern::new(pattern.clone(), None);
+        for a in ecrguard_iam::catalog::actions() {
+            prop_assert_eq!(
+                p.actions.contains(a),
+                ecrguard_iam::wildcard::matches(&p.lower, a.lower),
+                "{} vs {}", pattern, a.lower
+            );
+        }
+    }
 }

@@ -32,76 +32,46 @@ pub fn module_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Walks the paths. Errors (unreadable directories) are returned with the rest.
+/// Whether the walk should keep a file for Terraform: `.tf`, `.tf.json`, and `.json` that may
+/// be plan JSON.
+#[must_use]
+pub fn wanted(p: &Path) -> bool {
+    is_tf(p) || p.extension().is_some_and(|e| e == "json")
+}
+
+/// Walks the paths. Errors (missing paths, unreadable directories) are returned with the rest.
 #[must_use]
 pub fn discover(paths: &[PathBuf]) -> (Inputs, Vec<String>) {
+    let listing = ecrguard_walk::walk(paths, &wanted);
+    (inputs(&listing), listing.errors)
+}
+
+/// The Terraform inputs of a walk (its errors are the caller's to report).
+#[must_use]
+pub fn inputs(listing: &ecrguard_walk::Listing) -> Inputs {
     let mut inputs = Inputs::default();
-    let mut errors = Vec::new();
-    for root in paths {
-        if root.is_file() {
-            if is_tf(root) {
-                // A file given by name is scanned as a module of its own (as the peers' test
-                // files are meant to be).
-                inputs
-                    .modules
-                    .entry(root.clone())
-                    .or_default()
-                    .push(root.clone());
-            } else if root.extension().is_some_and(|e| e == "json") {
-                inputs.json_files.push(root.clone());
+    for root in &listing.roots {
+        match root {
+            // A file given by name is scanned as a module of its own (as the peers' test
+            // files are meant to be).
+            ecrguard_walk::Root::File(p) if is_tf(p) => {
+                inputs.modules.entry(p.clone()).or_default().push(p.clone());
             }
-            continue;
-        }
-        if !root.exists() {
-            errors.push(format!("`{}` does not exist", root.display()));
-            continue;
-        }
-        let walker = ignore::WalkBuilder::new(root)
-            .hidden(true)
-            .git_ignore(true)
-            .git_exclude(true)
-            .parents(true)
-            .require_git(false)
-            .filter_entry(|e| e.file_name() != ".terraform" && e.file_name() != "node_modules")
-            .build_parallel();
-        // Walked on all cores (directory reads are syscalls that wait); the order is restored
-        // by sorting below.
-        let found = std::sync::Mutex::new((Vec::new(), Vec::new(), Vec::new()));
-        walker.run(|| {
-            let found = &found;
-            Box::new(move |entry| {
-                // The lock is taken only for what is kept, not for every directory entry.
-                let lock = || {
-                    found
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                };
-                match entry {
-                    Ok(e) if e.file_type().is_some_and(|t| t.is_file()) => {
-                        let p = e.path();
-                        if is_tf(p) {
-                            lock().0.push(p.to_path_buf());
-                        } else if p.extension().is_some_and(|x| x == "json") {
-                            lock().1.push(p.to_path_buf());
-                        }
+            ecrguard_walk::Root::File(p) if wanted(p) => inputs.json_files.push(p.clone()),
+            ecrguard_walk::Root::File(_) => {}
+            ecrguard_walk::Root::Dir { files, .. } => {
+                for p in files {
+                    if is_tf(p) {
+                        let dir = p
+                            .parent()
+                            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+                        inputs.modules.entry(dir).or_default().push(p.clone());
+                    } else if wanted(p) {
+                        inputs.json_files.push(p.clone());
                     }
-                    Ok(_) => {}
-                    Err(e) => lock().2.push(e.to_string()),
                 }
-                ignore::WalkState::Continue
-            })
-        });
-        let (tf_files, json_files, walk_errors) = found
-            .into_inner()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        for p in tf_files {
-            let dir = p
-                .parent()
-                .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-            inputs.modules.entry(dir).or_default().push(p);
+            }
         }
-        inputs.json_files.extend(json_files);
-        errors.extend(walk_errors);
     }
     for files in inputs.modules.values_mut() {
         files.sort();
@@ -109,5 +79,5 @@ pub fn discover(paths: &[PathBuf]) -> (Inputs, Vec<String>) {
     }
     inputs.json_files.sort();
     inputs.json_files.dedup();
-    (inputs, errors)
+    inputs
 }

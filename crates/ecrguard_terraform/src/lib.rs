@@ -297,9 +297,25 @@ fn scan_group(
 /// Scans the paths (directories are walked; files are scanned alone). Groups of modules
 /// that call each other are parsed and evaluated in parallel, each dropped when done, so
 /// memory stays bounded by the largest group rather than the repository.
+/// Walk errors (a missing path, an unreadable directory) are errors of the scan.
 #[must_use]
 pub fn scan(paths: &[PathBuf], opts: &TerraformOptions) -> TerraformScan {
-    let (inputs, walk_errors) = discover::discover(paths);
+    let listing = ecrguard_walk::walk(paths, &discover::wanted);
+    let mut scan = scan_listing(&listing, opts);
+    scan.errors
+        .extend(listing.errors.into_iter().map(|message| ScanError {
+            location: None,
+            message,
+        }));
+    scan.errors.sort();
+    scan
+}
+
+/// [`scan`] over a walk shared with other sources; the walk's own errors are the caller's to
+/// report (once, not once per source).
+#[must_use]
+pub fn scan_listing(listing: &ecrguard_walk::Listing, opts: &TerraformOptions) -> TerraformScan {
+    let inputs = discover::inputs(listing);
     let sources: project::SharedSources =
         std::sync::Arc::new(std::sync::Mutex::new(SourceDb::default()));
     let file_count: usize = inputs.modules.values().map(Vec::len).sum();
@@ -351,13 +367,7 @@ pub fn scan(paths: &[PathBuf], opts: &TerraformOptions) -> TerraformScan {
         }
     }
     let mut state = EcrState::default();
-    let mut errors: Vec<ScanError> = walk_errors
-        .into_iter()
-        .map(|message| ScanError {
-            location: None,
-            message,
-        })
-        .collect();
+    let mut errors: Vec<ScanError> = Vec::new();
     let mut not_evaluated = Vec::new();
     for r in results {
         state.extend(r.state);

@@ -189,22 +189,18 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
     let cfn_options = ecrguard_cloudformation::CfnOptions {
         parameters: parse_parameters(&args.parameters, args.parameters_file.as_deref())?,
     };
-    // The template walk (directory reads, one thread) runs while Terraform is scanned; the
-    // templates are then read into the same source database after the Terraform files.
-    let (tf, templates) = std::thread::scope(|s| {
-        let templates = s.spawn(|| ecrguard_cloudformation::discover(&args.paths));
-        let tf = ecrguard_terraform::scan(
-            &args.paths,
-            &ecrguard_terraform::TerraformOptions {
-                var_files: args.var_files.clone(),
-            },
-        );
-        let templates = templates
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (tf, templates)
+    // One walk for every source: two walks of the same tree would compete for the same cores.
+    let listing = ecrguard_walk::walk(&args.paths, &|p| {
+        ecrguard_terraform::discover::wanted(p) || ecrguard_cloudformation::candidate(p)
     });
+    let tf = ecrguard_terraform::scan_listing(
+        &listing,
+        &ecrguard_terraform::TerraformOptions {
+            var_files: args.var_files.clone(),
+        },
+    );
     let mut sources = tf.sources;
+    let (templates, template_errors) = ecrguard_cloudformation::templates(&listing);
     let cfn = ecrguard_cloudformation::scan_files(templates, &mut sources, &cfn_options);
     let mut state = tf.state;
     state.extend(cfn.state);
@@ -285,6 +281,16 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
             location: e.location,
             message: e.message,
         }))
+        .chain(
+            listing
+                .errors
+                .into_iter()
+                .chain(template_errors)
+                .map(|message| InputError {
+                    location: None,
+                    message,
+                }),
+        )
         .collect();
     let mut not_evaluated: Vec<NotEvaluated> = tf
         .not_evaluated

@@ -70,7 +70,7 @@ fn a_missing_path_is_an_error_of_the_template_scan() {
     let missing = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/no-such-directory");
     let mut sources = ecrguard_model::SourceDb::default();
     let scan = ecrguard_cloudformation::scan(
-        &[missing.clone()],
+        std::slice::from_ref(&missing),
         &mut sources,
         &ecrguard_cloudformation::CfnOptions::default(),
     );

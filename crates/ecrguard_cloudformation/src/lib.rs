@@ -226,12 +226,13 @@ pub fn scan_files(files: Vec<PathBuf>, sources: &mut SourceDb, opts: &CfnOptions
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut out = CfnScan::default();
+    let mut states = Vec::with_capacity(results.len());
     for r in results {
         match r {
             FileResult::NotTemplate => {}
             FileResult::Adapted(a) => {
                 out.files += 1;
-                out.state.extend(a.state);
+                states.push(a.state);
                 out.suppressions.extend(a.suppressions);
                 out.not_evaluated.extend(a.not_evaluated);
             }
@@ -241,6 +242,7 @@ pub fn scan_files(files: Vec<PathBuf>, sources: &mut SourceDb, opts: &CfnOptions
             }
         }
     }
+    out.state = EcrState::concat(states);
     out.errors.sort();
     out
 }

@@ -414,13 +414,43 @@ impl<'a> PolicyOwner<'a> {
 impl EcrState {
     /// Adds everything of another state (sources scanned separately, merged for the rules).
     pub fn extend(&mut self, other: EcrState) {
-        self.repositories.extend(other.repositories);
-        self.registry_policies.extend(other.registry_policies);
-        self.creation_templates.extend(other.creation_templates);
-        self.public_repositories.extend(other.public_repositories);
-        self.registry_scanning.extend(other.registry_scanning);
-        self.identities.extend(other.identities);
-        self.managed_policies.extend(other.managed_policies);
+        // Into an empty list the other list is moved whole: the records are large, and a scan
+        // of one kind of source merges everything into an empty state.
+        fn append<T>(to: &mut Vec<T>, from: Vec<T>) {
+            if to.is_empty() {
+                *to = from;
+            } else {
+                to.extend(from);
+            }
+        }
+        append(&mut self.repositories, other.repositories);
+        append(&mut self.registry_policies, other.registry_policies);
+        append(&mut self.creation_templates, other.creation_templates);
+        append(&mut self.public_repositories, other.public_repositories);
+        append(&mut self.registry_scanning, other.registry_scanning);
+        append(&mut self.identities, other.identities);
+        append(&mut self.managed_policies, other.managed_policies);
+    }
+
+    /// Many states as one, each list allocated once at its final size.
+    #[must_use]
+    pub fn concat(mut parts: Vec<EcrState>) -> EcrState {
+        fn gather<T>(parts: &mut [EcrState], list: fn(&mut EcrState) -> &mut Vec<T>) -> Vec<T> {
+            let mut out = Vec::with_capacity(parts.iter_mut().map(|p| list(p).len()).sum());
+            for p in parts.iter_mut() {
+                out.append(list(p));
+            }
+            out
+        }
+        EcrState {
+            repositories: gather(&mut parts, |s| &mut s.repositories),
+            registry_policies: gather(&mut parts, |s| &mut s.registry_policies),
+            creation_templates: gather(&mut parts, |s| &mut s.creation_templates),
+            public_repositories: gather(&mut parts, |s| &mut s.public_repositories),
+            registry_scanning: gather(&mut parts, |s| &mut s.registry_scanning),
+            identities: gather(&mut parts, |s| &mut s.identities),
+            managed_policies: gather(&mut parts, |s| &mut s.managed_policies),
+        }
     }
 
     /// Every resource-policy slot of the state, in a stable order.

@@ -87,7 +87,10 @@ pub struct SourceFile {
 impl SourceFile {
     fn line_starts(&self) -> &[u32] {
         self.line_starts.get_or_init(|| {
-            let mut starts = vec![0];
+            // Sized for typical lines up front: grown by doubling, the tables of a large scan
+            // were copied over and over.
+            let mut starts = Vec::with_capacity(self.text.len() / 32 + 1);
+            starts.push(0);
             // Offsets are u32 like every span of the model (a file over 4 GiB saturates).
             starts.extend(
                 self.text
@@ -98,15 +101,24 @@ impl SourceFile {
         })
     }
 
+    /// 1-based line of a byte offset (clamped to the text).
+    #[must_use]
+    pub fn line_of(&self, offset: usize) -> usize {
+        self.line_index(offset.min(self.text.len())) + 1
+    }
+
+    fn line_index(&self, offset: usize) -> usize {
+        self.line_starts()
+            .partition_point(|&s| s as usize <= offset)
+            .saturating_sub(1)
+    }
+
     /// 1-based line and column of a byte offset (clamped to the text).
     #[must_use]
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let starts = self.line_starts();
-        let line = starts
-            .partition_point(|&s| s as usize <= offset)
-            .saturating_sub(1);
-        let start = starts[line] as usize;
+        let line = self.line_index(offset);
+        let start = self.line_starts()[line] as usize;
         let col = self
             .text
             .get(start..offset)
@@ -172,24 +184,30 @@ impl SourceDb {
     /// Path, first and last line (1-based) of an origin, when it is in a file.
     #[must_use]
     pub fn lines(&self, origin: &Origin) -> Option<Location> {
-        let file = self.get(origin.file()?);
-        let (start_line, end_line) = match origin.span() {
-            Some(span) => {
-                let (s, _) = file.line_col(span.start as usize);
-                let (e, _) = file.line_col(
-                    (span.end as usize)
-                        .saturating_sub(1)
-                        .max(span.start as usize),
-                );
-                (s, e)
-            }
-            None => (1, file.line_count().max(1)),
-        };
+        let (path, start_line, end_line) = self.line_range(origin)?;
         Some(Location {
-            file: file.path.clone(),
+            file: path.to_string(),
             start_line,
             end_line,
         })
+    }
+
+    /// [`Self::lines`] without copying the path (for sort keys).
+    #[must_use]
+    pub fn line_range(&self, origin: &Origin) -> Option<(&str, usize, usize)> {
+        let file = self.get(origin.file()?);
+        let (start_line, end_line) = match origin.span() {
+            Some(span) => (
+                file.line_of(span.start as usize),
+                file.line_of(
+                    (span.end as usize)
+                        .saturating_sub(1)
+                        .max(span.start as usize),
+                ),
+            ),
+            None => (1, file.line_count().max(1)),
+        };
+        Some((&file.path, start_line, end_line))
     }
 }
 

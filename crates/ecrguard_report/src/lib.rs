@@ -92,20 +92,51 @@ impl PolicyCheck<'_> {
     }
 }
 
-/// Sorts findings deterministically: location, rule, resource, message.
+/// Sorts findings deterministically: location (path, lines), rule, resource, statement,
+/// message; stable.
 pub fn sort_findings(sources: &SourceDb, findings: &mut [Finding]) {
-    use rayon::slice::ParallelSliceMut as _;
-    // The keys need each finding's lines; tens of thousands of findings take both cores.
-    findings.par_sort_by_cached_key(|f| {
-        let loc = f.origin.as_ref().and_then(|o| sources.lines(o));
-        (
-            loc.map(|l| (l.file, l.start_line, l.end_line)),
-            f.rule.code,
-            f.resource.to_string(),
-            f.statement.clone(),
-            f.message.clone(),
-        )
+    use rayon::prelude::*;
+    // Keys on all cores. Only the location and rule go into a key (the path borrowed from the
+    // source database); resource, statement and message are compared in place when those tie,
+    // rather than copied for each of tens of thousands of findings.
+    type Key<'s> = (Option<(&'s str, usize, usize)>, &'static str, usize);
+    let mut keys: Vec<Key<'_>> = findings
+        .par_iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let lines = f.origin.as_ref().and_then(|o| sources.line_range(o));
+            (lines, f.rule.code, i)
+        })
+        .collect();
+    let all: &[Finding] = findings;
+    keys.par_sort_by(|a, b| {
+        (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| {
+            let (x, y) = (&all[a.2], &all[b.2]);
+            x.resource
+                .label()
+                .cmp(y.resource.label())
+                .then_with(|| x.statement.cmp(&y.statement))
+                .then_with(|| x.message.cmp(&y.message))
+        })
     });
+    let order: Vec<usize> = keys.into_iter().map(|k| k.2).collect();
+    permute(findings, order);
+}
+
+/// Reorders `items` in place so that position `i` holds the item that was at `order[i]`
+/// (`order` is a permutation), following each cycle with swaps: no second list of items.
+fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
+    for start in 0..items.len() {
+        // `order[i] == i` marks a position already final.
+        let mut at = start;
+        while order[at] != start {
+            let from = order[at];
+            items.swap(at, from);
+            order[at] = at;
+            at = from;
+        }
+        order[at] = at;
+    }
 }
 
 /// Counts findings per severity, highest first, for summaries.
@@ -117,4 +148,43 @@ pub fn severity_counts(findings: &[&Finding]) -> Vec<(Severity, usize)> {
         .map(|s| (*s, findings.iter().filter(|f| f.severity == *s).count()))
         .filter(|(_, n)| *n > 0)
         .collect()
+}
+
+#[cfg(test)]
+mod permute_tests {
+    use super::permute;
+
+    #[test]
+    fn permute_matches_a_copying_reorder() {
+        // Every permutation of 5 items (all cycle shapes), and a long pseudo-random one.
+        let mut orders: Vec<Vec<usize>> = Vec::new();
+        let mut p: Vec<usize> = (0..5).collect();
+        fn all(k: usize, p: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
+            if k == p.len() {
+                out.push(p.clone());
+                return;
+            }
+            for i in k..p.len() {
+                p.swap(k, i);
+                all(k + 1, p, out);
+                p.swap(k, i);
+            }
+        }
+        all(0, &mut p, &mut orders);
+        assert_eq!(orders.len(), 120);
+        let mut long: Vec<usize> = (0..1000).collect();
+        let mut x: u64 = 7;
+        for i in (1..long.len()).rev() {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            long.swap(i, usize::try_from(x >> 33).unwrap() % (i + 1));
+        }
+        orders.push(long);
+        for order in orders {
+            let items: Vec<String> = (0..order.len()).map(|i| format!("item{i}")).collect();
+            let want: Vec<String> = order.iter().map(|&i| items[i].clone()).collect();
+            let mut got = items;
+            permute(&mut got, order.clone());
+            assert_eq!(got, want, "{order:?}");
+        }
+    }
 }

@@ -30,12 +30,20 @@ fn json(args: &[&str]) -> (Value, Option<i32>) {
     )
 }
 
-fn codes(v: &Value) -> Vec<String> {
-    v["findings"]
+/// One string field of each entry of a top-level list of the JSON report.
+fn field<'v>(v: &'v Value, list: &str, key: &str) -> Vec<&'v str> {
+    v[list]
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| f["rule_id"].as_str().unwrap().to_string())
+        .map(|e| e[key].as_str().unwrap())
+        .collect()
+}
+
+fn codes(v: &Value) -> Vec<String> {
+    field(v, "findings", "rule_id")
+        .into_iter()
+        .map(String::from)
         .collect()
 }
 
@@ -327,12 +335,7 @@ fn unreadable_and_undecodable_inputs_are_errors_and_the_scan_goes_on() {
     let v: Value = serde_json::from_str(&text)
         .unwrap_or_else(|e| panic!("{e}: {text} {}", String::from_utf8_lossy(&out.stderr)));
     assert_eq!(out.status.code(), Some(2), "{v:#}");
-    let errors: Vec<&str> = v["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["message"].as_str().unwrap())
-        .collect();
+    let errors = field(&v, "errors", "message");
     assert_eq!(errors.len(), 3, "{errors:#?}");
     let has = |needle: &str| errors.iter().any(|e| e.contains(needle));
     assert!(
@@ -483,12 +486,7 @@ fn unknowns_are_listed_as_not_evaluated_never_as_findings() {
         "ECR002,ECR003",
     ]);
     assert_eq!(code, Some(0), "an unknown principal is not a finding");
-    let reasons: Vec<&str> = v["not_evaluated"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["reason"].as_str().unwrap())
-        .collect();
+    let reasons = field(&v, "not_evaluated", "reason");
     assert!(
         reasons
             .iter()

@@ -104,6 +104,12 @@ pub fn templates(listing: &ecrguard_walk::Listing) -> (Vec<PathBuf>, Vec<String>
     (files, errors)
 }
 
+/// Whether a text may be a template: it names the format version or an `AWS::` type. Cheap,
+/// so that unrelated YAML is not parsed and a binary `.json` is not an error.
+fn mentions_template(text: &str) -> bool {
+    text.contains("AWSTemplateFormatVersion") || text.contains("AWS::")
+}
+
 /// A template read: `Ok(None)` when the file is not a template, `Err` with the offset.
 type ReadResult = Result<Option<json::Node>, (String, usize)>;
 
@@ -119,8 +125,7 @@ fn read(text: &str) -> ReadResult {
             )
         })?
     } else {
-        // Cheap pre-check so that unrelated YAML (CI files, Kubernetes manifests) is not parsed.
-        if !text.contains("AWSTemplateFormatVersion") && !text.contains("AWS::") {
+        if !mentions_template(text) {
             return Ok(None);
         }
         yaml::parse(text).map_err(|e| {
@@ -143,10 +148,7 @@ fn read_text(p: &Path) -> Result<Option<String>, String> {
         Ok(text) => Ok(Some(text)),
         Err(e) => {
             let bytes = e.as_bytes();
-            let looks_like_template = [&b"AWSTemplateFormatVersion"[..], b"AWS::"]
-                .iter()
-                .any(|needle| bytes.windows(needle.len()).any(|w| w == *needle));
-            if looks_like_template {
+            if mentions_template(&String::from_utf8_lossy(bytes)) {
                 let valid = &bytes[..e.utf8_error().valid_up_to()];
                 let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
                 Err(format!(

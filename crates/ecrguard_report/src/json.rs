@@ -199,17 +199,6 @@ struct ScanJson<'a> {
     summary: Value,
 }
 
-/// Renders a `scan` result (`version: 1`).
-#[must_use]
-pub fn render_scan(report: &ScanReport<'_>) -> String {
-    let mut out = Vec::new();
-    if write_scan(report, &mut out).is_err() {
-        return String::new();
-    }
-    // Every piece is serde_json output or ASCII layout, so the bytes are UTF-8.
-    String::from_utf8(out).unwrap_or_default()
-}
-
 /// Findings rendered by one task: enough to amortise the task, few enough to balance cores.
 const FINDINGS_PER_TASK: usize = 256;
 /// Findings rendered while the previous window is written: the write (a kernel copy on one
@@ -380,7 +369,9 @@ mod tests {
         ] {
             let mut sources = SourceDb::default();
             let all = findings(&mut sources, n);
-            let text = render_scan(&report(&sources, all));
+            let mut bytes = Vec::new();
+            write_scan(&report(&sources, all), &mut bytes).unwrap();
+            let text = String::from_utf8(bytes).unwrap();
             let v: Value = serde_json::from_str(&text).unwrap();
             assert_eq!(
                 text,

@@ -826,7 +826,6 @@ impl Collector {
     #[must_use]
     pub fn finish(mut self) -> EcrState {
         // Repository policies.
-        let mut matched = vec![false; self.policy_links.len()];
         // Which link each repository takes, and how many repositories take each link: the
         // last taker gets the parsed policy moved, not copied.
         let mut chosen: Vec<Option<usize>> = Vec::with_capacity(self.repos.len());
@@ -855,7 +854,6 @@ impl Collector {
             chosen.push(link);
             if let Some(i) = link {
                 takers[i] += 1;
-                matched[i] = true;
             } else if let Some(link) = self.policy_links.iter().find(|l| maybe(&l.target)) {
                 let why = match &link.target {
                     Target::Unknown(w) => {
@@ -874,6 +872,7 @@ impl Collector {
                 );
             }
         }
+        let matched: Vec<bool> = takers.iter().map(|&n| n > 0).collect();
         for ((repo, ..), link) in self.repos.iter_mut().zip(chosen) {
             let Some(i) = link else { continue };
             takers[i] -= 1;

@@ -13,10 +13,7 @@ use std::io::Write;
 
 /// Writes to standard output (errors, such as a closed pipe, go to the caller).
 pub(crate) fn write_stdout(text: &str) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())?;
-    out.flush()?;
-    Ok(())
+    write_output(None, |out| out.write_all(text.as_bytes()))
 }
 
 /// Writes a report to the `--output` file, or to standard output.

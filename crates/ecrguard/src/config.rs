@@ -28,6 +28,18 @@ pub(crate) struct RawConfig {
     pub(crate) suppress: Vec<Spanned<RawSuppress>>,
     /// `[enforce]`: what `enforce` and `handle-event` may change.
     pub(crate) enforce: Option<ecrguard_enforce::config::RawEnforce>,
+    /// `[budgets]`: how much one input may cost.
+    pub(crate) budgets: Option<Spanned<RawBudgets>>,
+}
+
+/// `[budgets]`: limits on what one input may cost; see docs/budgets.md.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub(crate) struct RawBudgets {
+    pub(crate) max_file_bytes: Option<Spanned<i64>>,
+    pub(crate) max_expansion: Option<Spanned<i64>>,
+    pub(crate) max_depth: Option<Spanned<i64>>,
+    pub(crate) max_instances: Option<Spanned<i64>>,
 }
 
 /// A `[[suppress]]` entry.
@@ -78,7 +90,9 @@ pub(crate) fn discover(start: &Path) -> Option<PathBuf> {
     let found = start
         .ancestors()
         .map(|d| d.join("ecrguard.toml"))
-        .find(|p| p.is_file())?;
+        // Whatever sits there is the config: a pipe or a link to a device is an error when it
+        // is read, never silently passed over.
+        .find(|p| p.symlink_metadata().is_ok())?;
     // Shown relative to the working directory when it is below it.
     let cwd = std::env::current_dir()
         .ok()
@@ -89,12 +103,23 @@ pub(crate) fn discover(start: &Path) -> Option<PathBuf> {
     )
 }
 
-/// Reads and parses a config file.
-pub(crate) fn load(path: &Path) -> Result<LoadedConfig, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-        path: path.to_path_buf(),
-        line: 1,
-        message: format!("cannot read: {e}"),
+/// Largest config file read: a real one is a few kilobytes.
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// Reads and parses a config file. One named with `--config` may be a pipe (`<(...)`); one
+/// found beside the scanned code must be a regular file.
+pub(crate) fn load(path: &Path, named: bool) -> Result<LoadedConfig, ConfigError> {
+    let kinds = if named {
+        ecrguard_walk::input::Kinds::RegularOrPipe
+    } else {
+        ecrguard_walk::input::Kinds::Regular
+    };
+    let text = ecrguard_walk::input::read_text(path, MAX_CONFIG_BYTES, kinds).map_err(|e| {
+        ConfigError {
+            path: path.to_path_buf(),
+            line: 1,
+            message: format!("cannot read: {e}"),
+        }
     })?;
     let raw: RawConfig = toml::from_str(&text).map_err(|e| ConfigError {
         path: path.to_path_buf(),
@@ -143,6 +168,45 @@ impl LoadedConfig {
             .approved_public_repositories
             .clone_from(&raw.approved_public_repositories);
         Ok(settings)
+    }
+
+    /// The budgets, from `[budgets]` over `defaults`.
+    pub(crate) fn budgets(
+        &self,
+        defaults: ecrguard_terraform::project::Budgets,
+    ) -> Result<ecrguard_terraform::project::Budgets, ConfigError> {
+        let mut b = defaults;
+        let Some(raw) = &self.raw.budgets else {
+            return Ok(b);
+        };
+        let positive = |v: &Option<Spanned<i64>>, name: &str| -> Result<Option<u64>, ConfigError> {
+            match v {
+                None => Ok(None),
+                Some(n) if *n.get_ref() > 0 => Ok(Some(n.get_ref().unsigned_abs())),
+                Some(n) => self.error_at(
+                    n.span(),
+                    format!(
+                        "`{name}` must be a whole number above zero, not {}",
+                        n.get_ref()
+                    ),
+                ),
+            }
+        };
+        let raw = raw.get_ref();
+        if let Some(n) = positive(&raw.max_file_bytes, "max-file-bytes")? {
+            b.max_file_bytes = n;
+        }
+        if let Some(n) = positive(&raw.max_expansion, "max-expansion")? {
+            b.max_expansion = n;
+        }
+        if let Some(n) = positive(&raw.max_depth, "max-depth")? {
+            // Deeper than this, the evaluation threads' stack would not hold.
+            b.max_depth = usize::try_from(n.min(4096)).unwrap_or(4096);
+        }
+        if let Some(n) = positive(&raw.max_instances, "max-instances")? {
+            b.max_instances = usize::try_from(n).unwrap_or(usize::MAX);
+        }
+        Ok(b)
     }
 
     /// `[enforce]`, validated whole: every problem is reported, each with its line.

@@ -15,6 +15,7 @@ use ecrguard_model::{
 };
 use hcl_edit::Span as _;
 use hcl_edit::expr::{Expression, TraversalOperator};
+use std::collections::HashMap;
 
 /// Marks an attachment of a customer managed policy whose document is linked in `finish`.
 const CUSTOMER_POLICY_MARK: &str = "\u{0}customer:";
@@ -37,6 +38,90 @@ pub(crate) enum Target {
 struct Link {
     target: Target,
     state: PolicyState,
+}
+
+/// Links by what they target, for finding a repository's links without scanning them all.
+/// A link matches a repository by its name, or by its resource (any instance when the link
+/// names none, else the same instance key); it may match (target not known) when its target
+/// is unknown, names a repository whose name is unknown, or names an instance by a key that
+/// is itself unknown (keys that start with NUL).
+#[derive(Default)]
+struct LinkIndex<'a> {
+    last_by_name: HashMap<&'a str, usize>,
+    last_by_resource: HashMap<(&'a str, &'a str), usize>,
+    last_by_instance: HashMap<(&'a str, &'a str, &'a str), usize>,
+    first_unknown: Option<usize>,
+    first_by_name: Option<usize>,
+    first_unknown_key: HashMap<(&'a str, &'a str), usize>,
+}
+
+impl<'a> LinkIndex<'a> {
+    fn new(targets: impl Iterator<Item = &'a Target>) -> Self {
+        let mut x = LinkIndex::default();
+        for (i, t) in targets.enumerate() {
+            match t {
+                Target::Name(n) => {
+                    x.last_by_name.insert(n, i);
+                    x.first_by_name.get_or_insert(i);
+                }
+                Target::Resource {
+                    module,
+                    name,
+                    key: None,
+                } => {
+                    x.last_by_resource.insert((module, name), i);
+                }
+                Target::Resource {
+                    module,
+                    name,
+                    key: Some(k),
+                } => {
+                    x.last_by_instance.insert((module, name, k), i);
+                    if k.starts_with('\u{0}') {
+                        x.first_unknown_key.entry((module, name)).or_insert(i);
+                    }
+                }
+                Target::Unknown(_) => {
+                    x.first_unknown.get_or_insert(i);
+                }
+            }
+        }
+        x
+    }
+
+    /// The last link that targets this repository.
+    fn last_match(
+        &self,
+        repo_name: Option<&str>,
+        module: &str,
+        name: &str,
+        key: Option<&str>,
+    ) -> Option<usize> {
+        let by_name = repo_name.and_then(|n| self.last_by_name.get(n).copied());
+        let by_resource = self.last_by_resource.get(&(module, name)).copied();
+        let by_instance = key.and_then(|k| self.last_by_instance.get(&(module, name, k)).copied());
+        [by_name, by_resource, by_instance]
+            .into_iter()
+            .flatten()
+            .max()
+    }
+
+    /// The first link that may target this repository.
+    fn first_maybe(&self, repo_name: Option<&str>, module: &str, name: &str) -> Option<usize> {
+        let by_name = if repo_name.is_none() {
+            self.first_by_name
+        } else {
+            None
+        };
+        [
+            self.first_unknown,
+            by_name,
+            self.first_unknown_key.get(&(module, name)).copied(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
 }
 
 /// Collected model pieces before linking.
@@ -830,32 +915,18 @@ impl Collector {
         // last taker gets the parsed policy moved, not copied.
         let mut chosen: Vec<Option<usize>> = Vec::with_capacity(self.repos.len());
         let mut takers = vec![0usize; self.policy_links.len()];
+        // Indexed once: with a link per repository (20,000 `count` instances of each), a
+        // scan of every link per repository was quadratic.
+        let policy_index = LinkIndex::new(self.policy_links.iter().map(|l| &l.target));
+        let lifecycle_index = LinkIndex::new(self.lifecycle_links.iter().map(|(t, _)| t));
         for (repo, module, name, key) in &mut self.repos {
-            let matches = |t: &Target| match t {
-                Target::Name(n) => repo.name.known() == Some(n),
-                Target::Resource {
-                    module: m,
-                    name: rn,
-                    key: k,
-                } => m == module && rn == name && (k.is_none() || k == key),
-                Target::Unknown(_) => false,
-            };
-            let maybe = |t: &Target| match t {
-                Target::Unknown(_) => true,
-                Target::Resource {
-                    module: m,
-                    name: rn,
-                    key: Some(k),
-                } => m == module && rn == name && k.starts_with('\u{0}'),
-                Target::Name(_) => repo.name.known().is_none(),
-                Target::Resource { .. } => false,
-            };
-            let link = self.policy_links.iter().rposition(|l| matches(&l.target));
+            let repo_name = repo.name.known().map(String::as_str);
+            let link = policy_index.last_match(repo_name, module, name, key.as_deref());
             chosen.push(link);
             if let Some(i) = link {
                 takers[i] += 1;
-            } else if let Some(link) = self.policy_links.iter().find(|l| maybe(&l.target)) {
-                let why = match &link.target {
+            } else if let Some(i) = policy_index.first_maybe(repo_name, module, name) {
+                let why = match &self.policy_links[i].target {
                     Target::Unknown(w) => {
                         format!("a repository policy whose target is unknown may apply ({w})")
                     }
@@ -863,9 +934,12 @@ impl Collector {
                 };
                 repo.policy = PolicyState::Unknown(why, repo.origin.clone());
             }
-            if let Some((_, origin)) = self.lifecycle_links.iter().rev().find(|(t, _)| matches(t)) {
-                repo.lifecycle_policy = Value::Set(true, origin.clone());
-            } else if self.lifecycle_links.iter().any(|(t, _)| maybe(t)) {
+            if let Some(i) = lifecycle_index.last_match(repo_name, module, name, key.as_deref()) {
+                repo.lifecycle_policy = Value::Set(true, self.lifecycle_links[i].1.clone());
+            } else if lifecycle_index
+                .first_maybe(repo_name, module, name)
+                .is_some()
+            {
                 repo.lifecycle_policy = Value::Unknown(
                     "a lifecycle policy whose target is unknown may apply".into(),
                     repo.origin.clone(),

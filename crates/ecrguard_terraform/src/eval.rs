@@ -62,10 +62,16 @@ pub struct Eval<'p> {
     /// Input variable values given by the caller (or tfvars for the root).
     pub inputs: BTreeMap<String, V>,
     depth: usize,
-    locals: RefCell<HashMap<String, V>>,
-    objects: RefCell<HashMap<String, V>>,
+    /// The module directories of the calls that led here, this one last: a directory that
+    /// appears twice is a module cycle, which Terraform rejects.
+    lineage: Vec<std::path::PathBuf>,
+    // Values are shared, not copied, per reference: `aws_ecr_repository.r[0]` in each of
+    // 50,000 instances would otherwise copy all 50,000 instances each time.
+    locals: RefCell<HashMap<String, Rc<V>>>,
+    objects: RefCell<HashMap<String, Rc<V>>>,
     in_progress: RefCell<HashSet<String>>,
     children: RefCell<HashMap<String, Rc<Vec<ChildInstance<'p>>>>>,
+    loading_children: RefCell<HashSet<String>>,
 }
 
 /// An instance of a child module.
@@ -95,16 +101,19 @@ impl<'p> Eval<'p> {
         inputs: BTreeMap<String, V>,
         depth: usize,
     ) -> Self {
+        let lineage = vec![module.dir.clone()];
         Eval {
             project,
             module,
             address,
             inputs,
             depth,
+            lineage,
             locals: RefCell::default(),
             objects: RefCell::default(),
             in_progress: RefCell::default(),
             children: RefCell::default(),
+            loading_children: RefCell::default(),
         }
     }
 
@@ -121,6 +130,18 @@ impl<'p> Eval<'p> {
     /// Evaluates an expression written in `file`.
     pub fn eval(&self, file: FileId, expr: &Expression, scope: &Scope) -> V {
         let pos = pos_of(file, expr);
+        let Some(_level) = self.project.enter() else {
+            return V::unknown(format!(
+                "expressions and references nest deeper than the depth budget of {} \
+                 (`max-depth`)",
+                self.project.budgets().max_depth
+            ))
+            .at(pos);
+        };
+        if self.project.spent() {
+            return V::unknown("not evaluated: the expansion budget (`max-expansion`) is spent")
+                .at(pos);
+        }
         let v = match expr {
             Expression::Null(_) => V::new(Val::Null),
             Expression::Bool(b) => V::new(Val::Bool(*b.value())),
@@ -198,21 +219,34 @@ impl<'p> Eval<'p> {
             Expression::Parenthesis(p) => self.eval(file, p.inner(), scope),
             Expression::Variable(name) => self.variable(name.as_str(), scope),
             Expression::Traversal(t) => {
-                let root = self.traversal_root(file, &t.expr, &t.operators, scope);
-                let (mut value, consumed) = root;
+                let (root, consumed) = self.traversal_root(file, &t.expr, &t.operators, scope);
                 let mut ops = t
                     .operators
                     .iter()
                     .skip(consumed)
                     .map(|o| o.value())
                     .peekable();
+                // The first operator reads the shared root in place: only what it selects
+                // is copied.
+                let mut value = match ops.peek() {
+                    Some(
+                        op @ (TraversalOperator::GetAttr(_)
+                        | TraversalOperator::Index(_)
+                        | TraversalOperator::LegacyIndex(_)),
+                    ) => {
+                        let v = self.apply_op(file, &root, op, scope);
+                        ops.next();
+                        v
+                    }
+                    _ => Rc::unwrap_or_clone(root),
+                };
                 while let Some(op) = ops.next() {
                     match op {
                         TraversalOperator::AttrSplat(_) | TraversalOperator::FullSplat(_) => {
                             let rest: Vec<&TraversalOperator> = ops.by_ref().collect();
                             value = self.splat(file, value, &rest, scope);
                         }
-                        other => value = self.apply_op(file, value, other, scope),
+                        other => value = self.apply_op(file, &value, other, scope),
                     }
                 }
                 value
@@ -292,7 +326,24 @@ impl<'p> Eval<'p> {
     }
 
     fn render_template(&self, file: FileId, t: &Template, scope: &Scope) -> Result<String, String> {
+        let Some(_level) = self.project.enter() else {
+            return Err("template directives nest deeper than the depth budget".into());
+        };
         let mut out = String::new();
+        let rendered = self.render_elements(file, t, scope, &mut out);
+        if !self.project.charge(&self.address, out.len() as u64 / 64) {
+            return Err("template not rendered: the expansion budget is spent".into());
+        }
+        rendered.map(|()| out)
+    }
+
+    fn render_elements(
+        &self,
+        file: FileId,
+        t: &Template,
+        scope: &Scope,
+        out: &mut String,
+    ) -> Result<(), String> {
         for el in t.iter() {
             match el {
                 Element::Literal(s) => out.push_str(s.value()),
@@ -326,9 +377,13 @@ impl<'p> Eval<'p> {
                     }
                     Directive::For(fd) => {
                         let coll = self.eval(file, &fd.for_expr.collection_expr, scope);
-                        for (k, v) in
-                            iterate(&coll).ok_or("template for collection is not known")?
-                        {
+                        let items = iterate(&coll).ok_or("template for collection is not known")?;
+                        if !self.project.charge(&self.address, items.len() as u64) {
+                            return Err(
+                                "template not rendered: the expansion budget is spent".into()
+                            );
+                        }
+                        for (k, v) in items {
                             let mut s = scope.with(fd.for_expr.value_var.as_str(), v);
                             if let Some(kv) = &fd.for_expr.key_var {
                                 s = s.with(kv.as_str(), k);
@@ -339,7 +394,7 @@ impl<'p> Eval<'p> {
                 },
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     fn for_expr(&self, file: FileId, f: &hcl_edit::expr::ForExpr, scope: &Scope) -> V {
@@ -347,6 +402,9 @@ impl<'p> Eval<'p> {
         let Some(items) = iterate(&coll) else {
             return V::unknown("for expression over an unknown collection");
         };
+        if !self.project.charge(&self.address, items.len() as u64) {
+            return V::unknown("for expression not evaluated: the expansion budget is spent");
+        }
         let mut list = Vec::new();
         let mut object: Vec<(String, V)> = Vec::new();
         for (k, v) in items {
@@ -408,14 +466,24 @@ impl<'p> Eval<'p> {
         expr: &Expression,
         ops: &[hcl_edit::Decorated<TraversalOperator>],
         scope: &Scope,
-    ) -> (V, usize) {
+    ) -> (Rc<V>, usize) {
         let Expression::Variable(root) = expr else {
-            return (self.eval(file, expr, scope), 0);
+            return (Rc::new(self.eval(file, expr, scope)), 0);
         };
         let root = root.as_str();
         if scope.get(root).is_some() {
-            return (self.variable(root, scope), 0);
+            return (Rc::new(self.variable(root, scope)), 0);
         }
+        let (v, consumed) = self.named_root(root, ops);
+        (v, consumed)
+    }
+
+    fn named_root(
+        &self,
+        root: &str,
+        ops: &[hcl_edit::Decorated<TraversalOperator>],
+    ) -> (Rc<V>, usize) {
+        let own = |v: V, n: usize| (Rc::new(v), n);
         let attr = |i: usize| -> Option<&str> {
             match ops.get(i).map(|o| o.value()) {
                 Some(TraversalOperator::GetAttr(a)) => Some(a.as_str()),
@@ -424,12 +492,12 @@ impl<'p> Eval<'p> {
         };
         match root {
             "var" => match attr(0) {
-                Some(name) => (self.var(name), 1),
-                None => (V::unknown("`var` without a name"), 0),
+                Some(name) => own(self.var(name), 1),
+                None => own(V::unknown("`var` without a name"), 0),
             },
             "local" => match attr(0) {
-                Some(name) => (self.local(name), 1),
-                None => (V::unknown("`local` without a name"), 0),
+                Some(name) => (self.local_shared(name), 1),
+                None => own(V::unknown("`local` without a name"), 0),
             },
             "path" => {
                 // Absolute, so that `file("${path.module}/x")` resolves the same whether the
@@ -439,34 +507,34 @@ impl<'p> Eval<'p> {
                     .unwrap_or_else(|_| self.module.dir.clone())
                     .display()
                     .to_string();
-                (V::string(dir), 1)
+                own(V::string(dir), 1)
             }
-            "terraform" => (V::string("default"), 1),
-            "count" | "each" | "self" => (V::unknown(format!("`{root}` is not known here")), 0),
+            "terraform" => own(V::string("default"), 1),
+            "count" | "each" | "self" => own(V::unknown(format!("`{root}` is not known here")), 0),
             "module" => match attr(0) {
-                Some(name) => (self.module_value(name), 1),
-                None => (V::unknown("`module` without a name"), 0),
+                Some(name) => own(self.module_value(name), 1),
+                None => own(V::unknown("`module` without a name"), 0),
             },
             "data" => match (attr(0), attr(1)) {
-                (Some(ty), Some(name)) => (self.data_value(ty, name), 2),
-                _ => (V::unknown("incomplete data reference"), 0),
+                (Some(ty), Some(name)) => (self.data_shared(ty, name), 2),
+                _ => own(V::unknown("incomplete data reference"), 0),
             },
             ty => match attr(0) {
                 Some(name) if self.module.resource(ty, name).is_some() => {
-                    (self.resource_value(ty, name), 1)
+                    (self.resource_shared(ty, name), 1)
                 }
-                Some(name) => (
+                Some(name) => own(
                     V::unknown(format!("`{ty}.{name}` is not declared in this module")),
                     1,
                 ),
-                None => (V::unknown(format!("`{ty}` is not known")), 0),
+                None => own(V::unknown(format!("`{ty}` is not known")), 0),
             },
         }
     }
 
-    fn apply_op(&self, file: FileId, value: V, op: &TraversalOperator, scope: &Scope) -> V {
+    fn apply_op(&self, file: FileId, value: &V, op: &TraversalOperator, scope: &Scope) -> V {
         if value.is_unknown() {
-            return value;
+            return value.clone();
         }
         match op {
             TraversalOperator::GetAttr(a) => match value.get(a.as_str()) {
@@ -475,12 +543,12 @@ impl<'p> Eval<'p> {
             },
             TraversalOperator::Index(e) => {
                 let key = self.eval(file, e, scope);
-                index(&value, &key)
+                index(value, &key)
             }
             TraversalOperator::LegacyIndex(n) => {
-                index(&value, &V::new(Val::Number(*n.value() as f64)))
+                index(value, &V::new(Val::Number(*n.value() as f64)))
             }
-            TraversalOperator::AttrSplat(_) | TraversalOperator::FullSplat(_) => value,
+            TraversalOperator::AttrSplat(_) | TraversalOperator::FullSplat(_) => value.clone(),
         }
     }
 
@@ -496,7 +564,7 @@ impl<'p> Eval<'p> {
                 .into_iter()
                 .map(|mut v| {
                     for op in rest {
-                        v = self.apply_op(file, v, op, scope);
+                        v = self.apply_op(file, &v, op, scope);
                     }
                     v
                 })
@@ -531,15 +599,19 @@ impl<'p> Eval<'p> {
 
     /// `local.NAME`, evaluated once.
     pub fn local(&self, name: &str) -> V {
+        Rc::unwrap_or_clone(self.local_shared(name))
+    }
+
+    fn local_shared(&self, name: &str) -> Rc<V> {
         if let Some(v) = self.locals.borrow().get(name) {
             return v.clone();
         }
         let Some(fe) = self.module.locals.get(name).cloned() else {
-            return V::unknown(format!("`local.{name}` is not declared"));
+            return Rc::new(V::unknown(format!("`local.{name}` is not declared")));
         };
-        let v = self.guarded(&format!("local.{name}"), || {
+        let v = Rc::new(self.guarded(&format!("local.{name}"), || {
             self.eval(fe.file, &fe.expr, &Scope::default())
-        });
+        }));
         self.locals.borrow_mut().insert(name.to_string(), v.clone());
         v
     }
@@ -548,8 +620,38 @@ impl<'p> Eval<'p> {
     /// without `count`/`for_each`. `Err` when `count`/`for_each` is not known.
     pub fn instances(&self, block: &FileBlock) -> Result<Vec<(Option<V>, Scope)>, String> {
         let body = &block.block.body;
+        let max = self.project.budgets().max_instances;
+        // Over the budget is an error of the scan (its result is incomplete), not only a note.
+        let over = |n: String| {
+            let message = format!(
+                "{n} instances are over the instance budget of {max} (`max-instances`); \
+                 not evaluated"
+            );
+            let location = block.span().and_then(|span| {
+                self.project.location(&ecrguard_model::Origin::Span {
+                    file: block.file,
+                    span,
+                })
+            });
+            self.project.error(
+                location,
+                format!("{}: {message}", self.address_of(&block.address_label())),
+            );
+            message
+        };
         if let Some(fe) = body.get_attribute("for_each") {
             let coll = self.eval(block.file, &fe.value, &Scope::default());
+            let n = match &coll.val {
+                Val::Object(m) => m.len(),
+                Val::List(l) => l.len(),
+                _ => 0,
+            };
+            if n > max {
+                return Err(over(format!("`for_each` over {n} elements:")));
+            }
+            if !self.project.charge(&self.address, n as u64) {
+                return Err("the expansion budget (`max-expansion`) is spent".into());
+            }
             let mut out = Vec::new();
             match &coll.val {
                 Val::Object(members) => {
@@ -582,12 +684,30 @@ impl<'p> Eval<'p> {
             return Ok(out);
         }
         if let Some(c) = body.get_attribute("count") {
-            let n = self.eval(block.file, &c.value, &Scope::default());
-            let Val::Number(n) = n.val else {
-                return Err(format!("`count` is {}", n.kind_name()));
+            let v = self.eval(block.file, &c.value, &Scope::default());
+            // Terraform converts a numeric string, and rejects anything that is not a whole
+            // number of zero or more: such a count is an error there, so unknown here.
+            let n = match &v.val {
+                Val::Number(n) => *n,
+                Val::String(t) => t.trim().parse::<f64>().map_err(|_| {
+                    format!("`count` is the string `{t}`, not a number (Terraform rejects it)")
+                })?,
+                _ => return Err(format!("`count` is {}", v.kind_name())),
             };
+            if !n.is_finite() || n < 0.0 || n.fract() != 0.0 {
+                return Err(format!(
+                    "`count` is {}, not a whole number of zero or more (Terraform rejects it)",
+                    crate::value::number_text(n)
+                ));
+            }
+            if n > max as f64 {
+                return Err(over(format!("`count` = {}:", crate::value::number_text(n))));
+            }
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            let n = n.max(0.0) as usize;
+            let n = n as usize;
+            if !self.project.charge(&self.address, n as u64) {
+                return Err("the expansion budget (`max-expansion`) is spent".into());
+            }
             return Ok((0..n)
                 .map(|i| {
                     let idx = V::new(Val::Number(i as f64));
@@ -689,18 +809,22 @@ impl<'p> Eval<'p> {
     /// The value of `TYPE.NAME`: one instance object, or a list (count) / object (for_each)
     /// of them.
     pub fn resource_value(&self, ty: &str, name: &str) -> V {
+        Rc::unwrap_or_clone(self.resource_shared(ty, name))
+    }
+
+    fn resource_shared(&self, ty: &str, name: &str) -> Rc<V> {
         let key = format!("{ty}.{name}");
         if let Some(v) = self.objects.borrow().get(&key) {
             return v.clone();
         }
         let Some(block) = self.module.resource(ty, name).cloned() else {
-            return V::unknown(format!("`{key}` is not declared"));
+            return Rc::new(V::unknown(format!("`{key}` is not declared")));
         };
-        let v = self.guarded(&key, || {
+        let v = Rc::new(self.guarded(&key, || {
             self.collect_instances(&block, |scope| {
                 V::new(Val::Object(self.resource_object(&block, scope)))
             })
-        });
+        }));
         self.objects.borrow_mut().insert(key, v.clone());
         v
     }
@@ -783,14 +907,18 @@ impl<'p> Eval<'p> {
 
     /// The value of `data.TYPE.NAME`.
     pub fn data_value(&self, ty: &str, name: &str) -> V {
+        Rc::unwrap_or_clone(self.data_shared(ty, name))
+    }
+
+    fn data_shared(&self, ty: &str, name: &str) -> Rc<V> {
         let key = format!("data.{ty}.{name}");
         if let Some(v) = self.objects.borrow().get(&key) {
             return v.clone();
         }
         let Some(block) = self.module.data_source(ty, name).cloned() else {
-            return V::unknown(format!("`{key}` is not declared"));
+            return Rc::new(V::unknown(format!("`{key}` is not declared")));
         };
-        let v = self.guarded(&key, || {
+        let v = Rc::new(self.guarded(&key, || {
             self.collect_instances(&block, |scope| match ty {
                 "aws_iam_policy_document" => {
                     let doc = policy_document::render(self, &block, scope);
@@ -831,7 +959,7 @@ impl<'p> Eval<'p> {
                 }
                 _ => V::unknown(format!("`{key}` is read from AWS at plan time")),
             })
-        });
+        }));
         self.objects.borrow_mut().insert(key, v.clone());
         v
     }
@@ -841,7 +969,13 @@ impl<'p> Eval<'p> {
         if let Some(c) = self.children.borrow().get(name) {
             return c.clone();
         }
+        // Module calls whose inputs read each other's outputs are valid Terraform (it
+        // evaluates per value); here the second call sees the first still loading.
+        if !self.loading_children.borrow_mut().insert(name.to_string()) {
+            return Rc::new(Vec::new());
+        }
         let list = Rc::new(self.load_children(name));
+        self.loading_children.borrow_mut().remove(name);
         self.children
             .borrow_mut()
             .insert(name.to_string(), list.clone());
@@ -872,6 +1006,44 @@ impl<'p> Eval<'p> {
                 return Vec::new();
             }
         };
+        if !self
+            .project
+            .charge(&self.address, 1000 * instances.len() as u64)
+        {
+            return Vec::new();
+        }
+        let cycle = local_dir.as_ref().and_then(|dir| {
+            let dir = crate::project::normalize(dir);
+            let at = self
+                .lineage
+                .iter()
+                .position(|d| crate::project::normalize(d) == dir)?;
+            Some(
+                self.lineage[at..]
+                    .iter()
+                    .chain(std::iter::once(&dir))
+                    .map(|d| format!("`{}`", d.display()))
+                    .collect::<Vec<_>>()
+                    .join(" -> "),
+            )
+        });
+        if let Some(cycle) = cycle {
+            let location = call.span().and_then(|span| {
+                self.project.location(&ecrguard_model::Origin::Span {
+                    file: call.file,
+                    span,
+                })
+            });
+            self.project.error(
+                location,
+                format!(
+                    "module `{}` calls itself through {cycle}: Terraform rejects a module \
+                     cycle; not evaluated",
+                    self.address_of(&format!("module.{name}"))
+                ),
+            );
+            return Vec::new();
+        }
         let module = match &local_dir {
             Some(dir) if self.depth < MAX_MODULE_DEPTH => self.project.load_module(dir),
             Some(_) => {
@@ -925,7 +1097,10 @@ impl<'p> Eval<'p> {
                         }
                         inputs.insert(k.to_string(), self.eval(call.file, &attr.value, &scope));
                     }
-                    Eval::new(self.project, m, address.clone(), inputs, self.depth + 1)
+                    let mut child =
+                        Eval::new(self.project, m, address.clone(), inputs, self.depth + 1);
+                    child.lineage = self.lineage.iter().cloned().chain(child.lineage).collect();
+                    child
                 });
                 ChildInstance {
                     key,
@@ -937,10 +1112,16 @@ impl<'p> Eval<'p> {
     }
 
     fn module_value(&self, name: &str) -> V {
-        let children = self.child_instances(name);
         if self.module.module_call(name).is_none() {
             return V::unknown(format!("`module.{name}` is not declared"));
         }
+        if self.loading_children.borrow().contains(name) {
+            return V::unknown(format!(
+                "outputs of `module.{name}` feed its own inputs through another module; \
+                 Terraform resolves such chains value by value, ecrguard leaves them unknown"
+            ));
+        }
+        let children = self.child_instances(name);
         let outputs = |c: &ChildInstance<'_>| -> V {
             match &c.eval {
                 None => V::unknown(format!("outputs of `module.{name}` are not evaluated")),
@@ -1061,6 +1242,10 @@ fn binary(op: BinaryOperator, l: &V, r: &V) -> V {
                 B::Plus => Val::Number(a + b),
                 B::Minus => Val::Number(a - b),
                 B::Mul => Val::Number(a * b),
+                // Terraform rejects a division by zero; infinity is no value of its.
+                B::Div | B::Mod if b == 0.0 => {
+                    Val::Unknown("division by zero (Terraform rejects it)".into())
+                }
                 B::Div => Val::Number(a / b),
                 B::Mod => Val::Number(a % b),
                 B::Less => Val::Bool(a < b),

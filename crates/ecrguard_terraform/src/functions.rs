@@ -84,9 +84,52 @@ pub fn call(ev: &Eval<'_>, _file: FileId, name: &str, args: Vec<V>) -> V {
             if let Some(u) = unknown_in(&args) {
                 return u;
             }
-            pure(ev, name, &args)
+            // What a function reads and builds is charged to the expansion budget before and
+            // after: `concat(l, l)` forty times over, or `join` of a list with itself, grows
+            // without bound otherwise. No function builds more than a small multiple of what
+            // it reads (`range` has its own limit), so charging the arguments first keeps the
+            // largest value built near the budget.
+            let cap = ev.project.remaining().saturating_add(1);
+            let read = args
+                .iter()
+                .fold(0u64, |n, a| n.saturating_add(weight(a, cap)));
+            if !ev.project.charge(&ev.address, read) {
+                return V::unknown(format!(
+                    "`{name}` not evaluated: the expansion budget (`max-expansion`) is spent"
+                ));
+            }
+            let result = pure(ev, name, &args);
+            let cap = ev.project.remaining().saturating_add(1);
+            if ev.project.charge(&ev.address, weight(&result, cap)) {
+                result
+            } else {
+                V::unknown(format!(
+                    "`{name}` not evaluated: the expansion budget (`max-expansion`) is spent"
+                ))
+            }
         }
     }
+}
+
+/// A value's size in budget units (an element, or 64 bytes of string, is one), counted up to
+/// `cap`.
+fn weight(v: &V, cap: u64) -> u64 {
+    let mut total = 0u64;
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        total += 1;
+        if total >= cap {
+            return cap;
+        }
+        match &v.val {
+            Val::String(s) => total += s.len() as u64 / 64,
+            Val::List(l) => stack.extend(l),
+            Val::Object(o) => stack.extend(o.iter().map(|(_, v)| v)),
+            Val::Encoded(inner) => stack.push(inner),
+            _ => {}
+        }
+    }
+    total
 }
 
 #[allow(clippy::too_many_lines)]
@@ -292,12 +335,25 @@ fn pure(ev: &Eval<'_>, name: &str, args: &[V]) -> V {
         ),
         "range" => match (&arg(0).val, args.get(1).map(|a| &a.val)) {
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            (Val::Number(n), None) if *n <= 10_000.0 => V::new(Val::List(
-                (0..*n as usize)
-                    .map(|i| V::new(Val::Number(i as f64)))
-                    .collect(),
+            (Val::Number(n), None)
+                if *n >= 0.0
+                    && n.fract() == 0.0
+                    && *n <= ev.project.budgets().max_instances as f64 =>
+            {
+                V::new(Val::List(
+                    (0..*n as usize)
+                        .map(|i| V::new(Val::Number(i as f64)))
+                        .collect(),
+                ))
+            }
+            (Val::Number(n), None) if *n >= 0.0 && n.fract() == 0.0 => V::unknown(format!(
+                "`range({})` is over the instance budget of {} elements (`max-instances`)",
+                number_text(*n),
+                ev.project.budgets().max_instances
             )),
-            _ => V::unknown("`range` is only evaluated with one small argument"),
+            _ => V::unknown(
+                "`range` is evaluated with one whole, non-negative argument; other forms are not",
+            ),
         },
         "basename" => s(0).map_or_else(
             || V::unknown("`basename`"),
@@ -340,6 +396,21 @@ fn read_file(ev: &Eval<'_>, name: &str, args: &[V]) -> V {
     let Some(rel) = args.first().and_then(V::as_string) else {
         return V::unknown(format!("`{name}` path is not known"));
     };
+    let refuse = |note: String| {
+        let at = if ev.address.is_empty() {
+            ev.module.dir.display().to_string()
+        } else {
+            ev.address.clone()
+        };
+        ev.project.not_evaluated(at, note.clone());
+        V::unknown(note)
+    };
+    let Some(_nested) = ev.project.enter_file_read() else {
+        return refuse(format!(
+            "`{name}(\"{rel}\")` not read: files read by templates nest too deep (a template \
+             that includes itself?)"
+        ));
+    };
     let path = crate::project::normalize(&ev.module.dir.join(&rel));
     // Report the file as the user named the scan root: relative when under the working
     // directory (`path.module` is absolute).
@@ -349,9 +420,24 @@ fn read_file(ev: &Eval<'_>, name: &str, args: &[V]) -> V {
             .map_or_else(|_| path.clone(), std::path::Path::to_path_buf),
         _ => path,
     };
-    let text = match std::fs::read_to_string(&path) {
+    // The code under scan decides the path: only regular files inside the scanned tree are
+    // read (never `/proc/self/environ`, a device, a pipe or a link out of the tree), so no
+    // secret of the machine running the scan can reach a report.
+    let text = match ev
+        .project
+        .roots()
+        .read_named_by_input(&path, ev.project.budgets().max_file_bytes)
+    {
         Ok(t) => t,
-        Err(e) => return V::unknown(format!("`{name}(\"{rel}\")` cannot be read: {e}")),
+        Err(e) => {
+            let why = match e {
+                ecrguard_walk::input::ReadError::OutsideRoot { .. } => {
+                    "is outside the scanned paths; not read".to_string()
+                }
+                other => other.to_string(),
+            };
+            return refuse(format!("`{name}(\"{rel}\")`: `{}` {why}", path.display()));
+        }
     };
     let file = ev.project.add_source(&path, text.clone());
     if name == "file" {

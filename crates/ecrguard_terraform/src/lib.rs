@@ -29,6 +29,8 @@ pub struct TerraformOptions {
     /// Extra variable files (`--var-file`), applied after `terraform.tfvars` and
     /// `*.auto.tfvars`.
     pub var_files: Vec<PathBuf>,
+    /// Budgets of reading and evaluating.
+    pub budgets: project::Budgets,
 }
 
 /// The result of scanning Terraform code.
@@ -75,8 +77,21 @@ fn tfvars(project: &Project, dir: &Path, var_files: &[PathBuf]) -> BTreeMap<Stri
         BTreeMap::new(),
         0,
     );
+    let named: BTreeSet<&PathBuf> = var_files.iter().collect();
     for f in files {
-        let text = match std::fs::read_to_string(&f) {
+        // `--var-file` may be a pipe (`<(...)`); files found beside the module must be
+        // regular files inside the scan.
+        let read = if named.contains(&f) {
+            ecrguard_walk::input::read_text(
+                &f,
+                project.budgets().max_file_bytes,
+                ecrguard_walk::input::Kinds::RegularOrPipe,
+            )
+            .map_err(|e| e.to_string())
+        } else {
+            project.read_source(&f)
+        };
+        let text = match read {
             Ok(t) => t,
             Err(e) => {
                 project.error(
@@ -114,16 +129,18 @@ fn tfvars(project: &Project, dir: &Path, var_files: &[PathBuf]) -> BTreeMap<Stri
 
 /// The text of a file when it is Terraform plan JSON. Plans start with `format_version`, so
 /// the first kilobytes decide and other JSON (templates, data) is not read whole.
-fn read_if_plan(path: &Path) -> std::io::Result<Option<String>> {
+fn read_if_plan(path: &Path, max_bytes: u64) -> Result<Option<String>, String> {
     use std::io::Read as _;
     let mut head = Vec::with_capacity(4096);
-    std::fs::File::open(path)?
-        .take(4096)
-        .read_to_end(&mut head)?;
+    std::fs::File::open(path)
+        .and_then(|f| f.take(4096).read_to_end(&mut head))
+        .map_err(|e| e.to_string())?;
     if !String::from_utf8_lossy(&head).contains("\"format_version\"") {
         return Ok(None);
     }
-    let text = std::fs::read_to_string(path)?;
+    let text =
+        ecrguard_walk::input::read_text(path, max_bytes, ecrguard_walk::input::Kinds::Regular)
+            .map_err(|e| e.to_string())?;
     Ok(tfplan::looks_like_plan(&text).then_some(text))
 }
 
@@ -156,7 +173,11 @@ type ModuleTexts = (PathBuf, Vec<FileText>);
 /// Reads every file once and groups module keys that call each other, so that each group can
 /// be parsed, evaluated and dropped on its own. The texts travel with their group: the parse
 /// does not read the files a second time.
-fn group_modules(modules: &BTreeMap<PathBuf, Vec<PathBuf>>) -> Vec<Vec<ModuleTexts>> {
+fn group_modules(
+    modules: &BTreeMap<PathBuf, Vec<PathBuf>>,
+    roots: &ecrguard_walk::input::ScanRoots,
+    max_bytes: u64,
+) -> Vec<Vec<ModuleTexts>> {
     let keys: Vec<&PathBuf> = modules.keys().collect();
     let index: BTreeMap<PathBuf, usize> = keys
         .iter()
@@ -173,11 +194,7 @@ fn group_modules(modules: &BTreeMap<PathBuf, Vec<PathBuf>>) -> Vec<Vec<ModuleTex
             };
             let texts: Vec<FileText> = modules[*key]
                 .par_iter()
-                .map(|p| {
-                    let text = std::fs::read_to_string(p)
-                        .map_err(|e| format!("cannot read `{}`: {e}", p.display()));
-                    (p.clone(), text)
-                })
+                .map(|p| (p.clone(), project::read_source(roots, max_bytes, p)))
                 .collect();
             let edges = texts
                 .iter()
@@ -222,10 +239,11 @@ struct GroupResult {
 /// Parses and evaluates one group of modules, then drops its syntax trees.
 fn scan_group(
     sources: &project::SharedSources,
+    roots: &std::sync::Arc<ecrguard_walk::input::ScanRoots>,
     group: Vec<ModuleTexts>,
     opts: &TerraformOptions,
 ) -> GroupResult {
-    let project = Project::new(sources.clone());
+    let project = Project::new(sources.clone(), roots.clone(), opts.budgets);
     let mut modules = Vec::new();
     for (key, texts) in group {
         let parsed: Vec<Result<ParsedFile, String>> = texts
@@ -260,24 +278,49 @@ fn scan_group(
         modules.push((key.clone(), dir, module));
     }
     // Directories called as local modules by another module of the group are evaluated as
-    // children, with their inputs, not as roots.
-    let called: BTreeSet<PathBuf> = modules
-        .iter()
-        .flat_map(|(_, dir, m)| {
-            m.module_calls.iter().filter_map(move |c| {
+    // children, with their inputs, not as roots. A module reached only through a cycle of
+    // calls (one that calls itself) is a root all the same, so that the cycle is reported
+    // rather than the whole tree vanishing.
+    let local_calls = |dir: &Path, m: &module::Module| -> Vec<PathBuf> {
+        m.module_calls
+            .iter()
+            .filter_map(|c| {
                 let src = c.block.body.get_attribute("source")?;
                 let hcl_edit::expr::Expression::String(s) = &src.value else {
                     return None;
                 };
                 let s = s.value();
-                (s.starts_with("./") || s.starts_with("../"))
+                (s.starts_with("./") || s.starts_with("../") || s == ".")
                     .then(|| project::normalize(&dir.join(s)))
             })
-        })
+            .collect()
+    };
+    let called: BTreeSet<PathBuf> = modules
+        .iter()
+        .flat_map(|(_, dir, m)| local_calls(dir, m))
         .collect();
+    let is_dir_root =
+        |key: &PathBuf, dir: &Path| key.is_file() || !called.contains(&project::normalize(dir));
+    let mut reached: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut stack: Vec<PathBuf> = modules
+        .iter()
+        .filter(|(key, dir, _)| is_dir_root(key, dir))
+        .map(|(_, dir, _)| project::normalize(dir))
+        .collect();
+    while let Some(d) = stack.pop() {
+        if !reached.insert(d.clone()) {
+            continue;
+        }
+        if let Some((_, dir, m)) = modules
+            .iter()
+            .find(|(k, dir, _)| !k.is_file() && project::normalize(dir) == d)
+        {
+            stack.extend(local_calls(dir, m));
+        }
+    }
     let mut state = EcrState::default();
     for (key, dir, module) in &modules {
-        if !key.is_file() && called.contains(&project::normalize(dir)) {
+        if !is_dir_root(key, dir) && reached.contains(&project::normalize(dir)) {
             continue;
         }
         let inputs = tfvars(&project, dir, &opts.var_files);
@@ -319,16 +362,25 @@ pub fn scan_listing(listing: &ecrguard_walk::Listing, opts: &TerraformOptions) -
     let sources: project::SharedSources =
         std::sync::Arc::new(std::sync::Mutex::new(SourceDb::default()));
     let file_count: usize = inputs.modules.values().map(Vec::len).sum();
-    let groups = group_modules(&inputs.modules);
-    let results: Vec<GroupResult> = groups
-        .into_par_iter()
-        .map(|g| scan_group(&sources, g, opts))
-        .collect();
+    let roots = std::sync::Arc::new(listing.scan_roots());
+    let groups = group_modules(&inputs.modules, &roots, opts.budgets.max_file_bytes);
+    let results: Vec<GroupResult> = isolated_pool().install(|| {
+        groups
+            .into_par_iter()
+            .map(|g| {
+                let what = g
+                    .first()
+                    .map(|(k, _)| k.display().to_string())
+                    .unwrap_or_default();
+                isolate(&what, || scan_group(&sources, &roots, g, opts))
+            })
+            .collect()
+    });
     // Plan JSON files (recognised by content); other JSON is left for other sources.
     let plans: Vec<(PathBuf, Option<GroupResult>)> = inputs
         .json_files
         .par_iter()
-        .map(|p| match read_if_plan(p) {
+        .map(|p| match read_if_plan(p, opts.budgets.max_file_bytes) {
             Ok(Some(text)) => {
                 let (state, errors, not_evaluated) = tfplan::adapt(p, text, &sources);
                 (
@@ -388,5 +440,52 @@ pub fn scan_listing(listing: &ecrguard_walk::Listing, opts: &TerraformOptions) -
         not_evaluated,
         files: file_count + plan_files,
         other_json,
+    }
+}
+
+/// Evaluation nests as deep as the code does (bounded by [`project::Budgets::max_depth`]); the
+/// threads that run it get a stack for that depth instead of the 2 MiB default.
+const EVAL_STACK_BYTES: usize = 256 * 1024 * 1024;
+
+/// A pool whose threads have [`EVAL_STACK_BYTES`] of stack (reserved address space, touched
+/// only as deep as evaluation goes). Built once per process.
+fn isolated_pool() -> &'static rayon::ThreadPool {
+    static POOL: std::sync::OnceLock<rayon::ThreadPool> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .stack_size(EVAL_STACK_BYTES)
+            .thread_name(|i| format!("ecrguard-eval-{i}"))
+            .build()
+            .unwrap_or_else(|_| {
+                rayon::ThreadPoolBuilder::new()
+                    .build()
+                    .expect("a thread pool of default threads")
+            })
+    })
+}
+
+/// Runs the evaluation of one group of modules; a panic (a defect of ours that input
+/// reached) becomes an internal error naming the input, and the rest of the scan goes on.
+fn isolate(what: &str, run: impl FnOnce() -> GroupResult) -> GroupResult {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+        Ok(r) => r,
+        Err(panic) => {
+            let detail = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            GroupResult {
+                state: EcrState::default(),
+                errors: vec![ScanError {
+                    location: None,
+                    message: format!(
+                        "internal error while evaluating `{what}` ({detail}); its findings are \
+                         missing, please report this with the input"
+                    ),
+                }],
+                not_evaluated: Vec::new(),
+            }
+        }
     }
 }

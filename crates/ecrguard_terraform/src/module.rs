@@ -23,6 +23,16 @@ impl FileBlock {
         self.block.labels.get(i).map_or("", |l| l.as_str())
     }
 
+    /// The block's local address: `TYPE.NAME`, `data.TYPE.NAME` or `module.NAME`.
+    #[must_use]
+    pub fn address_label(&self) -> String {
+        match self.block.ident.as_str() {
+            "module" => format!("module.{}", self.label(0)),
+            "data" => format!("data.{}.{}", self.label(0), self.label(1)),
+            _ => format!("{}.{}", self.label(0), self.label(1)),
+        }
+    }
+
     /// The block's span.
     #[must_use]
     pub fn span(&self) -> Option<Span> {

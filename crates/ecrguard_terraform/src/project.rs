@@ -4,7 +4,7 @@
 use crate::module::Module;
 use ecrguard_model::{FileId, Location, Origin, SourceDb, Span};
 use hcl_edit::expr::Expression;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -29,6 +29,35 @@ pub struct NotEvaluated {
     pub reason: String,
 }
 
+/// The budgets of evaluating one group of modules: hostile code (a `count` of a billion, locals
+/// that double a list forty times, modules that fan out ten levels deep) ends as an error that
+/// names the budget, never as a process out of memory or stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budgets {
+    /// Bytes of one input file (`max-file-bytes`).
+    pub max_file_bytes: u64,
+    /// Units of work per root: one per `for` iteration, resource or module instance, value
+    /// element built by a function, and per 64 bytes of string built (`max-expansion`).
+    pub max_expansion: u64,
+    /// Nesting of expressions, references and module calls (`max-depth`).
+    pub max_depth: usize,
+    /// Instances of one `resource`, `data` or `module` block (`max-instances`).
+    pub max_instances: usize,
+}
+
+impl Default for Budgets {
+    fn default() -> Self {
+        Budgets {
+            max_file_bytes: ecrguard_walk::input::DEFAULT_MAX_FILE_BYTES,
+            // A unit is about one value (~80 bytes): the largest value built stays within a
+            // few hundred megabytes.
+            max_expansion: 4_000_000,
+            max_depth: 256,
+            max_instances: 100_000,
+        }
+    }
+}
+
 /// The source files of a whole scan, shared by the groups of modules scanned in parallel.
 pub type SharedSources = Arc<Mutex<SourceDb>>;
 
@@ -40,6 +69,21 @@ pub struct Project {
     masked_keys: RefCell<HashMap<(FileId, usize), String>>,
     errors: RefCell<Vec<ScanError>>,
     not_evaluated: RefCell<Vec<NotEvaluated>>,
+    roots: Arc<ecrguard_walk::input::ScanRoots>,
+    budgets: Budgets,
+    work: Cell<u64>,
+    depth: Cell<usize>,
+    over_budget: Cell<bool>,
+    file_reads: Cell<usize>,
+}
+
+/// Leaves one level of nesting when dropped.
+pub struct DepthGuard<'a>(&'a Cell<usize>);
+
+impl Drop for DepthGuard<'_> {
+    fn drop(&mut self) {
+        self.0.set(self.0.get().saturating_sub(1));
+    }
 }
 
 /// A parsed (or failed) `.tf` file.
@@ -82,12 +126,46 @@ pub fn parse_tfvars(path: PathBuf, text: String) -> ParsedFile {
     parse_with(path, text, std::convert::identity)
 }
 
+/// Deepest bracket nesting a file may have before it is parsed: the parser recurses per
+/// level, and no real configuration comes near it.
+const MAX_PARSE_NESTING: usize = 512;
+
+/// Offset where bracket nesting (`(`, `[`, `{`, counted in strings too: a cheap upper bound)
+/// first passes `max`, if it does.
+fn too_deep(text: &str, max: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, b) in text.bytes().enumerate() {
+        match b {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return Some(i);
+                }
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
 fn parse_with(
     path: PathBuf,
     text: String,
     keep: fn(hcl_edit::structure::Body) -> hcl_edit::structure::Body,
 ) -> ParsedFile {
     let mut masked_keys = HashMap::new();
+    if let Some(offset) = too_deep(&text, MAX_PARSE_NESTING) {
+        return ParsedFile {
+            path,
+            text,
+            body: Err((
+                format!("brackets nest deeper than {MAX_PARSE_NESTING} levels; not parsed"),
+                offset,
+            )),
+            masked_keys,
+        };
+    }
     // Most files parse at once; the copy for masking is made only when needed.
     let mut masked: Option<String> = None;
     loop {
@@ -264,16 +342,109 @@ fn line_col_to_offset(text: &str, line: usize, col: usize) -> usize {
 }
 
 impl Project {
-    /// A project whose files go into `sources`.
+    /// A project whose files go into `sources`, reading only inside `roots`.
     #[must_use]
-    pub fn new(sources: SharedSources) -> Self {
+    pub fn new(
+        sources: SharedSources,
+        roots: Arc<ecrguard_walk::input::ScanRoots>,
+        budgets: Budgets,
+    ) -> Self {
         Project {
             sources,
             modules: RefCell::default(),
             masked_keys: RefCell::default(),
             errors: RefCell::default(),
             not_evaluated: RefCell::default(),
+            roots,
+            budgets,
+            work: Cell::new(0),
+            depth: Cell::new(0),
+            over_budget: Cell::new(false),
+            file_reads: Cell::new(0),
         }
+    }
+
+    /// The budgets in force.
+    #[must_use]
+    pub fn budgets(&self) -> Budgets {
+        self.budgets
+    }
+
+    /// The scan roots: what a file named by the code may be read from.
+    #[must_use]
+    pub fn roots(&self) -> &ecrguard_walk::input::ScanRoots {
+        &self.roots
+    }
+
+    /// Charges `units` of work to the expansion budget. `false` once it is spent: the caller
+    /// then yields `Unknown`, and the first time an error names the budget and `address`.
+    pub fn charge(&self, address: &str, units: u64) -> bool {
+        let total = self.work.get().saturating_add(units);
+        self.work.set(total);
+        if total <= self.budgets.max_expansion {
+            return true;
+        }
+        if !self.over_budget.replace(true) {
+            let at = if address.is_empty() {
+                "the root module"
+            } else {
+                address
+            };
+            self.error(
+                None,
+                format!(
+                    "evaluation of {at} exceeded the expansion budget of {} units \
+                     (`max-expansion`: instances, `for` iterations, values built); what it \
+                     had not evaluated is unknown",
+                    self.budgets.max_expansion
+                ),
+            );
+        }
+        false
+    }
+
+    /// What is left of the expansion budget.
+    #[must_use]
+    pub fn remaining(&self) -> u64 {
+        self.budgets.max_expansion.saturating_sub(self.work.get())
+    }
+
+    /// Whether the expansion budget is spent.
+    #[must_use]
+    pub fn spent(&self) -> bool {
+        self.over_budget.get()
+    }
+
+    /// Enters one level of nesting; `None` past the depth budget.
+    #[must_use]
+    pub fn enter(&self) -> Option<DepthGuard<'_>> {
+        let d = self.depth.get();
+        if d >= self.budgets.max_depth {
+            return None;
+        }
+        self.depth.set(d + 1);
+        Some(DepthGuard(&self.depth))
+    }
+
+    /// Enters one nested `file()` / `templatefile()` read; `None` past 8 (a template that
+    /// includes itself).
+    #[must_use]
+    pub fn enter_file_read(&self) -> Option<DepthGuard<'_>> {
+        let d = self.file_reads.get();
+        if d >= 8 {
+            return None;
+        }
+        self.file_reads.set(d + 1);
+        Some(DepthGuard(&self.file_reads))
+    }
+
+    /// Reads a file of the scan (a module's `.tf` file): inside the roots, regular, within the
+    /// byte budget.
+    ///
+    /// # Errors
+    /// Why it was not read, with the path.
+    pub fn read_source(&self, path: &Path) -> Result<String, String> {
+        read_source(&self.roots, self.budgets.max_file_bytes, path)
     }
 
     fn db(&self) -> std::sync::MutexGuard<'_, SourceDb> {
@@ -323,11 +494,17 @@ impl Project {
         module
     }
 
-    /// The module in `dir`, loading and parsing it on first use.
+    /// The module in `dir`, loading and parsing it on first use. A directory outside the
+    /// scan roots (`source = "../../../../etc"`) is an error and is not read.
     pub fn load_module(&self, dir: &Path) -> Option<Arc<Module>> {
         let key = normalize(dir);
         if let Some(m) = self.modules.borrow().get(&key) {
             return m.clone();
+        }
+        if let Err(e) = self.roots.resolve(&key) {
+            self.error(None, format!("module directory `{}` {e}", key.display()));
+            self.modules.borrow_mut().insert(key, None);
+            return None;
         }
         let files = match crate::discover::module_files(&key) {
             Ok(f) => f,
@@ -342,10 +519,10 @@ impl Project {
         };
         let parsed = files
             .into_iter()
-            .filter_map(|p| match std::fs::read_to_string(&p) {
+            .filter_map(|p| match self.read_source(&p) {
                 Ok(t) => Some(parse_file(p, t)),
                 Err(e) => {
-                    self.error(None, format!("cannot read `{}`: {e}", p.display()));
+                    self.error(None, e);
                     None
                 }
             })
@@ -392,6 +569,20 @@ impl Project {
     pub fn finish(self) -> (Vec<ScanError>, Vec<NotEvaluated>) {
         (self.errors.into_inner(), self.not_evaluated.into_inner())
     }
+}
+
+/// Reads one file of a scan through the input budget, refusing what lies outside the roots.
+///
+/// # Errors
+/// Why it was not read, with the path.
+pub fn read_source(
+    roots: &ecrguard_walk::input::ScanRoots,
+    max_bytes: u64,
+    path: &Path,
+) -> Result<String, String> {
+    roots
+        .read_named_by_input(path, max_bytes)
+        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))
 }
 
 /// Resolves `.` and `..` lexically so `./a/../b` and `b` are one module.

@@ -8,6 +8,8 @@
 //! never a silent skip.
 #![deny(missing_docs)]
 
+pub mod input;
+
 use std::path::{Path, PathBuf};
 
 /// One path given by the user, walked.
@@ -30,11 +32,28 @@ pub enum Root {
 pub struct Listing {
     /// One entry per path given that exists, in the order given.
     pub roots: Vec<Root>,
-    /// Paths that do not exist, directories that cannot be read (with their path).
+    /// Paths that do not exist, directories that cannot be read, links that leave the scan
+    /// root (with their path).
     pub errors: Vec<String>,
+    /// Entries with a wanted name that are not read, and why: named pipes, sockets, devices,
+    /// dangling links. Not errors (nothing that could be scanned was lost), but never silent.
+    pub skipped: Vec<(PathBuf, String)>,
 }
 
 impl Listing {
+    /// The directories a file named by the scanned code may be read from.
+    #[must_use]
+    pub fn scan_roots(&self) -> input::ScanRoots {
+        let paths: Vec<PathBuf> = self
+            .roots
+            .iter()
+            .map(|r| match r {
+                Root::File(p) | Root::Dir { path: p, .. } => p.clone(),
+            })
+            .collect();
+        input::ScanRoots::new(&paths)
+    }
+
     /// Every file of the listing that `keep` accepts: files named directly first (in the
     /// order given), then walked ones, each list sorted, duplicates removed.
     #[must_use]
@@ -55,61 +74,167 @@ impl Listing {
     }
 }
 
+/// What one walked entry turned out to be.
+enum Entry {
+    Keep(PathBuf),
+    Skip(PathBuf, String),
+    Error(String),
+}
+
+/// Judges one entry of the walk under `real_root` (the root with its links resolved).
+/// Returns what to record and whether to descend (a linked directory outside the root is not).
+fn judge(
+    entry: Result<ignore::DirEntry, ignore::Error>,
+    real_root: &Path,
+    wanted: &(dyn Fn(&Path) -> bool + Sync),
+) -> (Option<Entry>, ignore::WalkState) {
+    use std::os::unix::fs::FileTypeExt as _;
+    let e = match entry {
+        Ok(e) => e,
+        Err(err) => {
+            // A dangling link is reported by the walk as a missing file: nothing to scan
+            // was lost, but the user hears of it.
+            let dangling = err
+                .io_error()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound);
+            return (
+                Some(match (dangling, path_of(&err)) {
+                    (true, Some(p)) => Entry::Skip(p, "is a dangling link; not read".into()),
+                    _ => Entry::Error(err.to_string()),
+                }),
+                ignore::WalkState::Continue,
+            );
+        }
+    };
+    // A link is followed only while it stays inside the root: Terraform reads a shared
+    // `policy.tf` linked into an environment, and a link out of the tree must not make the
+    // scan read the machine.
+    if e.path_is_symlink() {
+        match std::fs::canonicalize(e.path()) {
+            Ok(real) if real.starts_with(real_root) => {}
+            Ok(real) => {
+                let is_dir = e.file_type().is_some_and(|t| t.is_dir());
+                let record = (is_dir || wanted(e.path())).then(|| {
+                    Entry::Error(format!(
+                        "`{}` links to `{}`, outside the scanned path; not followed",
+                        e.path().display(),
+                        real.display()
+                    ))
+                });
+                return (record, ignore::WalkState::Skip);
+            }
+            Err(err) => {
+                return (
+                    wanted(e.path()).then(|| {
+                        Entry::Skip(
+                            e.path().to_path_buf(),
+                            format!("cannot resolve link: {err}"),
+                        )
+                    }),
+                    ignore::WalkState::Skip,
+                );
+            }
+        }
+    }
+    let Some(t) = e.file_type() else {
+        return (None, ignore::WalkState::Continue);
+    };
+    if t.is_dir() || !wanted(e.path()) {
+        return (None, ignore::WalkState::Continue);
+    }
+    let record = if t.is_file() {
+        Entry::Keep(e.into_path())
+    } else {
+        let kind = if t.is_fifo() {
+            "a named pipe"
+        } else if t.is_socket() {
+            "a socket"
+        } else if t.is_block_device() || t.is_char_device() {
+            "a device"
+        } else {
+            "not a regular file"
+        };
+        Entry::Skip(e.into_path(), format!("is {kind}; not read"))
+    };
+    (Some(record), ignore::WalkState::Continue)
+}
+
+fn path_of(err: &ignore::Error) -> Option<PathBuf> {
+    match err {
+        ignore::Error::WithPath { path, .. } => Some(path.clone()),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            path_of(err)
+        }
+        _ => None,
+    }
+}
+
 /// Walks the paths on all cores, keeping files for which `wanted` is true.
 #[must_use]
 pub fn walk(paths: &[PathBuf], wanted: &(dyn Fn(&Path) -> bool + Sync)) -> Listing {
     let mut listing = Listing::default();
     for root in paths {
-        if root.is_file() {
-            listing.roots.push(Root::File(root.clone()));
-            continue;
-        }
-        if !root.exists() {
+        let Ok(meta) = std::fs::metadata(root) else {
             listing
                 .errors
                 .push(format!("`{}` does not exist", root.display()));
             continue;
+        };
+        // Anything but a directory is a file named directly (a pipe from process
+        // substitution included): the sources decide whether and how it is read.
+        if !meta.is_dir() {
+            listing.roots.push(Root::File(root.clone()));
+            continue;
         }
+        let real_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.clone());
         let walker = ignore::WalkBuilder::new(root)
             .hidden(true)
             .git_ignore(true)
             .git_exclude(true)
             .parents(true)
             .require_git(false)
-            .filter_entry(|e| e.file_name() != ".terraform" && e.file_name() != "node_modules")
+            .follow_links(true)
+            .filter_entry(|e| {
+                e.file_name() != ".terraform"
+                    && e.file_name() != "node_modules"
+                    && e.file_name() != ".terragrunt-cache"
+            })
             .build_parallel();
         // Directory reads are syscalls that wait: walked on all cores, the order restored by
         // sorting below. The lock is taken only for what is kept, not for every entry.
-        let found = std::sync::Mutex::new((Vec::new(), Vec::new()));
+        let found = std::sync::Mutex::new((Vec::new(), Vec::new(), Vec::new()));
         walker.run(|| {
             let found = &found;
+            let real_root = &real_root;
             Box::new(move |entry| {
-                let lock = || {
-                    found
+                let (record, state) = judge(entry, real_root, wanted);
+                if let Some(record) = record {
+                    let mut found = found
                         .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                };
-                match entry {
-                    Ok(e) if e.file_type().is_some_and(|t| t.is_file()) && wanted(e.path()) => {
-                        lock().0.push(e.into_path());
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    match record {
+                        Entry::Keep(p) => found.0.push(p),
+                        Entry::Error(m) => found.1.push(m),
+                        Entry::Skip(p, why) => found.2.push((p, why)),
                     }
-                    Ok(_) => {}
-                    Err(e) => lock().1.push(e.to_string()),
                 }
-                ignore::WalkState::Continue
+                state
             })
         });
-        let (mut files, errors) = found
+        let (mut files, errors, skipped) = found
             .into_inner()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         files.sort();
+        files.dedup();
         listing.roots.push(Root::Dir {
             path: root.clone(),
             files,
         });
         listing.errors.extend(errors);
+        listing.skipped.extend(skipped);
     }
     listing.errors.sort();
+    listing.skipped.sort();
     listing
 }
 
@@ -173,5 +298,66 @@ mod tests {
         );
         assert_eq!(listing.files(|_| true), [named]);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn links_inside_are_followed_links_outside_and_special_files_are_reported() {
+        let base = tree("links");
+        let dir = base.join("a");
+        let outside = base.join("b");
+        std::fs::write(base.join("shared-policy.tf"), "x").unwrap();
+        // Inside the root: a linked file and a linked directory are read.
+        std::fs::create_dir_all(dir.join("shared")).unwrap();
+        std::fs::write(dir.join("shared/policy.tf"), "x").unwrap();
+        std::os::unix::fs::symlink(dir.join("shared/policy.tf"), dir.join("env.tf")).unwrap();
+        // Outside it: a file and a directory, reported and not followed.
+        std::os::unix::fs::symlink(base.join("shared-policy.tf"), dir.join("out.tf")).unwrap();
+        std::os::unix::fs::symlink(&outside, dir.join("outdir")).unwrap();
+        std::os::unix::fs::symlink(dir.join("nowhere.tf"), dir.join("dangling.tf")).unwrap();
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(dir.join("pipe.tf"))
+                .status()
+                .unwrap()
+                .success()
+        );
+        let listing = walk(std::slice::from_ref(&dir), &|p: &Path| {
+            p.extension().is_some_and(|e| e == "tf" || e == "json")
+        });
+        assert_eq!(
+            rel(&dir, &listing.files(|_| true)),
+            ["env.tf", "main.tf", "shared/policy.tf"]
+        );
+        assert_eq!(listing.errors.len(), 2, "{:?}", listing.errors);
+        assert!(
+            listing
+                .errors
+                .iter()
+                .any(|e| e.contains("out.tf") && e.contains("outside"))
+        );
+        assert!(
+            listing
+                .errors
+                .iter()
+                .any(|e| e.contains("outdir") && e.contains("outside"))
+        );
+        let skipped: Vec<(String, &str)> = listing
+            .skipped
+            .iter()
+            .map(|(p, why)| {
+                (
+                    p.file_name().unwrap().to_string_lossy().into_owned(),
+                    why.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            skipped,
+            [
+                ("dangling.tf".to_string(), "is a dangling link; not read"),
+                ("pipe.tf".to_string(), "is a named pipe; not read"),
+            ]
+        );
+        std::fs::remove_dir_all(&base).unwrap();
     }
 }

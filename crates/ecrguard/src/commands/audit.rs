@@ -145,11 +145,14 @@ pub(crate) async fn collect_all(args: &AuditArgs) -> anyhow::Result<Collected> {
 pub(crate) fn load_config(
     path: Option<&std::path::Path>,
 ) -> anyhow::Result<Option<crate::config::LoadedConfig>> {
-    let path = match path {
-        Some(p) => Some(p.to_path_buf()),
-        None => crate::config::discover(std::path::Path::new(".")),
+    let (path, named) = match path {
+        Some(p) => (Some(p.to_path_buf()), true),
+        None => (crate::config::discover(std::path::Path::new(".")), false),
     };
-    Ok(path.as_deref().map(crate::config::load).transpose()?)
+    Ok(path
+        .as_deref()
+        .map(|p| crate::config::load(p, named))
+        .transpose()?)
 }
 
 /// The rule settings: the config's, the flags', the owner account and the organization.

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 /// Settings, rules and suppressions resolved from the config file and the flags.
 struct Resolved {
     settings: Settings,
+    budgets: ecrguard_terraform::project::Budgets,
     rules: Vec<&'static dyn Rule>,
     fail_on: Option<Severity>,
     suppressions: Vec<(ConfigSuppression, std::ops::Range<usize>)>,
@@ -54,15 +55,20 @@ fn resolve(args: &ScanArgs) -> anyhow::Result<Resolved> {
             ),
         }
     };
-    let config = config_path.as_deref().map(config::load).transpose()?;
+    let config = config_path
+        .as_deref()
+        .map(|p| config::load(p, args.config.is_some()))
+        .transpose()?;
     let mut settings = Settings::default();
     let mut select: Vec<String> = Vec::new();
     let mut ignore: Vec<String> = Vec::new();
     let mut fail_on = FailOn::Low;
     let mut suppressions = Vec::new();
+    let mut budgets = ecrguard_terraform::project::Budgets::default();
     if let Some(c) = &config {
         let raw = &c.raw;
         settings = c.settings()?;
+        budgets = c.budgets(budgets)?;
         for s in raw.select.iter().chain(&raw.ignore) {
             if !registry::metas().any(|m| selects(s.get_ref(), m)) {
                 return c.error_at(s.span(), format!("no rule matches `{}`", s.get_ref()))?;
@@ -169,6 +175,7 @@ fn resolve(args: &ScanArgs) -> anyhow::Result<Resolved> {
         .collect();
     Ok(Resolved {
         settings,
+        budgets,
         rules,
         fail_on: threshold(fail_on),
         suppressions,
@@ -197,6 +204,7 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         &listing,
         &ecrguard_terraform::TerraformOptions {
             var_files: args.var_files.clone(),
+            budgets: resolved.budgets,
         },
     );
     let mut sources = tf.sources;
@@ -301,6 +309,10 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         })
         .collect();
     not_evaluated.extend(unknowns(&state));
+    not_evaluated.extend(listing.skipped.iter().map(|(path, why)| NotEvaluated {
+        address: path.display().to_string(),
+        reason: why.clone(),
+    }));
     not_evaluated.extend(
         cfn.not_evaluated
             .into_iter()

@@ -65,8 +65,15 @@ async fn invoke(event: LambdaEvent<Value>) -> Result<Value, Error> {
     } else {
         None
     };
+    // Each record's outcome goes to the function's log as it is handled: an invocation that
+    // times out half way still leaves what it did.
+    let mut log = |chunk: &str| {
+        use std::io::Write as _;
+        let _ = std::io::stderr().write_all(chunk.as_bytes());
+    };
     let (report, status) = handle_input(
         &payload.to_string(),
+        &mut log,
         &Handling {
             profile: None,
             settings: &settings,

@@ -98,7 +98,26 @@ fn the_enforcement_policy_allows_every_call_the_write_api_makes() {
 fn restore_refuses_what_is_not_a_journal_entry() {
     let dir = std::env::temp_dir().join(format!("ecrguard-restore-bad-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
+    let forged = |id: &str, arn: &str| {
+        serde_json::json!({
+            "version": 1, "id": id, "status": "applied",
+            "action": {
+                "id": id,
+                "target": {"arn": arn, "name": "victim", "account": "111111111111", "region": "us-east-1"},
+                "controls": [], "rules": [], "reason": "r",
+                "change": {"kind": "set-immutable", "before": "MUTABLE"}
+            },
+            "backup": null, "history": []
+        })
+        .to_string()
+    };
+    let own_arn = "arn:aws:ecr:us-east-1:111111111111:repository/victim";
+    let other_arn = "arn:aws:ecr:us-east-1:999999999999:repository/other";
+    let escape = forged("../../escape", own_arn);
+    let foreign = forged("foreign", other_arn);
     for (name, text, needle) in [
+        ("escape.json", escape.as_str(), "not an entry id"),
+        ("foreign.json", foreign.as_str(), "does not name"),
         ("torn.json", "{\"version\": 1, \"id\"", "not JSON"),
         ("future.json", "{\"version\": 9}", "journal version"),
         (

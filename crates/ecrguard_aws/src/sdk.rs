@@ -50,6 +50,8 @@ pub struct SdkApi {
     sts: aws_sdk_sts::Client,
     iam: aws_sdk_iam::Client,
     organizations: aws_sdk_organizations::Client,
+    /// The registry every change names (`registryId`), when one is pinned.
+    registry_id: Option<String>,
 }
 
 impl SdkApi {
@@ -152,6 +154,7 @@ impl SdkApi {
             sts: aws_sdk_sts::Client::new(&base),
             iam: aws_sdk_iam::Client::new(&base),
             organizations: aws_sdk_organizations::Client::new(&base),
+            registry_id: None,
         }
     }
 
@@ -304,6 +307,17 @@ fn repository_info(r: &aws_sdk_ecr::types::Repository) -> RepositoryInfo {
     }
 }
 
+impl SdkApi {
+    /// Every change made through this client names `account`'s registry (`registryId`):
+    /// with credentials of another account, ECR refuses the call instead of changing a
+    /// same-named repository of the caller's own account.
+    #[must_use]
+    pub fn for_registry(mut self, account: &str) -> Self {
+        self.registry_id = Some(account.to_string());
+        self
+    }
+}
+
 impl EcrWriteApi for SdkApi {
     async fn describe_repository(
         &self,
@@ -333,6 +347,7 @@ impl EcrWriteApi for SdkApi {
         let mut pages = client
             .describe_images()
             .repository_name(name)
+            .set_registry_id(self.registry_id.clone())
             .into_paginator()
             .send();
         let mut out = Vec::new();
@@ -357,7 +372,11 @@ impl EcrWriteApi for SdkApi {
     ) -> Result<(), ApiError> {
         let call = self.client(region)?.set_repository_policy();
         done(
-            call.repository_name(name).policy_text(text).send().await,
+            call.repository_name(name)
+                .set_registry_id(self.registry_id.clone())
+                .policy_text(text)
+                .send()
+                .await,
             |_| false,
         )
     }
@@ -365,9 +384,13 @@ impl EcrWriteApi for SdkApi {
     async fn delete_repository_policy(&self, region: &str, name: &str) -> Result<(), ApiError> {
         let call = self.client(region)?.delete_repository_policy();
         // Already gone: what deleting it wanted.
-        done(call.repository_name(name).send().await, |e| {
-            e.is_repository_policy_not_found_exception()
-        })
+        done(
+            call.repository_name(name)
+                .set_registry_id(self.registry_id.clone())
+                .send()
+                .await,
+            |e| e.is_repository_policy_not_found_exception(),
+        )
     }
 
     async fn delete_repository(
@@ -377,9 +400,14 @@ impl EcrWriteApi for SdkApi {
         force: bool,
     ) -> Result<(), ApiError> {
         let call = self.client(region)?.delete_repository();
-        done(call.repository_name(name).force(force).send().await, |_| {
-            false
-        })
+        done(
+            call.repository_name(name)
+                .set_registry_id(self.registry_id.clone())
+                .force(force)
+                .send()
+                .await,
+            |_| false,
+        )
     }
 
     async fn put_image_tag_mutability(
@@ -392,6 +420,7 @@ impl EcrWriteApi for SdkApi {
         let value = aws_sdk_ecr::types::ImageTagMutability::from(value);
         done(
             call.repository_name(name)
+                .set_registry_id(self.registry_id.clone())
                 .image_tag_mutability(value)
                 .send()
                 .await,
@@ -406,6 +435,7 @@ impl EcrWriteApi for SdkApi {
             .build();
         done(
             call.repository_name(name)
+                .set_registry_id(self.registry_id.clone())
                 .image_scanning_configuration(config)
                 .send()
                 .await,
@@ -422,6 +452,7 @@ impl EcrWriteApi for SdkApi {
         let call = self.client(region)?.put_lifecycle_policy();
         done(
             call.repository_name(name)
+                .set_registry_id(self.registry_id.clone())
                 .lifecycle_policy_text(text)
                 .send()
                 .await,
@@ -431,9 +462,13 @@ impl EcrWriteApi for SdkApi {
 
     async fn delete_lifecycle_policy(&self, region: &str, name: &str) -> Result<(), ApiError> {
         let call = self.client(region)?.delete_lifecycle_policy();
-        done(call.repository_name(name).send().await, |e| {
-            e.is_lifecycle_policy_not_found_exception()
-        })
+        done(
+            call.repository_name(name)
+                .set_registry_id(self.registry_id.clone())
+                .send()
+                .await,
+            |e| e.is_lifecycle_policy_not_found_exception(),
+        )
     }
 
     async fn create_repository(&self, region: &str, spec: &RepositorySpec) -> Result<(), ApiError> {
@@ -444,7 +479,8 @@ impl EcrWriteApi for SdkApi {
         let mut call = self
             .client(region)?
             .create_repository()
-            .repository_name(&spec.name);
+            .repository_name(&spec.name)
+            .set_registry_id(self.registry_id.clone());
         if let Some(m) = &spec.tag_mutability {
             call = call.image_tag_mutability(ImageTagMutability::from(m.as_str()));
         }

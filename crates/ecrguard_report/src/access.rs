@@ -1,6 +1,7 @@
 //! The access matrix (who can pull, push, delete, change the policy of each repository) as
 //! JSON and as a text section: per repository, who can write or change it.
 
+use crate::shown::one_line;
 use crate::text::paint;
 use ecrguard_access::{AccessMatrix, PrincipalAccess};
 use ecrguard_iam::access::Access;
@@ -76,7 +77,7 @@ pub fn render_text(out: &mut String, m: &AccessMatrix, c: bool) {
                 (!what.is_empty()).then_some((p, what))
             })
             .collect();
-        let _ = writeln!(out, "  {}", r.repository);
+        let _ = writeln!(out, "  {}", one_line(&r.repository));
         if rows.is_empty() {
             let _ = writeln!(out, "    nobody");
         }
@@ -92,21 +93,21 @@ pub fn render_text(out: &mut String, m: &AccessMatrix, c: bool) {
             let _ = writeln!(
                 out,
                 "    {}: {} (via {})",
-                p.principal,
+                one_line(&p.principal.to_string()),
                 what.join(", "),
-                via.into_iter().collect::<Vec<_>>().join(", ")
+                one_line(&via.into_iter().collect::<Vec<_>>().join(", "))
             );
         }
         for i in &r.incomplete {
-            let _ = writeln!(out, "    incomplete: {i}");
+            let _ = writeln!(out, "    incomplete: {}", one_line(i));
         }
     }
     for u in &m.unevaluated {
         let _ = writeln!(
             out,
             "  not fully evaluated: {}: {}",
-            u.principal,
-            u.reasons.join("; ")
+            one_line(&u.principal.to_string()),
+            one_line(&u.reasons.join("; "))
         );
     }
     out.push('\n');

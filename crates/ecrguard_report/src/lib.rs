@@ -7,6 +7,7 @@ pub mod github;
 pub mod json;
 pub mod junit;
 pub mod sarif;
+pub mod shown;
 pub mod snippet;
 pub mod text;
 

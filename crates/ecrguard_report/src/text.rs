@@ -2,6 +2,7 @@
 //! repository, then the findings with the offending lines. Colour only when asked (the
 //! binary asks on a terminal).
 
+use crate::shown::one_line;
 use crate::{PolicyCheck, ScanReport, severity_counts, snippet};
 use ecrguard_iam::analysis::{Party, Verdict};
 use ecrguard_iam::catalog;
@@ -73,7 +74,12 @@ pub fn render_policy_check(check: &PolicyCheck<'_>, opts: TextOptions) -> String
                     .get(party)
                     .map(|s| s.iter().map(|c| c.as_str()).collect())
                     .unwrap_or_default();
-                let _ = writeln!(out, "  {:<width$}  {}", party.label(), classes.join(", "));
+                let _ = writeln!(
+                    out,
+                    "  {:<width$}  {}",
+                    one_line(&party.label()),
+                    classes.join(", ")
+                );
             }
         }
         if let Some(policy) = check.policy {
@@ -110,7 +116,7 @@ pub fn render_policy_check(check: &PolicyCheck<'_>, opts: TextOptions) -> String
                         .collect();
                     let _ = write!(line, "; narrowed by Deny {}", by.join(", "));
                 }
-                let _ = writeln!(out, "{line}");
+                let _ = writeln!(out, "{}", one_line(&line));
             }
         }
     }
@@ -125,7 +131,13 @@ pub fn render_policy_check(check: &PolicyCheck<'_>, opts: TextOptions) -> String
             .location
             .as_ref()
             .map_or(String::new(), |l| format!("{l}: "));
-        let _ = writeln!(out, "{} {loc}{}", paint(c, "1;31", "error:"), e.message);
+        let _ = writeln!(
+            out,
+            "{} {}{}",
+            paint(c, "1;31", "error:"),
+            one_line(&loc),
+            one_line(&e.message)
+        );
     }
     out.push('\n');
     let _ = writeln!(
@@ -192,24 +204,30 @@ fn verdict_sentence(check: &PolicyCheck<'_>) -> String {
 /// Renders one finding with its snippet, notes and help.
 pub fn render_finding(out: &mut String, sources: &SourceDb, f: &Finding, c: bool) {
     let sev = paint(c, severity_color(f.severity), f.severity.as_str());
-    let _ = writeln!(out, "{sev}[{}] {}: {}", f.rule.code, f.rule.name, f.message);
+    let _ = writeln!(
+        out,
+        "{sev}[{}] {}: {}",
+        f.rule.code,
+        f.rule.name,
+        one_line(&f.message)
+    );
     if let Some(origin) = &f.origin {
         if let (Some(file), Some(span)) = (origin.file(), origin.span()) {
             let src = sources.get(file);
             let (line, col) = src.line_col(span.start as usize);
-            let _ = writeln!(out, "  --> {}:{line}:{col}", src.path);
+            let _ = writeln!(out, "  --> {}:{line}:{col}", one_line(&src.path));
             for l in snippet::render(sources, origin).lines() {
                 let _ = writeln!(out, "  {l}");
             }
         } else if let Some(loc) = sources_location(sources, origin) {
-            let _ = writeln!(out, "  --> {loc}");
+            let _ = writeln!(out, "  --> {}", one_line(&loc));
         }
     }
     for n in &f.notes {
-        let _ = writeln!(out, "  = note: {n}");
+        let _ = writeln!(out, "  = note: {}", one_line(n));
     }
     if let Some(h) = &f.help {
-        let _ = writeln!(out, "  = help: {h}");
+        let _ = writeln!(out, "  = help: {}", one_line(h));
     }
     out.push('\n');
 }
@@ -264,12 +282,18 @@ pub fn render_scan(report: &ScanReport<'_>, opts: TextOptions) -> String {
             .location
             .as_ref()
             .map_or(String::new(), |l| format!("{l}: "));
-        let _ = writeln!(out, "{} {loc}{}", paint(c, "1;31", "error:"), e.message);
+        let _ = writeln!(
+            out,
+            "{} {}{}",
+            paint(c, "1;31", "error:"),
+            one_line(&loc),
+            one_line(&e.message)
+        );
     }
     if !report.not_evaluated.is_empty() {
         let _ = writeln!(out, "{}", paint(c, "1", "not evaluated:"));
         for n in &report.not_evaluated {
-            let _ = writeln!(out, "  {}: {}", n.address, n.reason);
+            let _ = writeln!(out, "  {}: {}", one_line(&n.address), one_line(&n.reason));
         }
     }
     if !report.errors.is_empty() || !report.not_evaluated.is_empty() {

@@ -15,17 +15,25 @@ use ecrguard_rules::Settings;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::Read as _;
 use std::time::Duration;
 
+/// Largest event input read: Lambda's own invocation payload limit is 6 MB, and an SQS
+/// batch of 10,000 messages of 256 KiB would be 2.5 GB (each record is checked on its own).
+const MAX_EVENT_BYTES: u64 = 64 * 1024 * 1024;
+
 pub(crate) fn run(args: &HandleEventArgs) -> anyhow::Result<ExitStatus> {
+    let cannot = |e: ecrguard_walk::input::ReadError| {
+        anyhow::anyhow!("cannot read `{}`: {e}", args.input.display())
+    };
     let text = if args.input.as_os_str() == "-" {
-        let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s)?;
-        s
+        ecrguard_walk::input::read_stdin_text(MAX_EVENT_BYTES).map_err(cannot)?
     } else {
-        std::fs::read_to_string(&args.input)
-            .map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", args.input.display()))?
+        ecrguard_walk::input::read_text(
+            &args.input,
+            MAX_EVENT_BYTES,
+            ecrguard_walk::input::Kinds::RegularOrPipe,
+        )
+        .map_err(cannot)?
     };
     let config = crate::commands::audit::load_config(args.config.as_deref())?;
     let settings = crate::commands::audit::settings(&args.trust, config.as_ref(), None, None)?;
@@ -33,8 +41,17 @@ pub(crate) fn run(args: &HandleEventArgs) -> anyhow::Result<ExitStatus> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let json = args.format == ScanFormat::Json;
+    // In text, each event's result is written as soon as it is known: a batch stopped half
+    // way (a timeout, a kill) still says what was done.
+    let mut emit = |chunk: &str| {
+        if !json {
+            let _ = super::write_stdout(chunk);
+        }
+    };
     let (out, status) = runtime.block_on(handle_input(
         &text,
+        &mut emit,
         &Handling {
             profile: args.profile.as_deref(),
             settings: &settings,
@@ -42,7 +59,7 @@ pub(crate) fn run(args: &HandleEventArgs) -> anyhow::Result<ExitStatus> {
             journal: journal.as_ref(),
             destructive_confirmed: args.act.yes,
             now,
-            json: args.format == ScanFormat::Json,
+            json,
         },
     ));
     super::write_stdout(&out)?;
@@ -60,29 +77,44 @@ pub(crate) struct Handling<'a> {
     pub(crate) json: bool,
 }
 
-/// Handles every event of an input; the report and the exit status (2 when an event was
-/// malformed or a read or change failed, 1 when something is left open, else 0).
-pub(crate) async fn handle_input(text: &str, h: &Handling<'_>) -> (String, ExitStatus) {
+/// Handles every event of an input: each event's text is given to `emit` as soon as the event
+/// is handled; returns the JSON report (empty in text mode) and the exit status (2 when an
+/// event was malformed or a read or change failed, 1 when something is left open, else 0).
+pub(crate) async fn handle_input(
+    text: &str,
+    emit: &mut dyn FnMut(&str),
+    h: &Handling<'_>,
+) -> (String, ExitStatus) {
     let events = match parse_input(text) {
         Ok(e) => e,
-        Err(e) => return render_error(&e, h.json),
+        Err(e) => {
+            let (out, status) = render_error(&e, h.json);
+            if h.json {
+                return (out, status);
+            }
+            emit(&out);
+            return (String::new(), status);
+        }
     };
     let today = act::today(h.now);
     let mut clients: BTreeMap<String, SdkApi> = BTreeMap::new();
     let mut items = Vec::new();
     let mut status = ExitStatus::Clean;
-    let mut text_out = String::new();
     for (i, event) in events.into_iter().enumerate() {
+        let mut text_out = String::new();
         let event = match event {
             Ok(e) => e,
             Err(e) => {
                 status = ExitStatus::Error;
                 let _ = writeln!(text_out, "event {i}: error: {e}");
+                emit(&text_out);
                 items.push(json!({"index": i, "error": e}));
                 continue;
             }
         };
-        if !clients.contains_key(&event.region) {
+        // A client per region and account: every change names the event's registry.
+        let client_key = format!("{}/{}", event.region, event.account);
+        if !clients.contains_key(&client_key) {
             let api = SdkApi::connect_as(
                 h.profile,
                 None,
@@ -95,10 +127,11 @@ pub(crate) async fn handle_input(text: &str, h: &Handling<'_>) -> (String, ExitS
                 },
                 5,
             )
-            .await;
-            clients.insert(event.region.clone(), api);
+            .await
+            .for_registry(&event.account);
+            clients.insert(client_key.clone(), api);
         }
-        let api = &clients[&event.region];
+        let api = &clients[&client_key];
         let report = handle_event(
             api,
             &event,
@@ -143,6 +176,7 @@ pub(crate) async fn handle_input(text: &str, h: &Handling<'_>) -> (String, ExitS
         for e in &report.errors {
             let _ = writeln!(text_out, "  error: {e}");
         }
+        emit(&text_out);
         items.push(json!({
             "index": i,
             "event": event.name,
@@ -162,7 +196,7 @@ pub(crate) async fn handle_input(text: &str, h: &Handling<'_>) -> (String, ExitS
         s.push('\n');
         (s, status)
     } else {
-        (text_out, status)
+        (String::new(), status)
     }
 }
 

@@ -4,7 +4,7 @@ use crate::ExitStatus;
 use crate::args::RestoreArgs;
 use crate::commands::act;
 use ecrguard_aws::sdk::{SdkApi, Timeouts};
-use ecrguard_enforce::journal::{Journal, read_entry};
+use ecrguard_enforce::journal::{Journal, load_entry_file};
 use std::time::Duration;
 
 pub(crate) fn run(args: &RestoreArgs) -> anyhow::Result<ExitStatus> {
@@ -16,9 +16,9 @@ pub(crate) fn run(args: &RestoreArgs) -> anyhow::Result<ExitStatus> {
 
 async fn run_async(args: &RestoreArgs) -> anyhow::Result<ExitStatus> {
     let path = &args.entry;
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", path.display()))?;
-    let mut entry = read_entry(path, &text).map_err(|e| anyhow::anyhow!(e))?;
+    // Checked before any AWS call: the id is the file's own name (the entry is rewritten in
+    // that file and no other), and the ARN agrees with name, account and region.
+    let mut entry = load_entry_file(path).map_err(|e| anyhow::anyhow!(e))?;
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -37,7 +37,8 @@ async fn run_async(args: &RestoreArgs) -> anyhow::Result<ExitStatus> {
         },
         5,
     )
-    .await;
+    .await
+    .for_registry(&entry.action.target.account);
     let now = act::now(None)?;
     let message = ecrguard_enforce::execute::restore(&api, &journal, &mut entry, now)
         .await

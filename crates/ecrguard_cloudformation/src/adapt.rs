@@ -651,6 +651,99 @@ fn metadata_suppressions(
     }
 }
 
+/// The first structural defect of a template that CloudFormation would reject, with its byte
+/// offset: a repeated key anywhere, `Resources` that is not a mapping, a resource that is not
+/// a mapping or has no string `Type`, `Properties` that is not a mapping. Read anyway, such a
+/// template would be guessed at (a repository with no properties: a false "no policy").
+#[must_use]
+pub fn malformed(root: &Node, text: &str) -> Option<(String, usize)> {
+    let start = |n: &Node| n.span.map_or(0, |s| s.start as usize);
+    let line = |offset: usize| {
+        text.as_bytes()[..offset.min(text.len())]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1
+    };
+    // Repeated keys, at any depth (iteratively: the tree may be deep).
+    let mut stack = vec![root];
+    while let Some(n) = stack.pop() {
+        match &n.value {
+            ecrguard_iam::json::Value::Object(members) => {
+                let mut seen: std::collections::HashMap<&str, usize> =
+                    std::collections::HashMap::with_capacity(members.len());
+                for m in members {
+                    let at = m.key_span.map_or(start(&m.value), |s| s.start as usize);
+                    if let Some(first) = seen.insert(m.key.as_str(), at) {
+                        return Some((
+                            format!(
+                                "duplicate key `{}` (first at line {}); CloudFormation rejects \
+                                 the template",
+                                m.key,
+                                line(first)
+                            ),
+                            at,
+                        ));
+                    }
+                    stack.push(&m.value);
+                }
+            }
+            ecrguard_iam::json::Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    let resources = root.get("Resources")?;
+    let Some(members) = resources.as_object() else {
+        return Some((
+            format!(
+                "`Resources` is {}, not a mapping of resources",
+                kind(resources)
+            ),
+            start(resources),
+        ));
+    };
+    for m in members {
+        let Some(_) = m.value.as_object() else {
+            return Some((
+                format!("resource `{}` is {}, not a mapping", m.key, kind(&m.value)),
+                start(&m.value),
+            ));
+        };
+        if m.value.get("Type").and_then(Node::as_str).is_none() {
+            return Some((
+                format!("resource `{}` has no `Type` string", m.key),
+                start(&m.value),
+            ));
+        }
+        if let Some(props) = m.value.get("Properties")
+            && props.as_object().is_none()
+        {
+            return Some((
+                format!(
+                    "`Properties` of resource `{}` is {}, not a mapping",
+                    m.key,
+                    kind(props)
+                ),
+                start(props),
+            ));
+        }
+    }
+    None
+}
+
+fn kind(n: &Node) -> &'static str {
+    use ecrguard_iam::json::Value as J;
+    match &n.value {
+        J::Null => "null",
+        J::Bool(_) => "a boolean",
+        J::Number(_) => "a number",
+        J::String(_) => "a string",
+        J::Array(_) => "a list",
+        J::Object(_) => "a mapping",
+        J::Unknown(_) => "unknown",
+    }
+}
+
 /// Whether a parsed document is a CloudFormation template.
 #[must_use]
 pub fn is_template(root: &Node) -> bool {

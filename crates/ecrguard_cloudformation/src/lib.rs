@@ -110,40 +110,87 @@ fn mentions_template(text: &str) -> bool {
     text.contains("AWSTemplateFormatVersion") || text.contains("AWS::")
 }
 
+/// Whether a text that failed to parse was meant as a template, so that the failure is an
+/// error: it names the format version, or has `Resources` with an `AWS::` type, and is not a
+/// text template of another tool (Helm's and Jinja's `{{ }}`, which no CloudFormation
+/// template contains unparsed). Anything else (a Helm chart, a workflow, docker-compose,
+/// arbitrary JSON) is not ours and is skipped quietly.
+fn meant_as_template(text: &str) -> bool {
+    if text.contains("AWSTemplateFormatVersion") {
+        return true;
+    }
+    let templated = text.contains("{{") || text.contains("{%");
+    !templated && text.contains("Resources") && text.contains("AWS::")
+}
+
 /// A template read: `Ok(None)` when the file is not a template, `Err` with the offset.
 type ReadResult = Result<Option<json::Node>, (String, usize)>;
 
 /// Reads a template: JSON when it starts with `{`, YAML otherwise. `Ok(None)` when the file
 /// is not a CloudFormation template.
 fn read(text: &str) -> ReadResult {
-    let trimmed = text.trim_start();
-    let root = if trimmed.starts_with('{') {
+    if !mentions_template(text) {
+        return Ok(None);
+    }
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    let parsed = if trimmed.starts_with('{') && !trimmed.starts_with("{{") {
         json::parse(text).map_err(|e| {
             (
                 format!("template is not valid JSON: {}", e.message),
                 e.offset,
             )
-        })?
+        })
     } else {
-        if !mentions_template(text) {
-            return Ok(None);
-        }
         yaml::parse(text).map_err(|e| {
             (
                 format!("template is not valid YAML: {}", e.message),
                 e.offset,
             )
-        })?
+        })
     };
-    Ok(adapt::is_template(&root).then_some(root))
+    let root = match parsed {
+        Ok(root) => root,
+        Err(e) if meant_as_template(text) => return Err(e),
+        Err(_) => return Ok(None),
+    };
+    if !adapt::is_template(&root) {
+        // Recognised by its version marker but malformed (`Resources: "oops"`): an error.
+        if root.get("AWSTemplateFormatVersion").is_some()
+            && let Some(defect) = adapt::malformed(&root, text)
+        {
+            return Err(defect);
+        }
+        return Ok(None);
+    }
+    if let Some(defect) = adapt::malformed(&root, text) {
+        return Err(defect);
+    }
+    Ok(Some(root))
 }
 
 /// A candidate's text. `Ok(None)` for a file that is not UTF-8 and does not look like a
 /// template (a binary `.json`); an error for one that cannot be read, or that looks like a
 /// template but is not UTF-8 (CloudFormation reads templates as UTF-8): never a silent skip.
-fn read_text(p: &Path) -> Result<Option<String>, String> {
-    let cannot = |e: std::io::Error| format!("cannot read `{}`: {e}", p.display());
-    let bytes = std::fs::read(p).map_err(cannot)?;
+fn read_text(p: &Path, kinds: ecrguard_walk::input::Kinds) -> Result<Option<String>, String> {
+    let cannot = |e: ecrguard_walk::input::ReadError| format!("cannot read `{}`: {e}", p.display());
+    let bytes =
+        ecrguard_walk::input::read_bytes(p, ecrguard_walk::input::DEFAULT_MAX_FILE_BYTES, kinds)
+            .map_err(cannot)?;
+    // UTF-16 (a byte-order mark, or NULs between ASCII): CloudFormation reads UTF-8 only.
+    if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+        let wide: String = bytes
+            .iter()
+            .filter(|&&b| b != 0)
+            .map(|&b| b as char)
+            .collect();
+        if mentions_template(&wide) {
+            return Err(format!(
+                "`{}` is UTF-16 text; CloudFormation templates are UTF-8",
+                p.display()
+            ));
+        }
+        return Ok(None);
+    }
     match String::from_utf8(bytes) {
         Ok(text) => Ok(Some(text)),
         Err(e) => {
@@ -197,7 +244,7 @@ pub fn scan_files(files: Vec<PathBuf>, sources: &mut SourceDb, opts: &CfnOptions
     let results: Vec<FileResult> = files
         .into_par_iter()
         .map(|p| {
-            let text = match read_text(&p) {
+            let text = match read_text(&p, ecrguard_walk::input::Kinds::Regular) {
                 Ok(Some(text)) => text,
                 Ok(None) => return FileResult::NotTemplate,
                 Err(message) => {

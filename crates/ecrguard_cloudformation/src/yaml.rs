@@ -53,18 +53,102 @@ enum Frame {
     },
 }
 
+/// Most nodes alias expansions may add to one document: a real template repeats a few
+/// blocks; "billion laughs" (aliases of aliases) would add 10^9 from 500 bytes.
+const MAX_ALIAS_NODES: u64 = 1_000_000;
+
+/// Deepest nesting of mappings and sequences read (the tree is walked recursively later).
+const MAX_NESTING: usize = 128;
+
+/// Turns the scanner's character positions into byte offsets. yaml-rust2's markers count
+/// characters; used as byte offsets they shift after any non-ASCII character (a box-drawing
+/// comment, an accent, `€`) and slicing the text there panics. A checkpoint every
+/// [`CharOffsets::STEP`] characters keeps the lookup short without a table per character.
+struct CharOffsets {
+    ascii: bool,
+    checkpoints: Vec<usize>,
+}
+
+impl CharOffsets {
+    const STEP: usize = 64;
+
+    fn new(text: &str) -> Self {
+        if text.is_ascii() {
+            return CharOffsets {
+                ascii: true,
+                checkpoints: Vec::new(),
+            };
+        }
+        let checkpoints = text
+            .char_indices()
+            .step_by(Self::STEP)
+            .map(|(b, _)| b)
+            .collect();
+        CharOffsets {
+            ascii: false,
+            checkpoints,
+        }
+    }
+
+    /// The byte offset of character `index` (the text's length past its end).
+    fn byte(&self, text: &str, index: usize) -> usize {
+        if self.ascii {
+            return index.min(text.len());
+        }
+        let Some(&base) = self.checkpoints.get(index / Self::STEP) else {
+            return text.len();
+        };
+        text[base..]
+            .char_indices()
+            .nth(index % Self::STEP)
+            .map_or(text.len(), |(b, _)| base + b)
+    }
+}
+
+/// Nodes in a tree (for the alias budget).
+fn node_count(n: &Node) -> u64 {
+    let mut total = 0u64;
+    let mut stack = vec![n];
+    while let Some(n) = stack.pop() {
+        total += 1;
+        match &n.value {
+            Value::Array(items) => stack.extend(items),
+            Value::Object(members) => stack.extend(members.iter().map(|m| &m.value)),
+            _ => {}
+        }
+    }
+    total
+}
+
+/// 1-based line of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
 struct Builder<'a> {
     text: &'a str,
+    offsets: CharOffsets,
     stack: Vec<Frame>,
-    anchors: Vec<(usize, Node)>,
+    anchors: Vec<(usize, Node, u64)>,
+    alias_nodes: u64,
     root: Option<Node>,
     error: Option<YamlError>,
     last_end: usize,
 }
 
 impl Builder<'_> {
+    fn fail(&mut self, message: String, offset: usize) {
+        if self.error.is_none() {
+            self.error = Some(YamlError { message, offset });
+        }
+    }
+
     fn scalar_end(&self, start: usize, value: &str, style: TScalarStyle) -> usize {
-        let rest = &self.text[start.min(self.text.len())..];
+        let rest = self.text.get(start.min(self.text.len())..).unwrap_or("");
         match style {
             TScalarStyle::Plain if rest.starts_with(value) => start + value.len(),
             TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => {
@@ -181,11 +265,31 @@ impl Builder<'_> {
                     };
                     *key = Some((k, node.span));
                 }
-                Some((k, key_span)) => members.push(Member {
-                    key: k,
-                    key_span,
-                    value: node,
-                }),
+                Some((k, key_span)) => {
+                    // CloudFormation rejects a repeated key; reading one of the two would
+                    // silently drop the other (a public policy, a whole resource).
+                    if let Some(first) = members.iter().find(|m| m.key == k) {
+                        let first_line = first
+                            .key_span
+                            .map_or(0, |s| line_of(self.text, s.start as usize));
+                        let at = key_span.map_or(0, |s| s.start as usize);
+                        let message = format!(
+                            "duplicate key `{k}` (first at line {first_line}); CloudFormation \
+                             rejects the template"
+                        );
+                        if self.error.is_none() {
+                            self.error = Some(YamlError {
+                                message,
+                                offset: at,
+                            });
+                        }
+                    }
+                    members.push(Member {
+                        key: k,
+                        key_span,
+                        value: node,
+                    });
+                }
             },
         }
     }
@@ -217,7 +321,10 @@ fn scalar_value(value: String, style: TScalarStyle, tagged: bool) -> Value {
 
 impl MarkedEventReceiver for Builder<'_> {
     fn on_event(&mut self, ev: Event, mark: Marker) {
-        let at = mark.index();
+        if self.error.is_some() {
+            return;
+        }
+        let at = self.offsets.byte(self.text, mark.index());
         match ev {
             Event::Scalar(value, style, anchor, tag) => {
                 let end = self.scalar_end(at, &value, style);
@@ -230,9 +337,17 @@ impl MarkedEventReceiver for Builder<'_> {
                 };
                 let node = self.wrap(node, tag, at);
                 if anchor > 0 {
-                    self.anchors.push((anchor, node.clone()));
+                    self.anchors.push((anchor, node.clone(), 1));
                 }
                 self.push_value(node);
+            }
+            Event::SequenceStart(..) | Event::MappingStart(..)
+                if self.stack.len() >= MAX_NESTING =>
+            {
+                self.fail(
+                    format!("mappings and sequences nest deeper than {MAX_NESTING} levels"),
+                    at,
+                );
             }
             Event::SequenceStart(anchor, tag) => self.stack.push(Frame::Seq {
                 start: at,
@@ -273,17 +388,30 @@ impl MarkedEventReceiver for Builder<'_> {
                 };
                 let node = self.wrap(node, tag, start);
                 if anchor > 0 {
-                    self.anchors.push((anchor, node.clone()));
+                    let count = node_count(&node);
+                    self.anchors.push((anchor, node.clone(), count));
                 }
                 self.push_value(node);
             }
             Event::Alias(id) => {
-                let node = self
-                    .anchors
-                    .iter()
-                    .rev()
-                    .find(|(a, _)| *a == id)
-                    .map(|(_, n)| n.clone());
+                let found = self.anchors.iter().rev().find(|(a, ..)| *a == id);
+                let node = match found {
+                    Some((_, _, count)) if self.alias_nodes + count > MAX_ALIAS_NODES => {
+                        self.fail(
+                            format!(
+                                "aliases expand to more than {MAX_ALIAS_NODES} nodes (an alias \
+                                 bomb?); not read"
+                            ),
+                            at,
+                        );
+                        return;
+                    }
+                    Some((_, n, count)) => {
+                        self.alias_nodes += count;
+                        Some(n.clone())
+                    }
+                    None => None,
+                };
                 match node {
                     Some(n) => self.push_value(n),
                     None => {
@@ -312,20 +440,23 @@ impl MarkedEventReceiver for Builder<'_> {
 pub fn parse(text: &str) -> Result<Node, YamlError> {
     let mut b = Builder {
         text,
+        offsets: CharOffsets::new(text),
         stack: Vec::new(),
         anchors: Vec::new(),
+        alias_nodes: 0,
         root: None,
         error: None,
         last_end: 0,
     };
     let mut parser = Parser::new_from_str(text);
-    parser.load(&mut b, false).map_err(|e| YamlError {
-        message: e.info().to_string(),
-        offset: e.marker().index(),
-    })?;
+    let loaded = parser.load(&mut b, false);
     if let Some(e) = b.error {
         return Err(e);
     }
+    loaded.map_err(|e| YamlError {
+        message: e.info().to_string(),
+        offset: b.offsets.byte(text, e.marker().index()),
+    })?;
     Ok(b.root.unwrap_or(Node::new(Value::Null)))
 }
 
@@ -375,5 +506,61 @@ mod tests {
         let e = parse("a: !Bogus x\n").unwrap_err();
         assert!(e.message.contains("unknown tag `!Bogus`"));
         assert!(parse("a: [1\nb: 2\n").is_err());
+    }
+
+    #[test]
+    fn non_ascii_text_keeps_byte_positions() {
+        let text = "# ─── Résumé € 🚀 ───\nResources:\n  Repo: # ünïcödé\n    Type: AWS::ECR::Repository\n    Properties:\n      RepositoryName: café-€\n";
+        let n = parse(text).unwrap();
+        let repo = n.get("Resources").unwrap().get("Repo").unwrap();
+        let ty = repo.get("Type").unwrap().span.unwrap();
+        assert_eq!(
+            &text[ty.start as usize..ty.end as usize],
+            "AWS::ECR::Repository"
+        );
+        let name = repo
+            .get("Properties")
+            .unwrap()
+            .get("RepositoryName")
+            .unwrap();
+        let s = name.span.unwrap();
+        assert_eq!(&text[s.start as usize..s.end as usize], "café-€");
+        // Errors after non-ASCII text point at a character boundary.
+        let e = parse("a: é\nb: [1\nc: 2\n").unwrap_err();
+        assert!(text.is_char_boundary(e.offset.min(text.len())));
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        let mut prev = 'a';
+        for c in ['b', 'c', 'd', 'e', 'f', 'g', 'h'] {
+            let items = vec![format!("*{prev}"); 10].join(", ");
+            text.push_str(&format!("{c}: &{c} [{items}]\n"));
+            prev = c;
+        }
+        let e = parse(&text).unwrap_err();
+        assert!(e.message.contains("alias"), "{}", e.message);
+    }
+
+    #[test]
+    fn duplicate_keys_and_deep_nesting_are_errors() {
+        let e = parse("Resources:\n  Repo:\n    Type: A\n  Repo:\n    Type: B\n").unwrap_err();
+        assert!(
+            e.message.contains("duplicate key `Repo` (first at line 2)"),
+            "{}",
+            e.message
+        );
+        assert_eq!(
+            line_of("Resources:\n  Repo:\n    Type: A\n  Repo:\n", e.offset),
+            4
+        );
+        let deep = "[".repeat(10_000) + &"]".repeat(10_000);
+        let e = parse(&deep).unwrap_err();
+        assert!(
+            e.message.contains("nest") || e.message.contains("recursion"),
+            "{}",
+            e.message
+        );
     }
 }

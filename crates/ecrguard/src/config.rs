@@ -257,13 +257,46 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("ecrguard.toml");
         std::fs::write(&p, "owner-account = \"111111111111\"\n\n[[suppress]]\nrule = \"ECR002\"\nresource = \"x\"\nreason = \"r\"\nreasn = \"typo\"\n").unwrap();
-        let e = load(&p).err().unwrap();
+        let e = load(&p, true).err().unwrap();
         assert_eq!(e.line, 7, "{e}");
         assert!(e.message.contains("reasn"), "{e}");
         std::fs::write(&p, "trusted-acounts = []\n").unwrap();
-        let e = load(&p).err().unwrap();
+        let e = load(&p, true).err().unwrap();
         assert_eq!(e.line, 1);
         assert!(e.message.contains("trusted-acounts"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn budgets_are_read_and_checked_and_special_files_refused() {
+        let dir =
+            std::env::temp_dir().join(format!("ecrguard-config-budgets-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("ecrguard.toml");
+        std::fs::write(&p, "[budgets]\nmax-file-bytes = 1000\nmax-depth = 64\n").unwrap();
+        let b = load(&p, false)
+            .unwrap()
+            .budgets(ecrguard_terraform::project::Budgets::default())
+            .unwrap();
+        assert_eq!((b.max_file_bytes, b.max_depth), (1000, 64));
+        std::fs::write(&p, "[budgets]\n\nmax-expansion = -1\n").unwrap();
+        let e = load(&p, false)
+            .unwrap()
+            .budgets(ecrguard_terraform::project::Budgets::default())
+            .unwrap_err();
+        assert_eq!(e.line, 3, "{e}");
+        // A config found beside the code that is a pipe or a device: an error, not skipped.
+        std::fs::remove_file(&p).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", &p).unwrap();
+        assert_eq!(
+            discover(&dir).map(|f| f.file_name().unwrap().to_owned()),
+            Some("ecrguard.toml".into())
+        );
+        let e = load(&p, false).err().unwrap();
+        assert!(e.message.contains("not a regular file"), "{e}");
+        // Named with --config: a device is refused too, a pipe is read.
+        let e = load(&p, true).err().unwrap();
+        assert!(e.message.contains("a device"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -207,12 +207,27 @@ pub fn utf8(bytes: Vec<u8>) -> Result<String, ReadError> {
     })
 }
 
-/// The directories a scan may read files from: the paths given (a file given alone stands for
-/// its directory), each with every symbolic link resolved. A file that an input names is read
-/// only when it resolves inside one of them.
+/// The directories a scan may read files from, each with every symbolic link resolved: for
+/// each path given (a file given alone stands for its directory), the checkout it lies in
+/// (the nearest directory above it holding `.git`), else the path itself. A file that an input
+/// names is read only when it resolves inside one of them.
+///
+/// The checkout, not just the path: `ecrguard scan envs/prod` must follow
+/// `source = "../../modules/ecr"` and `file("${path.module}/../../policies/x.json")` as
+/// Terraform does, and everything in the checkout was written by the same author as the code
+/// under scan. What lies outside it (the runner's home, `/proc`, `/etc`, other checkouts) is
+/// never read.
 #[derive(Debug, Clone, Default)]
 pub struct ScanRoots {
     roots: Vec<PathBuf>,
+}
+
+/// The nearest directory at or above `dir` that holds `.git` (a directory, or the file of a
+/// worktree or submodule).
+fn checkout_of(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors()
+        .find(|d| d.join(".git").symlink_metadata().is_ok())
+        .map(Path::to_path_buf)
 }
 
 impl ScanRoots {
@@ -223,16 +238,23 @@ impl ScanRoots {
             .iter()
             .filter_map(|p| {
                 let real = std::fs::canonicalize(p).ok()?;
-                if real.is_dir() {
-                    Some(real)
+                let dir = if real.is_dir() {
+                    real
                 } else {
-                    real.parent().map(Path::to_path_buf)
-                }
+                    real.parent()?.to_path_buf()
+                };
+                Some(checkout_of(&dir).unwrap_or(dir))
             })
             .collect();
         roots.sort();
         roots.dedup();
         ScanRoots { roots }
+    }
+
+    /// The first root, if any.
+    #[must_use]
+    pub fn first(&self) -> Option<&Path> {
+        self.roots.first().map(PathBuf::as_path)
     }
 
     /// Whether a path with its links resolved lies inside a root.
@@ -405,6 +427,21 @@ mod tests {
                 escape.display()
             );
         }
+        // Inside a checkout, its whole tree is readable, and nothing above it.
+        std::fs::create_dir_all(root.join(".git")).unwrap();
+        let in_checkout = ScanRoots::new(&[root.join("mod")]);
+        assert!(
+            in_checkout
+                .read_named_by_input(&root.join("mod/policy.json"), 1024)
+                .is_ok()
+        );
+        assert!(in_checkout.contains(&std::fs::canonicalize(&root).unwrap()));
+        assert!(
+            in_checkout
+                .read_named_by_input(&d.join("secret.txt"), 1024)
+                .is_err()
+        );
+        std::fs::remove_dir_all(root.join(".git")).unwrap();
         // A file given alone stands for its directory.
         let alone = ScanRoots::new(&[root.join("mod/policy.json")]);
         assert!(alone.contains(&std::fs::canonicalize(root.join("mod")).unwrap()));

@@ -186,7 +186,10 @@ pub fn walk(paths: &[PathBuf], wanted: &(dyn Fn(&Path) -> bool + Sync)) -> Listi
             listing.roots.push(Root::File(root.clone()));
             continue;
         }
-        let real_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.clone());
+        // Links are followed within the same bounds as files named by the code: the checkout.
+        let real_root = input::ScanRoots::new(std::slice::from_ref(root))
+            .first()
+            .map_or_else(|| root.clone(), Path::to_path_buf);
         let walker = ignore::WalkBuilder::new(root)
             .hidden(true)
             .git_ignore(true)

@@ -44,6 +44,8 @@ pub struct CfnScan {
     pub not_evaluated: Vec<(String, String)>,
     /// Templates read.
     pub files: usize,
+    /// The files that were templates (read, or meant as templates and in error).
+    pub templates: Vec<PathBuf>,
 }
 
 /// Whether the walk should keep a file as a possible template (its content decides).
@@ -235,26 +237,52 @@ pub fn scan(paths: &[PathBuf], sources: &mut SourceDb, opts: &CfnOptions) -> Cfn
 /// [`scan`] over files already found (by [`discover`], or [`templates`] of a walk shared
 /// with other sources).
 pub fn scan_files(files: Vec<PathBuf>, sources: &mut SourceDb, opts: &CfnOptions) -> CfnScan {
+    scan_inputs(
+        files.into_iter().map(|p| (p, None)).collect(),
+        sources,
+        opts,
+    )
+}
+
+/// Whether a text is a template this source reads (for a path that can be read only once,
+/// such as a pipe, whose text the caller holds).
+#[must_use]
+pub fn is_template_text(text: &str) -> bool {
+    !matches!(read(text), Ok(None))
+}
+
+/// [`scan_files`] where some texts are already read: `(path, Some(text))` for those.
+pub fn scan_inputs(
+    files: Vec<(PathBuf, Option<String>)>,
+    sources: &mut SourceDb,
+    opts: &CfnOptions,
+) -> CfnScan {
     let db = std::sync::Mutex::new(std::mem::take(sources));
     let add = |path: &Path, text: String| {
         db.lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .add(path.display().to_string(), text)
     };
-    let results: Vec<FileResult> = files
+    let results: Vec<(PathBuf, FileResult)> = files
         .into_par_iter()
-        .map(|p| {
-            let text = match read_text(&p, ecrguard_walk::input::Kinds::Regular) {
-                Ok(Some(text)) => text,
-                Ok(None) => return FileResult::NotTemplate,
-                Err(message) => {
-                    return FileResult::Error(CfnError {
-                        location: None,
-                        message,
-                    });
-                }
+        .map(|(p, given)| {
+            let text = match given {
+                Some(text) => text,
+                None => match read_text(&p, ecrguard_walk::input::Kinds::Regular) {
+                    Ok(Some(text)) => text,
+                    Ok(None) => return (p, FileResult::NotTemplate),
+                    Err(message) => {
+                        return (
+                            p,
+                            FileResult::Error(CfnError {
+                                location: None,
+                                message,
+                            }),
+                        );
+                    }
+                },
             };
-            match read(&text) {
+            let result = match read(&text) {
                 Ok(None) => FileResult::NotTemplate,
                 Ok(Some(root)) => {
                     let file = add(&p, text);
@@ -268,7 +296,8 @@ pub fn scan_files(files: Vec<PathBuf>, sources: &mut SourceDb, opts: &CfnOptions
                         .lines(&adapt::at(file, offset));
                     FileResult::Error(CfnError { location, message })
                 }
-            }
+            };
+            (p, result)
         })
         .collect();
     *sources = db
@@ -276,7 +305,10 @@ pub fn scan_files(files: Vec<PathBuf>, sources: &mut SourceDb, opts: &CfnOptions
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut out = CfnScan::default();
     let mut states = Vec::with_capacity(results.len());
-    for r in results {
+    for (p, r) in results {
+        if !matches!(r, FileResult::NotTemplate) {
+            out.templates.push(p);
+        }
         match r {
             FileResult::NotTemplate => {}
             FileResult::Adapted(a) => {

@@ -31,6 +31,9 @@ pub struct TerraformOptions {
     pub var_files: Vec<PathBuf>,
     /// Budgets of reading and evaluating.
     pub budgets: project::Budgets,
+    /// Plans already read from a path that can be read only once (a pipe such as
+    /// `<(terraform show -json plan)`): the path as given, and the text.
+    pub piped_plans: Vec<(PathBuf, String)>,
 }
 
 /// The result of scanning Terraform code.
@@ -407,8 +410,17 @@ pub fn scan_listing(listing: &ecrguard_walk::Listing, opts: &TerraformOptions) -
         })
         .collect();
     let mut results = results;
-    let mut other_json = Vec::new();
     let mut plan_files = 0;
+    for (p, text) in &opts.piped_plans {
+        let (state, errors, not_evaluated) = tfplan::adapt(p, text.clone(), &sources);
+        plan_files += 1;
+        results.push(GroupResult {
+            state,
+            errors,
+            not_evaluated,
+        });
+    }
+    let mut other_json = Vec::new();
     for (p, r) in plans {
         match r {
             Some(r) => {

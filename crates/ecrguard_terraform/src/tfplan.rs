@@ -14,8 +14,10 @@ use std::path::Path;
 /// Whether a JSON text is a Terraform plan (checked cheaply, before parsing).
 #[must_use]
 pub fn looks_like_plan(text: &str) -> bool {
-    let head = &text[..text.len().min(4096)];
-    head.contains("\"format_version\"")
+    // Bytes, not a string slice: the 4096th byte may fall inside a character.
+    let head = &text.as_bytes()[..text.len().min(4096)];
+    let needle = b"\"format_version\"";
+    head.windows(needle.len()).any(|w| w == needle)
         && (text.contains("\"planned_values\"") || text.contains("\"resource_changes\""))
 }
 

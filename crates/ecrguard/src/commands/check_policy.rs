@@ -3,7 +3,6 @@
 use crate::ExitStatus;
 use crate::args::{CheckPolicyArgs, FailOn, Format};
 use crate::commands::write_stdout;
-use anyhow::Context as _;
 use ecrguard_iam::json::{self, Node, Value as JsonValue};
 use ecrguard_iam::{AnalysisOptions, PolicyKind};
 use ecrguard_model::{
@@ -11,7 +10,6 @@ use ecrguard_model::{
 };
 use ecrguard_report::{InputError, PolicyCheck};
 use ecrguard_rules::{Settings, SourceKind, registry};
-use std::io::Read;
 
 /// Largest input read. ECR accepts 10,240 characters; a megabyte leaves room for pretty
 /// printing and wrappers while refusing to load anything absurd into memory.
@@ -28,30 +26,28 @@ struct Loaded {
 }
 
 fn read_input(path: Option<&std::path::Path>) -> anyhow::Result<(String, String)> {
-    let (name, reader): (String, Box<dyn Read>) = match path {
-        None => ("<stdin>".into(), Box::new(std::io::stdin())),
-        Some(p) if p.as_os_str() == "-" => ("<stdin>".into(), Box::new(std::io::stdin())),
-        Some(p) => {
-            let f =
-                std::fs::File::open(p).with_context(|| format!("cannot open `{}`", p.display()))?;
-            (p.display().to_string(), Box::new(f))
-        }
-    };
-    let mut bytes = Vec::new();
-    reader
-        .take(MAX_INPUT_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("cannot read `{name}`"))?;
-    if bytes.len() as u64 > MAX_INPUT_BYTES {
-        anyhow::bail!(
-            "`{name}` is larger than 1 MiB; ECR accepts repository policies of at most 10,240 characters"
-        );
-    }
-    let text = String::from_utf8(bytes).map_err(|e| {
+    let too_large = |name: &str| {
         anyhow::anyhow!(
-            "`{name}` is not UTF-8 text (invalid byte at offset {})",
-            e.utf8_error().valid_up_to()
+            "`{name}` is larger than 1 MiB; ECR accepts repository policies of at most 10,240 characters"
         )
+    };
+    let (name, read) = match path {
+        None => ("<stdin>".to_string(), None),
+        Some(p) if p.as_os_str() == "-" => ("<stdin>".to_string(), None),
+        Some(p) => (p.display().to_string(), Some(p)),
+    };
+    let text = match read {
+        None => ecrguard_walk::input::read_stdin_text(MAX_INPUT_BYTES),
+        // A pipe is read without waiting for a writer; a device is refused.
+        Some(p) => ecrguard_walk::input::read_text(
+            p,
+            MAX_INPUT_BYTES,
+            ecrguard_walk::input::Kinds::RegularOrPipe,
+        ),
+    };
+    let text = text.map_err(|e| match e {
+        ecrguard_walk::input::ReadError::TooLarge { .. } => too_large(&name),
+        other => anyhow::anyhow!("cannot read `{name}`: {other}"),
     })?;
     Ok((name, text))
 }

@@ -197,19 +197,25 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         parameters: parse_parameters(&args.parameters, args.parameters_file.as_deref())?,
     };
     // One walk for every source: two walks of the same tree would compete for the same cores.
-    let listing = ecrguard_walk::walk(&args.paths, &|p| {
+    let mut listing = ecrguard_walk::walk(&args.paths, &|p| {
         ecrguard_terraform::discover::wanted(p) || ecrguard_cloudformation::candidate(p)
     });
+    let piped = read_piped(&mut listing, resolved.budgets.max_file_bytes);
     let tf = ecrguard_terraform::scan_listing(
         &listing,
         &ecrguard_terraform::TerraformOptions {
             var_files: args.var_files.clone(),
             budgets: resolved.budgets,
+            piped_plans: piped.plans,
         },
     );
     let mut sources = tf.sources;
     let (templates, template_errors) = ecrguard_cloudformation::templates(&listing);
-    let cfn = ecrguard_cloudformation::scan_files(templates, &mut sources, &cfn_options);
+    let mut cfn_inputs: Vec<(PathBuf, Option<String>)> =
+        templates.into_iter().map(|p| (p, None)).collect();
+    cfn_inputs.extend(piped.templates.into_iter().map(|(p, t)| (p, Some(t))));
+    let cfn = ecrguard_cloudformation::scan_inputs(cfn_inputs, &mut sources, &cfn_options);
+    let unclaimed = unclaimed_named_files(&listing, &tf.other_json, &cfn.templates);
     let mut state = tf.state;
     state.extend(cfn.state);
     // Analysed once: the rules read the analyses, and so does the "not evaluated" list below.
@@ -294,6 +300,8 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
                 .errors
                 .into_iter()
                 .chain(template_errors)
+                .chain(piped.errors)
+                .chain(unclaimed)
                 .map(|message| InputError {
                     location: None,
                     message,
@@ -363,6 +371,97 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
     std::mem::forget(state);
     std::mem::forget(sources);
     status
+}
+
+/// What was read from named paths that can be read only once (pipes).
+struct Piped {
+    plans: Vec<(PathBuf, String)>,
+    templates: Vec<(PathBuf, String)>,
+    errors: Vec<String>,
+}
+
+/// Reads the named paths that are not regular files (`<(terraform show -json plan)`, a named
+/// pipe; a device is refused) once, decides by content what they are, and takes them out of
+/// the listing: the sources read the text, not the path again.
+fn read_piped(listing: &mut ecrguard_walk::Listing, max_bytes: u64) -> Piped {
+    let mut piped = Piped {
+        plans: Vec::new(),
+        templates: Vec::new(),
+        errors: Vec::new(),
+    };
+    listing.roots.retain(|root| {
+        let ecrguard_walk::Root::File(p) = root else {
+            return true;
+        };
+        if std::fs::metadata(p).is_ok_and(|m| m.is_file()) {
+            return true;
+        }
+        let text = ecrguard_walk::input::read_text(
+            p,
+            max_bytes,
+            ecrguard_walk::input::Kinds::RegularOrPipe,
+        );
+        match text {
+            Err(e) => piped
+                .errors
+                .push(format!("cannot read `{}`: {e}", p.display())),
+            Ok(text) if ecrguard_terraform::tfplan::looks_like_plan(&text) => {
+                piped.plans.push((p.clone(), text));
+            }
+            Ok(text) if ecrguard_cloudformation::is_template_text(&text) => {
+                piped.templates.push((p.clone(), text));
+            }
+            Ok(text) => piped.errors.push(not_recognised(p, &text)),
+        }
+        false
+    });
+    piped
+}
+
+/// Files named on the command line that no source read: an error, never "0 files scanned".
+fn unclaimed_named_files(
+    listing: &ecrguard_walk::Listing,
+    other_json: &[PathBuf],
+    templates: &[PathBuf],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for root in &listing.roots {
+        let ecrguard_walk::Root::File(p) = root else {
+            continue;
+        };
+        let terraform = {
+            let s = p.to_string_lossy();
+            s.ends_with(".tf") || s.ends_with(".tf.json")
+        } || (p.extension().is_some_and(|e| e == "json")
+            && !other_json.contains(p));
+        if terraform || templates.contains(p) {
+            continue;
+        }
+        let head =
+            ecrguard_walk::input::read_text(p, 1024 * 1024, ecrguard_walk::input::Kinds::Regular)
+                .unwrap_or_default();
+        out.push(not_recognised(p, &head));
+    }
+    out
+}
+
+/// Why a named file was not scanned, with what to do.
+fn not_recognised(p: &std::path::Path, text: &str) -> String {
+    let bare_policy = text.contains("\"Statement\"") && !text.contains("\"Resources\"");
+    if bare_policy {
+        format!(
+            "`{}` is a policy document, not infrastructure code: check it with \
+             `ecrguard check-policy {}`",
+            p.display(),
+            p.display()
+        )
+    } else {
+        format!(
+            "`{}` is not a format ecrguard scans (Terraform `.tf` / `.tf.json`, a plan from \
+             `terraform show -json`, or a CloudFormation template)",
+            p.display()
+        )
+    }
 }
 
 /// What the rules could not look at because the source left it unknown: listed so users know
@@ -443,8 +542,12 @@ fn parse_parameters(
 ) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
     let mut out = std::collections::BTreeMap::new();
     if let Some(path) = file {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", path.display()))?;
+        let text = ecrguard_walk::input::read_text(
+            path,
+            ecrguard_walk::input::DEFAULT_MAX_FILE_BYTES,
+            ecrguard_walk::input::Kinds::RegularOrPipe,
+        )
+        .map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", path.display()))?;
         let v: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| anyhow::anyhow!("`{}` is not JSON: {e}", path.display()))?;
         let scalar =

@@ -1,0 +1,187 @@
+//! Hostile input end to end, through the binary: what a pull request, an event or a file
+//! named on the command line may hold. Each must end with exit 0, 1 or 2, a clear error that
+//! names the input, and nothing read or printed that the input should not reach.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn ecrguard(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ecrguard"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("ECRGUARD_TODAY", "2026-11-24")
+        .env("ECRGUARD_TEST_SECRET", "SECRET-IN-THE-ENVIRONMENT")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn temp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "ecrguard-hostile-cli-{name}-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn named_paths_that_cannot_be_scanned_are_errors() {
+    let d = temp("named");
+    std::fs::write(
+        d.join("bare.json"),
+        r#"{"Version":"2012-10-17","Statement":[]}"#,
+    )
+    .unwrap();
+    std::fs::write(d.join("main.tf.txt"), "resource \"x\" \"y\" {}\n").unwrap();
+    assert!(
+        Command::new("mkfifo")
+            .arg(d.join("silent.json"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    for (arg, needle) in [
+        ("/dev/zero", "is a device"),
+        ("bare.json", "ecrguard check-policy bare.json"),
+        ("main.tf.txt", "not a format ecrguard scans"),
+        // A named pipe with no writer: read to its (empty) end, never waited on.
+        ("silent.json", "not a format ecrguard scans"),
+    ] {
+        let o = ecrguard(&["scan", arg, "--no-config"], &d);
+        assert_eq!(o.status.code(), Some(2), "{arg}: {}", text(&o));
+        assert!(text(&o).contains(needle), "{arg}: {}", text(&o));
+    }
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn a_plan_through_a_pipe_is_scanned() {
+    let d = temp("pipe");
+    let fifo = d.join("plan-pipe");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let plan =
+        std::fs::read(root().join("crates/ecrguard_terraform/tests/plans/plan.json")).unwrap();
+    // As with `<(terraform show -json plan)`, the writer holds the pipe before the scan
+    // opens it (read-write, so that this open does not wait for a reader).
+    let mut writer = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&fifo)
+        .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_ecrguard"))
+        .args(["scan", "--no-config", "--format", "json"])
+        .arg(&fifo)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    {
+        use std::io::Write as _;
+        writer.write_all(&plan).unwrap();
+    }
+    drop(writer);
+    let o = child.wait_with_output().unwrap();
+    let v: serde_json::Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(!v["findings"].as_array().unwrap().is_empty());
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn a_secret_of_the_machine_never_reaches_any_output() {
+    let d = temp("secret");
+    std::fs::write(
+        d.join("main.tf"),
+        r#"
+resource "aws_ecr_repository" "r" { name = "r" }
+resource "aws_ecr_repository_policy" "p" {
+  repository = aws_ecr_repository.r.name
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{ Sid = file("/proc/self/environ"), Effect = "Allow", Principal = "*", Action = "ecr:BatchGetImage" }]
+  })
+}
+"#,
+    )
+    .unwrap();
+    for format in ["text", "json", "sarif", "github", "junit"] {
+        let o = ecrguard(&["scan", ".", "--no-config", "--format", format], &d);
+        assert_eq!(o.status.code(), Some(1), "{format}: {}", text(&o));
+        assert!(
+            !text(&o).contains("SECRET-IN-THE-ENVIRONMENT"),
+            "{format} leaked"
+        );
+    }
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn control_characters_in_inputs_are_escaped_in_text() {
+    let d = temp("controls");
+    std::fs::write(
+        d.join("main.tf"),
+        "resource \"aws_ecr_repository\" \"r\" { name = \"r\" }\nresource \"aws_ecr_repository_policy\" \"p\" {\n  repository = aws_ecr_repository.r.name\n  policy = jsonencode({\n    Version = \"2012-10-17\"\n    Statement = [{ Sid = \"x\\u001b[2J\\nhigh[ECR000] forged\", Effect = \"Allow\", Principal = \"*\", Action = \"ecr:BatchGetImage\" }]\n  })\n}\n",
+    )
+    .unwrap();
+    let o = ecrguard(&["scan", ".", "--no-config"], &d);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(!out.contains('\u{1b}'), "{out}");
+    assert!(!out.lines().any(|l| l.starts_with("high[ECR000]")), "{out}");
+    assert!(out.contains("\\u{1b}"), "{out}");
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn endless_or_special_inputs_to_every_command_end() {
+    let d = temp("endless");
+    let cases: &[&[&str]] = &[
+        &["scan", ".", "--config", "/dev/zero"],
+        &["scan", ".", "--no-config", "--var-file", "/dev/zero"],
+        &["scan", ".", "--no-config", "--parameters-file", "/dev/zero"],
+        &["restore", "/dev/zero"],
+        &["handle-event", "/dev/zero"],
+        &["check-policy", "/dev/zero"],
+    ];
+    std::fs::write(
+        d.join("main.tf"),
+        "resource \"aws_ecr_repository\" \"r\" { name = \"r\" }\n",
+    )
+    .unwrap();
+    for args in cases {
+        let o = ecrguard(args, &d);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+        assert!(text(&o).contains("/dev/zero"), "{args:?}: {}", text(&o));
+    }
+    // `handle-event -` reading an endless standard input stops at its budget.
+    let o = Command::new(env!("CARGO_BIN_EXE_ecrguard"))
+        .args(["handle-event", "-"])
+        .stdin(std::fs::File::open("/dev/zero").unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("budget"), "{}", text(&o));
+    std::fs::remove_dir_all(&d).unwrap();
+}

@@ -185,3 +185,38 @@ fn endless_or_special_inputs_to_every_command_end() {
     assert!(text(&o).contains("budget"), "{}", text(&o));
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+#[test]
+fn a_suppression_inside_a_string_or_heredoc_suppresses_nothing() {
+    let d = temp("strings");
+    std::fs::write(
+        d.join("main.tf"),
+        r##"
+resource "aws_ecr_repository" "r" { name = "r" }
+resource "aws_ecr_repository_policy" "p" {
+  repository = aws_ecr_repository.r.name
+  policy = <<EOF
+{"Version": "2012-10-17", "Statement": [{
+ "Sid": "x # ecrguard:ignore[ECR002] hidden in a heredoc",
+ "Effect": "Allow", "Principal": "*", "Action": "ecr:BatchGetImage"}]}
+EOF
+}
+resource "aws_ecr_repository" "s" {
+  name = "s # ecrguard:ignore[ECR010] hidden in a string"
+}
+"##,
+    )
+    .unwrap();
+    let o = ecrguard(&["scan", ".", "--no-config", "--format", "json"], &d);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let active = |code: &str| {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule_id"] == code && f["suppressed"].is_null())
+    };
+    assert!(active("ECR002"), "{v:#}");
+    assert!(active("ECR010"), "{v:#}");
+    std::fs::remove_dir_all(&d).unwrap();
+}

@@ -3,6 +3,7 @@
 //! [`registry::RULES`] lists them.
 #![deny(missing_docs)]
 
+pub mod comments;
 pub mod context;
 pub mod finding;
 pub mod registry;

@@ -188,6 +188,9 @@ pub fn apply(
         if !src.text.contains(MARKER) {
             continue;
         }
+        // Only real comments suppress: the marker in a string or heredoc is the input's data.
+        let comments =
+            crate::comments::comment_starts(&src.text, crate::comments::Syntax::of(&src.path));
         let mut offset = 0;
         for (i, line) in src.text.split_inclusive('\n').enumerate() {
             let start = offset;
@@ -197,6 +200,16 @@ pub fn apply(
             };
             let before = line[..at].trim_end();
             if !(before.ends_with('#') || before.ends_with("//")) {
+                continue;
+            }
+            let in_comment = comments.iter().any(|&c| {
+                (start..start + at).contains(&c)
+                    && src.text[c..start + at]
+                        .trim_start_matches(['#', '/'])
+                        .trim()
+                        .is_empty()
+            });
+            if !in_comment {
                 continue;
             }
             let span = Span::new(start + at, start + line.trim_end().len());

@@ -196,14 +196,11 @@ resource "aws_ecr_repository" "r" { name = "r" }
 resource "aws_ecr_repository_policy" "p" {
   repository = aws_ecr_repository.r.name
   policy = <<EOF
-{"Version": "2012-10-17", "Statement": [{
- "Sid": "x # ecrguard:ignore[ECR002] hidden in a heredoc",
- "Effect": "Allow", "Principal": "*", "Action": "ecr:BatchGetImage"}]}
+{"Version": "2012-10-17", "Id": "# ecrguard:ignore[ECR002] hidden in a heredoc", "Statement": [
+ {"Effect": "Allow", "Principal": "*", "Action": "ecr:BatchGetImage"}]}
 EOF
 }
-resource "aws_ecr_repository" "s" {
-  name = "s # ecrguard:ignore[ECR010] hidden in a string"
-}
+resource "aws_ecr_repository" "s" { name = "s # ecrguard:ignore[ECR010] hidden in a string" }
 "##,
     )
     .unwrap();

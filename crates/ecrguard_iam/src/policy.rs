@@ -332,6 +332,7 @@ pub fn parse_node(node: &Node, kind: PolicyKind) -> Result<Policy, PolicyError> 
         problems: Vec::new(),
         kind,
     };
+    duplicate_keys(node, &mut r);
     let mut version = None;
     let mut statements = Vec::new();
     let mut saw_statement = false;
@@ -398,6 +399,39 @@ pub fn parse_node(node: &Node, kind: PolicyKind) -> Result<Policy, PolicyError> 
 struct Reader {
     problems: Vec<Problem>,
     kind: PolicyKind,
+}
+
+/// Keys written twice in one object, anywhere in the policy: AWS rejects such a policy, and
+/// any one reading of it (the first `Effect` or the last, one `Statement` list or both) would
+/// be a guess. Both places are reported.
+fn duplicate_keys(node: &Node, r: &mut Reader) {
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        match &n.value {
+            Value::Object(members) => {
+                for (i, m) in members.iter().enumerate() {
+                    if let Some(first) = members[..i].iter().find(|f| f.key == m.key) {
+                        r.invalid(
+                            None,
+                            first.key_span,
+                            format!("key `{}` is written again later in the same object", m.key),
+                        );
+                        r.invalid(
+                            None,
+                            m.key_span,
+                            format!(
+                                "duplicate key `{}`: AWS rejects a policy that repeats a key",
+                                m.key
+                            ),
+                        );
+                    }
+                    stack.push(&m.value);
+                }
+            }
+            Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
 }
 
 /// A string-or-list element flattened to its strings (`None` for unresolved entries).
@@ -1025,5 +1059,25 @@ mod tests {
         assert!(ActionPattern::new("ecr:*", None).is_service_wide("ecr"));
         assert!(!ActionPattern::new("ecr:Put*", None).is_service_wide("ecr"));
         assert!(!ActionPattern::new("s3:*", None).is_service_wide("ecr"));
+    }
+
+    #[test]
+    fn duplicate_keys_make_the_policy_invalid_at_both_places() {
+        for text in [
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Effect":"Allow","Principal":"*","Action":"ecr:*"}]}"#,
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"ecr:*"}],"Statement":[]}"#,
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"ecr:*","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-1"},"StringEquals":{}}}]}"#,
+        ] {
+            let p = parse_text(text, PolicyKind::Repository).unwrap();
+            let dups: Vec<&Problem> = p
+                .problems
+                .iter()
+                .filter(|pr| pr.message.contains("again later") || pr.message.contains("duplicate key"))
+                .collect();
+            assert_eq!(dups.len(), 2, "{text}: {:?}", p.problems);
+            assert!(dups.iter().all(|d| d.kind == ProblemKind::Invalid && d.span.is_some()));
+            assert_ne!(dups[0].span, dups[1].span);
+            assert!(p.is_invalid(), "{text}");
+        }
     }
 }

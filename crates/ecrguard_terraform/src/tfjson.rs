@@ -76,7 +76,7 @@ fn body(node: &Node) -> Body {
         let key = m.key.as_str();
         if key == "dynamic" {
             // "dynamic": {"statement": {"for_each": ..., "content": {...}}}
-            for (label, spec) in entries(&m.value) {
+            for (label, spec) in entries(&m.value, "dynamic").unwrap_or_default() {
                 let mut b = Block::new(ident("dynamic"));
                 b.labels.push(label.into());
                 b.body = body(spec);
@@ -112,12 +112,40 @@ fn body(node: &Node) -> Body {
 }
 
 /// `{"name": {...}}` or `[{"name": {...}}, ...]` as (name, body) pairs.
-fn entries(node: &Node) -> Vec<(&str, &Node)> {
+fn entries<'n>(node: &'n Node, what: &str) -> Result<Vec<(&'n str, &'n Node)>, (String, usize)> {
     match &node.value {
-        J::Object(members) => members.iter().map(|m| (m.key.as_str(), &m.value)).collect(),
-        J::Array(items) => items.iter().flat_map(entries).collect(),
-        _ => Vec::new(),
+        J::Object(members) => Ok(members.iter().map(|m| (m.key.as_str(), &m.value)).collect()),
+        J::Array(items) => {
+            let mut out = Vec::new();
+            for item in items {
+                out.extend(entries(item, what)?);
+            }
+            Ok(out)
+        }
+        _ => Err(malformed(node, what)),
     }
+}
+
+/// A block body: an object, or a list of objects (one block each).
+fn bodies<'n>(node: &'n Node, what: &str) -> Result<Vec<&'n Node>, (String, usize)> {
+    match &node.value {
+        J::Object(_) => Ok(vec![node]),
+        J::Array(items) if items.iter().all(|i| matches!(i.value, J::Object(_))) => {
+            Ok(items.iter().collect())
+        }
+        _ => Err(malformed(node, what)),
+    }
+}
+
+/// Terraform rejects the file: a block where the JSON syntax wants an object.
+fn malformed(node: &Node, what: &str) -> (String, usize) {
+    (
+        format!(
+            "`{what}` is {}, not an object (Terraform rejects the file)",
+            node.kind_name()
+        ),
+        node.span.map_or(0, |s| s.start as usize),
+    )
 }
 
 /// Converts a `.tf.json` text into a body of top-level blocks.
@@ -132,32 +160,35 @@ pub fn to_body(text: &str) -> Result<Body, (String, usize)> {
     };
     let mut structures = Vec::new();
     for section in top {
-        match section.key.as_str() {
+        let key = section.key.as_str();
+        match key {
             kind @ ("resource" | "data") => {
-                for (ty, named) in entries(&section.value) {
-                    for (name, spec) in entries(named) {
+                for (ty, named) in entries(&section.value, key)? {
+                    for (name, spec) in entries(named, &format!("{kind}.{ty}"))? {
+                        // A labelled block's body may be an object or, in Terraform's JSON
+                        // syntax, a list of objects (one block each).
+                        for spec in bodies(spec, &format!("{kind}.{ty}.{name}"))? {
+                            let mut b = Block::new(ident(kind));
+                            b.labels.push(ty.into());
+                            b.labels.push(name.into());
+                            b.body = body(spec);
+                            structures.push(Structure::Block(b));
+                        }
+                    }
+                }
+            }
+            kind @ ("variable" | "output" | "module") => {
+                for (name, spec) in entries(&section.value, key)? {
+                    for spec in bodies(spec, &format!("{kind}.{name}"))? {
                         let mut b = Block::new(ident(kind));
-                        b.labels.push(ty.into());
                         b.labels.push(name.into());
                         b.body = body(spec);
                         structures.push(Structure::Block(b));
                     }
                 }
             }
-            kind @ ("variable" | "output" | "module") => {
-                for (name, spec) in entries(&section.value) {
-                    let mut b = Block::new(ident(kind));
-                    b.labels.push(name.into());
-                    b.body = body(spec);
-                    structures.push(Structure::Block(b));
-                }
-            }
             "locals" => {
-                let specs: Vec<&Node> = match &section.value.value {
-                    J::Array(items) => items.iter().collect(),
-                    _ => vec![&section.value],
-                };
-                for spec in specs {
+                for spec in bodies(&section.value, "locals")? {
                     let mut b = Block::new(ident("locals"));
                     b.body = body(spec);
                     structures.push(Structure::Block(b));
@@ -194,5 +225,27 @@ mod tests {
         assert!(matches!(repo_attr.value, Expression::StringTemplate(_)));
         assert!(to_body("[1]").is_err());
         assert_eq!(to_body("{").unwrap_err().1, 1);
+    }
+
+    #[test]
+    fn bodies_as_lists_and_malformed_sections() {
+        let body = to_body(
+            r#"{"resource": {"aws_ecr_repository": {"app": [{"name": "app"}]},
+                "aws_ecr_repository_policy": {"app": [{"repository": "app", "policy": "{}"}]}}}"#,
+        )
+        .unwrap();
+        let blocks: Vec<&Block> = body.blocks().collect();
+        assert_eq!(blocks.len(), 2);
+        assert!(blocks[1].body.get_attribute("policy").is_some());
+        for (text, needle) in [
+            (r#"{"resource": 5}"#, "`resource` is a number"),
+            (r#"{"resource": {"aws_ecr_repository": "x"}}"#, "`resource.aws_ecr_repository` is a string"),
+            (r#"{"resource": {"aws_ecr_repository": {"r": 1}}}"#, "`resource.aws_ecr_repository.r` is a number"),
+            (r#"{"module": {"m": "x"}}"#, "`module.m` is a string"),
+        ] {
+            let e = to_body(text).unwrap_err();
+            assert!(e.0.contains(needle), "{text}: {}", e.0);
+            assert!(e.1 > 0, "{text}: no position");
+        }
     }
 }

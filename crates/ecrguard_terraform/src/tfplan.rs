@@ -324,6 +324,60 @@ impl<'a> Walk<'a> {
     }
 }
 
+/// The first place where a plan is not shaped as Terraform writes it (`resources` that is a
+/// string, a module that is a number...), with its byte offset: read anyway, the plan would
+/// silently hold no resources.
+fn malformed(root: &Node) -> Option<(String, usize)> {
+    let at = |n: &Node| n.span.map_or(0, |s| s.start as usize);
+    let list_of_objects = |n: &Node, what: &str| -> Option<(String, usize)> {
+        match &n.value {
+            J::Array(items) => items.iter().find(|i| !matches!(i.value, J::Object(_))).map(|i| {
+                (format!("an entry of `{what}` is {}, not an object", i.kind_name()), at(i))
+            }),
+            J::Null => None,
+            _ => Some((format!("`{what}` is {}, not a list", n.kind_name()), at(n))),
+        }
+    };
+    if let Some(c) = root.get("resource_changes")
+        && let Some(d) = list_of_objects(c, "resource_changes")
+    {
+        return Some(d);
+    }
+    let mut modules: Vec<&Node> = Vec::new();
+    for path in [
+        &["planned_values", "root_module"][..],
+        &["prior_state", "values", "root_module"][..],
+        &["configuration", "root_module"][..],
+    ] {
+        let mut n = Some(root);
+        for key in path {
+            n = n.and_then(|x| x.get(key));
+        }
+        if let Some(m) = n {
+            modules.push(m);
+        }
+    }
+    while let Some(m) = modules.pop() {
+        if !matches!(m.value, J::Object(_)) {
+            return Some((format!("a module is {}, not an object", m.kind_name()), at(m)));
+        }
+        if let Some(r) = m.get("resources")
+            && let Some(d) = list_of_objects(r, "resources")
+        {
+            return Some(d);
+        }
+        if let Some(c) = m.get("child_modules") {
+            if let Some(d) = list_of_objects(c, "child_modules") {
+                return Some(d);
+            }
+            if let J::Array(children) = &c.value {
+                modules.extend(children);
+            }
+        }
+    }
+    None
+}
+
 /// Adapts one plan file.
 pub fn adapt(
     path: &Path,
@@ -374,6 +428,16 @@ pub fn adapt(
                 message: format!(
                     "unsupported plan format_version `{version}` (ecrguard reads 1.x)"
                 ),
+            }],
+            Vec::new(),
+        );
+    }
+    if let Some((message, offset)) = malformed(&root) {
+        return (
+            EcrState::default(),
+            vec![ScanError {
+                location: location(offset),
+                message: format!("plan JSON is malformed: {message}"),
             }],
             Vec::new(),
         );

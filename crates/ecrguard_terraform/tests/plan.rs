@@ -91,3 +91,34 @@ fn broken_and_unsupported_plans_are_errors() {
         result.errors
     );
 }
+
+#[test]
+fn malformed_plans_are_errors_with_their_line() {
+    let dir = std::env::temp_dir().join(format!("ecrguard-plan-malformed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, text, needle) in [
+        (
+            "resources-string.json",
+            "{\"format_version\": \"1.2\",\n \"planned_values\": {\"root_module\": {\"resources\": \"oops\"}}}",
+            "`resources` is a string",
+        ),
+        (
+            "child-number.json",
+            "{\"format_version\": \"1.2\",\n \"planned_values\": {\"root_module\": {\"child_modules\": [5]}}}",
+            "an entry of `child_modules` is a number",
+        ),
+        (
+            "changes-object.json",
+            "{\"format_version\": \"1.2\",\n \"resource_changes\": {\"a\": 1}, \"planned_values\": {}}",
+            "`resource_changes` is an object",
+        ),
+    ] {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        let result = scan(&[p], &TerraformOptions::default());
+        assert_eq!(result.errors.len(), 1, "{name}: {:?}", result.errors);
+        assert!(result.errors[0].message.contains(needle), "{name}: {:?}", result.errors);
+        assert_eq!(result.errors[0].location.as_ref().map(|l| l.start_line), Some(2), "{name}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -133,6 +133,35 @@ pub(crate) fn load(path: &Path, named: bool) -> Result<LoadedConfig, ConfigError
     })
 }
 
+/// An AWS Organizations id: `o-` and 10 to 32 lowercase letters or digits. One check for the
+/// config file and the flags.
+pub(crate) fn check_org(id: &str) -> Result<(), String> {
+    let rest = id.strip_prefix("o-").unwrap_or("");
+    if (10..=32).contains(&rest.len())
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` is not an organization id (`o-` and 10 to 32 lowercase letters or digits)",
+            id.escape_debug()
+        ))
+    }
+}
+
+/// The trust flags, checked as the config file's entries are (one validation for both).
+pub(crate) fn check_trust(trust: &crate::args::TrustArgs) -> anyhow::Result<()> {
+    for a in &trust.trusted_accounts {
+        check_account(a).map_err(|m| anyhow::anyhow!("--trusted-account: {m}"))?;
+    }
+    for o in &trust.trusted_orgs {
+        check_org(o).map_err(|m| anyhow::anyhow!("--trusted-org: {m}"))?;
+    }
+    Ok(())
+}
+
 pub(crate) fn check_account(id: &str) -> Result<(), String> {
     if ecrguard_iam::principal::is_account_id(id) && id != ecrguard_iam::analysis::SELF_ACCOUNT {
         Ok(())
@@ -156,11 +185,8 @@ impl LoadedConfig {
             settings.trusted_accounts.insert(a.get_ref().clone());
         }
         for o in &raw.trusted_orgs {
-            if !o.get_ref().starts_with("o-") {
-                return c.error_at(
-                    o.span(),
-                    format!("`{}` is not an organization id (`o-...`)", o.get_ref()),
-                );
+            if let Err(m) = check_org(o.get_ref()) {
+                return c.error_at(o.span(), m);
             }
             settings.trusted_orgs.insert(o.get_ref().clone());
         }

@@ -16,6 +16,11 @@ fn ecrguard(args: &[&str], dir: &Path) -> Output {
         .env("NO_COLOR", "1")
         .env("ECRGUARD_TODAY", "2026-11-24")
         .env("ECRGUARD_TEST_SECRET", "SECRET-IN-THE-ENVIRONMENT")
+        // Nothing here may reach AWS: any call would go to a closed local port.
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
         .stdin(Stdio::null())
         .output()
         .unwrap()
@@ -215,5 +220,61 @@ resource "aws_ecr_repository" "s" { name = "s # ecrguard:ignore[ECR010] hidden i
     };
     assert!(active("ECR002"), "{v:#}");
     assert!(active("ECR010"), "{v:#}");
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn impossible_dates_and_malformed_ids_are_refused_everywhere() {
+    let d = temp("dates");
+    std::fs::write(d.join("main.tf"), "# ecrguard:ignore[ECR010] reviewed until=2027-02-30\nresource \"aws_ecr_repository\" \"r\" { name = \"r\" }\n").unwrap();
+    let o = ecrguard(&["scan", ".", "--no-config", "--format", "json"], &d);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let invalid = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule_name"] == "suppression-invalid")
+        .unwrap_or_else(|| panic!("{v:#}"));
+    assert!(
+        invalid["message"].as_str().unwrap().contains("2027-02-30"),
+        "{v:#}"
+    );
+
+    std::fs::write(
+        d.join("ecrguard.toml"),
+        "[[suppress]]\nrule = \"ECR010\"\nresource = \"*\"\nreason = \"r\"\nexpires = \"2027-02-30\"\n",
+    )
+    .unwrap();
+    let o = ecrguard(&["scan", "."], &d);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("ecrguard.toml:5"), "{}", text(&o));
+
+    std::fs::write(
+        d.join("ecrguard.toml"),
+        "[enforce]\n[[enforce.approve]]\nname = \"Team/[app]\"\nreason = \"r\"\n",
+    )
+    .unwrap();
+    let o = ecrguard(
+        &[
+            "enforce",
+            "--config",
+            "ecrguard.toml",
+            "--regions",
+            "us-east-1",
+        ],
+        &d,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("can match no repository"), "{}", text(&o));
+
+    for args in [
+        &["scan", ".", "--no-config", "--trusted-org", "x"][..],
+        &["check-policy", "-", "--trusted-org", "o-short"][..],
+        &["scan", ".", "--no-config", "--trusted-account", "12345"][..],
+    ] {
+        let o = ecrguard(args, &d);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+        assert!(text(&o).contains("--trusted-"), "{args:?}: {}", text(&o));
+    }
     std::fs::remove_dir_all(&d).unwrap();
 }

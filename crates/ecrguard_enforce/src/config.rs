@@ -242,17 +242,10 @@ fn problem<T>(at: &Spanned<T>, message: String) -> ConfigProblem {
     }
 }
 
-/// Whether `s` is a `YYYY-MM-DD` date.
+/// Whether `s` is a `YYYY-MM-DD` date that exists (one calendar for every command).
 #[must_use]
 pub fn is_date(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && s.char_indices()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
-        && (1..=12).contains(&s[5..7].parse::<u8>().unwrap_or(0))
-        && (1..=31).contains(&s[8..10].parse::<u8>().unwrap_or(0))
+    ecrguard_rules::dates::is_date(s)
 }
 
 fn parse_mode(
@@ -428,10 +421,57 @@ pub fn validate(raw: &RawEnforce, base_dir: &Path) -> Result<EnforceConfig, Vec<
             if !is_date(e.get_ref()) {
                 problems.push(problem(
                     e,
-                    format!("`expires = \"{}\"` is not YYYY-MM-DD", e.get_ref()),
+                    format!(
+                        "`expires = \"{}\"` is not a YYYY-MM-DD date that exists",
+                        e.get_ref()
+                    ),
                 ));
                 continue;
             }
+        }
+        // A glob that no repository name can match approves nothing, silently: refused.
+        if let Some(n) = &r.name {
+            let fits = !n.is_empty()
+                && n.bytes().all(|b| {
+                    b.is_ascii_lowercase()
+                        || b.is_ascii_digit()
+                        || matches!(b, b'.' | b'_' | b'-' | b'/' | b'*' | b'?')
+                });
+            if !fits {
+                problems.push(problem(
+                    a,
+                    format!(
+                        "`name = \"{}\"` can match no repository: names use lowercase letters, \
+                         digits, `.`, `_`, `-`, `/`, and the glob takes `*` and `?`",
+                        n.escape_debug()
+                    ),
+                ));
+                continue;
+            }
+        }
+        if let Some(acc) = &r.account
+            && !crate::event::is_account(acc)
+        {
+            problems.push(problem(
+                a,
+                format!(
+                    "`account = \"{}\"` is not a 12-digit account id",
+                    acc.escape_debug()
+                ),
+            ));
+            continue;
+        }
+        if let Some(region) = &r.region
+            && !crate::event::is_region(region)
+        {
+            problems.push(problem(
+                a,
+                format!(
+                    "`region = \"{}\"` is not a region name",
+                    region.escape_debug()
+                ),
+            ));
+            continue;
         }
         cfg.approvals.push(Approval {
             name: r.name.clone(),

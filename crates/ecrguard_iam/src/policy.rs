@@ -1072,10 +1072,15 @@ mod tests {
             let dups: Vec<&Problem> = p
                 .problems
                 .iter()
-                .filter(|pr| pr.message.contains("again later") || pr.message.contains("duplicate key"))
+                .filter(|pr| {
+                    pr.message.contains("again later") || pr.message.contains("duplicate key")
+                })
                 .collect();
             assert_eq!(dups.len(), 2, "{text}: {:?}", p.problems);
-            assert!(dups.iter().all(|d| d.kind == ProblemKind::Invalid && d.span.is_some()));
+            assert!(
+                dups.iter()
+                    .all(|d| d.kind == ProblemKind::Invalid && d.span.is_some())
+            );
             assert_ne!(dups[0].span, dups[1].span);
             assert!(p.is_invalid(), "{text}");
         }

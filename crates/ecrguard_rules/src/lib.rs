@@ -5,6 +5,7 @@
 
 pub mod comments;
 pub mod context;
+pub mod dates;
 pub mod finding;
 pub mod registry;
 pub mod rule;

@@ -89,15 +89,7 @@ pub struct ConfigSuppression {
 }
 
 fn valid_date(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && s.chars()
-            .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
-        && (1..=12).contains(&s[5..7].parse::<u8>().unwrap_or(0))
-        && (1..=31).contains(&s[8..10].parse::<u8>().unwrap_or(0))
+    crate::dates::is_date(s)
 }
 
 /// Parses the text after the marker: `[ECR002, repository-policy-public] reason until=DATE`.
@@ -365,25 +357,7 @@ fn meta(rule: &'static RuleMeta, resource: ResourceId, origin: Origin, message: 
 /// Today's date (UTC) as `YYYY-MM-DD`.
 #[must_use]
 pub fn today() -> String {
-    let days = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() / 86_400);
-    civil_from_days(i64::try_from(days).unwrap_or(0))
-}
-
-/// Days since 1970-01-01 to a `YYYY-MM-DD` date (Howard Hinnant's algorithm).
-#[must_use]
-pub fn civil_from_days(z: i64) -> String {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+    crate::dates::today()
 }
 
 #[cfg(test)]
@@ -392,9 +366,8 @@ mod tests {
 
     #[test]
     fn dates() {
-        assert_eq!(civil_from_days(0), "1970-01-01");
-        assert_eq!(civil_from_days(20_416), "2025-11-24");
         assert!(valid_date("2027-01-31") && !valid_date("2027-13-01") && !valid_date("27-01-01"));
+        assert!(!valid_date("2027-02-30"), "an impossible day is no date");
     }
 
     #[test]

@@ -239,8 +239,14 @@ mod tests {
         assert!(blocks[1].body.get_attribute("policy").is_some());
         for (text, needle) in [
             (r#"{"resource": 5}"#, "`resource` is a number"),
-            (r#"{"resource": {"aws_ecr_repository": "x"}}"#, "`resource.aws_ecr_repository` is a string"),
-            (r#"{"resource": {"aws_ecr_repository": {"r": 1}}}"#, "`resource.aws_ecr_repository.r` is a number"),
+            (
+                r#"{"resource": {"aws_ecr_repository": "x"}}"#,
+                "`resource.aws_ecr_repository` is a string",
+            ),
+            (
+                r#"{"resource": {"aws_ecr_repository": {"r": 1}}}"#,
+                "`resource.aws_ecr_repository.r` is a number",
+            ),
             (r#"{"module": {"m": "x"}}"#, "`module.m` is a string"),
         ] {
             let e = to_body(text).unwrap_err();

@@ -331,9 +331,15 @@ fn malformed(root: &Node) -> Option<(String, usize)> {
     let at = |n: &Node| n.span.map_or(0, |s| s.start as usize);
     let list_of_objects = |n: &Node, what: &str| -> Option<(String, usize)> {
         match &n.value {
-            J::Array(items) => items.iter().find(|i| !matches!(i.value, J::Object(_))).map(|i| {
-                (format!("an entry of `{what}` is {}, not an object", i.kind_name()), at(i))
-            }),
+            J::Array(items) => items
+                .iter()
+                .find(|i| !matches!(i.value, J::Object(_)))
+                .map(|i| {
+                    (
+                        format!("an entry of `{what}` is {}, not an object", i.kind_name()),
+                        at(i),
+                    )
+                }),
             J::Null => None,
             _ => Some((format!("`{what}` is {}, not a list", n.kind_name()), at(n))),
         }
@@ -359,7 +365,10 @@ fn malformed(root: &Node) -> Option<(String, usize)> {
     }
     while let Some(m) = modules.pop() {
         if !matches!(m.value, J::Object(_)) {
-            return Some((format!("a module is {}, not an object", m.kind_name()), at(m)));
+            return Some((
+                format!("a module is {}, not an object", m.kind_name()),
+                at(m),
+            ));
         }
         if let Some(r) = m.get("resources")
             && let Some(d) = list_of_objects(r, "resources")

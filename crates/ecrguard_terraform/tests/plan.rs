@@ -117,8 +117,16 @@ fn malformed_plans_are_errors_with_their_line() {
         std::fs::write(&p, text).unwrap();
         let result = scan(&[p], &TerraformOptions::default());
         assert_eq!(result.errors.len(), 1, "{name}: {:?}", result.errors);
-        assert!(result.errors[0].message.contains(needle), "{name}: {:?}", result.errors);
-        assert_eq!(result.errors[0].location.as_ref().map(|l| l.start_line), Some(2), "{name}");
+        assert!(
+            result.errors[0].message.contains(needle),
+            "{name}: {:?}",
+            result.errors
+        );
+        assert_eq!(
+            result.errors[0].location.as_ref().map(|l| l.start_line),
+            Some(2),
+            "{name}"
+        );
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -47,36 +47,14 @@ pub(crate) fn now(arg: Option<&str>) -> anyhow::Result<i64> {
     })
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ` (UTC only) to seconds since the epoch.
+/// An RFC 3339 time to seconds since the epoch.
 fn parse_rfc3339(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() != 20
-        || b[10] != b'T'
-        || b[19] != b'Z'
-        || !ecrguard_enforce::config::is_date(&s[..10])
-    {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if b[13] != b':' || b[16] != b':' || hh > 23 || mm > 59 || ss > 60 {
-        return None;
-    }
-    // Days from civil (Howard Hinnant's algorithm), the inverse of the rules crate's.
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
+    ecrguard_rules::dates::parse_rfc3339(s).ok()
 }
 
 /// The date of `now`, `YYYY-MM-DD`.
 pub(crate) fn today(now: i64) -> String {
-    ecrguard_rules::suppression::civil_from_days(now.div_euclid(86_400))
+    ecrguard_rules::dates::date_of(now)
 }
 
 /// One line for a policy text in the plan.

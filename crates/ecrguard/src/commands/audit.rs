@@ -169,6 +169,7 @@ pub(crate) fn settings(
     if settings.owner_account.is_none() {
         settings.owner_account = owner;
     }
+    crate::config::check_trust(trust)?;
     settings
         .trusted_accounts
         .extend(trust.trusted_accounts.iter().cloned());

@@ -168,11 +168,7 @@ pub(crate) fn run(args: &CheckPolicyArgs) -> anyhow::Result<ExitStatus> {
     {
         anyhow::bail!("--owner-account `{o}` is not a 12-digit account id");
     }
-    for a in &args.trust.trusted_accounts {
-        if !ecrguard_iam::principal::is_account_id(a) {
-            anyhow::bail!("--trusted-account `{a}` is not a 12-digit account id");
-        }
-    }
+    crate::config::check_trust(&args.trust)?;
     let settings = Settings {
         owner_account: owner.clone(),
         trusted_accounts: args.trust.trusted_accounts.iter().cloned().collect(),

@@ -123,9 +123,7 @@ fn resolve(args: &ScanArgs) -> anyhow::Result<Resolved> {
                 )?;
             }
             if let Some(e) = &s.expires
-                && !(e.get_ref().len() == 10
-                    && e.get_ref().as_bytes()[4] == b'-'
-                    && e.get_ref().as_bytes()[7] == b'-')
+                && !ecrguard_rules::dates::is_date(e.get_ref())
             {
                 return c.error_at(
                     e.span(),
@@ -150,10 +148,10 @@ fn resolve(args: &ScanArgs) -> anyhow::Result<Resolved> {
         check_account(o).map_err(|m| anyhow::anyhow!("--owner-account: {m}"))?;
         settings.owner_account = Some(o.clone());
     }
-    for a in &args.trust.trusted_accounts {
-        check_account(a).map_err(|m| anyhow::anyhow!("--trusted-account: {m}"))?;
-        settings.trusted_accounts.insert(a.clone());
-    }
+    config::check_trust(&args.trust)?;
+    settings
+        .trusted_accounts
+        .extend(args.trust.trusted_accounts.iter().cloned());
     settings
         .trusted_orgs
         .extend(args.trust.trusted_orgs.iter().cloned());

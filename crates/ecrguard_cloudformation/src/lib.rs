@@ -282,11 +282,32 @@ pub fn scan_inputs(
                     }
                 },
             };
-            let result = match read(&text) {
+            // A panic while reading or adapting one template (a defect of ours that input
+            // reached) is an error on that template; the other templates are still scanned.
+            let read = std::panic::catch_unwind(|| read(&text)).unwrap_or_else(|_| {
+                Err((
+                    "internal error while reading the template; please report it with the input"
+                        .to_string(),
+                    0,
+                ))
+            });
+            let result = match read {
                 Ok(None) => FileResult::NotTemplate,
                 Ok(Some(root)) => {
                     let file = add(&p, text);
-                    FileResult::Adapted(adapt::adapt(&root, file, &opts.parameters))
+                    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        adapt::adapt(&root, file, &opts.parameters)
+                    })) {
+                        Ok(adapted) => FileResult::Adapted(adapted),
+                        Err(_) => FileResult::Error(CfnError {
+                            location: None,
+                            message: format!(
+                                "internal error while evaluating `{}`; its findings are missing, \
+                                 please report it with the input",
+                                p.display()
+                            ),
+                        }),
+                    }
                 }
                 Err((message, offset)) => {
                     let file = add(&p, text);

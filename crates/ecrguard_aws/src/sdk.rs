@@ -11,7 +11,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_ecr::config::retry::RetryPartition;
-use aws_sdk_ecr::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use ecrguard_model::IdentityKind;
 use std::collections::HashMap;
@@ -237,22 +237,34 @@ fn done<O, E: ProvideErrorMetadata + std::error::Error + 'static>(
     }
 }
 
+/// An error and its causes, each by its `Display`, joined with `: ` (repeats dropped).
+fn cause_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        let text = err.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = err.source();
+    }
+    parts.join(": ")
+}
+
 fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
     e: &SdkError<E, HttpResponse>,
 ) -> ApiError {
     let code = e.code().map(str::to_string);
     // Service errors carry a message; transport failures and timeouts are best told by
     // their whole cause chain ("dispatch failure: io error: connection closed...").
-    let message = e.message().map_or_else(
-        || {
-            DisplayErrorContext(e)
-                .to_string()
-                .chars()
-                .take(300)
-                .collect()
-        },
-        str::to_string,
-    );
+    // Each cause's own words, joined: `DisplayErrorContext` would print Rust debug structures
+    // of the response. An endpoint's text is its own: control characters are dropped.
+    let message = e.message().map_or_else(|| cause_chain(e), str::to_string);
+    let message: String = message
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(300)
+        .collect();
     let status = e.raw_response().map(|r| r.status().as_u16());
     let kind = match e {
         SdkError::TimeoutError(_) => ErrorKind::Timeout,

@@ -225,9 +225,48 @@ pub fn run(name: &str, seeds: &[(PathBuf, String)], cases: usize, check: &dyn Fn
     assert!(!seeds.is_empty(), "{name}: no seed inputs");
     let seed = seed();
     let mut rng = Rng::new(seed);
+    // A case that does not end is a failure too: a watchdog prints it and ends the process
+    // (a hang cannot be caught like a panic).
+    let limit = std::env::var("ECRGUARD_FUZZ_CASE_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(120u64);
+    let current: std::sync::Arc<std::sync::Mutex<(usize, String, std::time::Instant)>> =
+        std::sync::Arc::new(std::sync::Mutex::new((
+            0,
+            String::new(),
+            std::time::Instant::now(),
+        )));
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watchdog = {
+        let (current, done, name) = (current.clone(), done.clone(), name.to_string());
+        std::thread::spawn(move || {
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                let c = current
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if c.2.elapsed().as_secs() > limit {
+                    let shown: String = c.1.chars().take(2000).collect();
+                    #[allow(clippy::print_stderr)]
+                    {
+                        eprintln!(
+                            "{name}: case {} (ECRGUARD_FUZZ_SEED={seed}) did not end within {limit} s\n--- input ---\n{shown}",
+                            c.0
+                        );
+                    }
+                    std::process::exit(101);
+                }
+            }
+        })
+    };
     for case in 0..cases {
         let (path, base) = &seeds[case % seeds.len()];
         let input = mutate(&mut rng, base);
+        *current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            (case, input.clone(), std::time::Instant::now());
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(&input)));
         if let Err(panic) = outcome {
             let why = panic
@@ -242,6 +281,8 @@ pub fn run(name: &str, seeds: &[(PathBuf, String)], cases: usize, check: &dyn Fn
             );
         }
     }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = watchdog.join();
 }
 
 #[cfg(test)]

@@ -155,6 +155,10 @@ fn parse_with(
     keep: fn(hcl_edit::structure::Body) -> hcl_edit::structure::Body,
 ) -> ParsedFile {
     let mut masked_keys = HashMap::new();
+    // Attempts, not masks: a placeholder that collides with an earlier one is masked again at
+    // the same offset, which does not grow the map (this looped forever on 12 repeats of a
+    // two-letter key, found by the fuzz test).
+    let mut attempts = 0usize;
     if let Some(offset) = too_deep(&text, MAX_PARSE_NESTING) {
         return ParsedFile {
             path,
@@ -183,14 +187,13 @@ fn parse_with(
                 let loc = e.location();
                 let offset = line_col_to_offset(input, loc.line(), loc.column());
                 if e.message().contains("redefined object key")
-                    && masked_keys.len() < MAX_MASKED_KEYS
-                    && let Some((start, name)) = mask_key(
-                        masked.get_or_insert_with(|| text.clone()),
-                        offset,
-                        masked_keys.len(),
-                    )
+                    && attempts < MAX_MASKED_KEYS
+                    && let Some((start, name)) =
+                        mask_key(masked.get_or_insert_with(|| text.clone()), offset, attempts)
                 {
-                    masked_keys.insert(start, name);
+                    attempts += 1;
+                    // A placeholder masked again keeps the real name it first stood for.
+                    masked_keys.entry(start).or_insert(name);
                     continue;
                 }
                 return ParsedFile {
@@ -320,14 +323,23 @@ fn mask_key(text: &mut String, offset: usize, n: usize) -> Option<(usize, String
     if name.is_empty() || !name.is_ascii() {
         return None;
     }
-    // `_` then base-36 digits of the counter, padded: unique among masks of one file.
+    // `_` then the counter in base 36, padded to the key's length: unique among the masks of
+    // one file while the counter fits (a one-letter key cannot be masked; a two-letter key 36
+    // times).
     let len = name.len();
-    let mut placeholder = String::from("_");
-    let digits = format!("{n:0>width$}", width = len.saturating_sub(1));
-    placeholder.push_str(&digits[digits.len().saturating_sub(len - 1)..]);
-    if placeholder.len() != len {
+    let width = len.saturating_sub(1);
+    let mut digits = Vec::with_capacity(width);
+    let mut rest = n;
+    for _ in 0..width {
+        digits.push(char::from_digit(u32::try_from(rest % 36).unwrap_or(0), 36)?);
+        rest /= 36;
+    }
+    if width == 0 || rest != 0 {
         return None;
     }
+    let placeholder: String = std::iter::once('_')
+        .chain(digits.into_iter().rev())
+        .collect();
     text.replace_range(name_start..name_end, &placeholder);
     Some((name_start, name))
 }

@@ -359,3 +359,19 @@ fn a_module_source_outside_the_root_is_not_read() {
     );
     let _ = Path::new("");
 }
+
+#[test]
+fn many_repeats_of_a_short_object_key_end() {
+    // Terraform accepts a key repeated in an object constructor (the later wins); masking the
+    // repeats once looped forever past ten repeats of a two-letter key (found by fuzzing).
+    let t = Tree::new("repeats");
+    let repeats = ", Ac = \"Allow\", Principal = { Service = \"lambda.amazonaws.com\" }".repeat(16);
+    t.file(
+        "r/main.tf",
+        &format!(
+            "resource \"aws_ecr_repository_policy\" \"p\" {{\n  repository = \"app\"\n  policy = jsonencode({{ Version = \"2012-10-17\", Statement = [{{ Effect = \"Allow\", Principal = \"*\"{repeats}, Action = [\"ecr:BatchGetImage\"] }}] }})\n}}\n"
+        ),
+    );
+    let s = t.scan("r");
+    assert_eq!(s.state.repositories.len(), 1, "{:?}", s.errors);
+}

@@ -162,11 +162,22 @@ pub(crate) fn run(args: &CheckPolicyArgs) -> anyhow::Result<ExitStatus> {
     let (name, text) = read_input(args.file.as_deref())?;
     let mut db = SourceDb::default();
     let loaded = load(&mut db, name, text);
-    let owner = args.owner_account.clone().or(loaded.registry_id.clone());
+    // Named after where the value came from: the flag, or the input's `registryId`.
+    let (owner, from) = match (&args.owner_account, &loaded.registry_id) {
+        (Some(o), _) => (Some(o.clone()), "--owner-account".to_string()),
+        (None, Some(r)) => (
+            Some(r.clone()),
+            format!("`registryId` in `{}`", loaded.input),
+        ),
+        (None, None) => (None, String::new()),
+    };
     if let Some(o) = &owner
         && !ecrguard_iam::principal::is_account_id(o)
     {
-        anyhow::bail!("--owner-account `{o}` is not a 12-digit account id");
+        anyhow::bail!(
+            "{from} `{}` is not a 12-digit account id",
+            crate::commands::shown(o)
+        );
     }
     crate::config::check_trust(&args.trust)?;
     let settings = Settings {

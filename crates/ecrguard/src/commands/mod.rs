@@ -12,6 +12,11 @@ pub(crate) mod scan;
 use std::io::Write;
 
 /// Writes to standard output (errors, such as a closed pipe, go to the caller).
+/// A value from an input, as an error message may show it (control characters escaped).
+pub(crate) fn shown(s: &str) -> String {
+    ecrguard_report::shown::one_line(s).into_owned()
+}
+
 pub(crate) fn write_stdout(text: &str) -> anyhow::Result<()> {
     write_output(None, |out| out.write_all(text.as_bytes()))
 }

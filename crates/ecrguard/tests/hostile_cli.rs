@@ -278,3 +278,19 @@ fn impossible_dates_and_malformed_ids_are_refused_everywhere() {
     }
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+#[test]
+fn a_broken_plan_is_one_error_and_one_file() {
+    let d = temp("plan-once");
+    std::fs::write(
+        d.join("plan.json"),
+        "{\"format_version\": \"1.2\", \"planned_values\": {\"AWSTemplateFormatVersion\": \"2010-09-09\", \"Resources\": {\"R\": {\"Type\": \"AWS::ECR::Repository\"",
+    )
+    .unwrap();
+    let o = ecrguard(&["scan", ".", "--no-config", "--format", "json"], &d);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(v["errors"].as_array().unwrap().len(), 1, "{v:#}");
+    assert_eq!(v["summary"]["files"], 1, "{v:#}");
+    std::fs::remove_dir_all(&d).unwrap();
+}

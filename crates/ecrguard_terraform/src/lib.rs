@@ -50,6 +50,8 @@ pub struct TerraformScan {
     pub files: usize,
     /// `.json` files found that were not Terraform (left for other sources).
     pub other_json: Vec<PathBuf>,
+    /// `.json` files read as plans (no other source reads them again).
+    pub plans: Vec<PathBuf>,
 }
 
 /// The variables of a root module from `terraform.tfvars`, `*.auto.tfvars` and `var_files`.
@@ -421,10 +423,12 @@ pub fn scan_listing(listing: &ecrguard_walk::Listing, opts: &TerraformOptions) -
         });
     }
     let mut other_json = Vec::new();
+    let mut plan_paths = Vec::new();
     for (p, r) in plans {
         match r {
             Some(r) => {
                 plan_files += 1;
+                plan_paths.push(p);
                 results.push(r);
             }
             None => other_json.push(p),
@@ -452,6 +456,7 @@ pub fn scan_listing(listing: &ecrguard_walk::Listing, opts: &TerraformOptions) -
         not_evaluated,
         files: file_count + plan_files,
         other_json,
+        plans: plan_paths,
     }
 }
 

@@ -208,7 +208,9 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         },
     );
     let mut sources = tf.sources;
-    let (templates, template_errors) = ecrguard_cloudformation::templates(&listing);
+    let (mut templates, template_errors) = ecrguard_cloudformation::templates(&listing);
+    // A file read as a plan is one input: it is not also read (and reported) as a template.
+    templates.retain(|p| !tf.plans.contains(p));
     let mut cfn_inputs: Vec<(PathBuf, Option<String>)> =
         templates.into_iter().map(|p| (p, None)).collect();
     cfn_inputs.extend(piped.templates.into_iter().map(|(p, t)| (p, Some(t))));

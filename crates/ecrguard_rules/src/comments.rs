@@ -201,7 +201,7 @@ fn yaml(text: &str) -> Vec<usize> {
         // A block scalar starts after an indicator at the end of the line's content.
         let code = comment.map_or(content, |c| &content[..c]).trim_end();
         let indicator = code
-            .rsplit(|ch: char| ch == ' ' || ch == '\t')
+            .rsplit([' ', '\t'])
             .next()
             .unwrap_or("");
         let is_block = (indicator.starts_with('|') || indicator.starts_with('>'))

@@ -734,7 +734,13 @@ impl<'p> Eval<'p> {
             ) {
                 continue;
             }
-            members.push((key.to_string(), self.eval(file, &attr.value, scope)));
+            let value = self.eval(file, &attr.value, scope);
+            // An argument set to `null` is not set: the provider's default applies, exactly
+            // as if the line were absent (modules pass `null` for "use the default").
+            if matches!(value.val, Val::Null) {
+                continue;
+            }
+            members.push((key.to_string(), value));
         }
         for (name, objs) in self.nested_blocks(file, body, scope) {
             match members.iter_mut().find(|(k, _)| *k == name) {

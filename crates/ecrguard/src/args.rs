@@ -112,6 +112,10 @@ pub(crate) struct ScanArgs {
     /// Lowest severity that makes the exit code 1 (default `low`, or `fail-on` in the config).
     #[arg(long, value_enum)]
     pub(crate) fail_on: Option<FailOn>,
+    /// Anything not evaluated (an unknown policy, an unresolved module, a file not read) makes
+    /// the result incomplete: exit code 2, and the list comes before the findings.
+    #[arg(long)]
+    pub(crate) strict: bool,
     /// Run only these rules (codes, names or code prefixes; comma-separated or repeated).
     #[arg(long, value_delimiter = ',')]
     pub(crate) select: Vec<String>,

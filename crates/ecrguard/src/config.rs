@@ -22,6 +22,8 @@ pub(crate) struct RawConfig {
     #[serde(default)]
     pub(crate) ignore: Vec<Spanned<String>>,
     pub(crate) fail_on: Option<Spanned<String>>,
+    /// `strict = true`: as `--strict`.
+    pub(crate) strict: Option<bool>,
     #[serde(default)]
     pub(crate) severity: BTreeMap<String, Spanned<String>>,
     #[serde(default)]

@@ -294,3 +294,30 @@ fn a_broken_plan_is_one_error_and_one_file() {
     assert_eq!(v["summary"]["files"], 1, "{v:#}");
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+#[test]
+fn strict_makes_anything_not_evaluated_fail_the_run() {
+    let d = temp("strict");
+    std::fs::write(
+        d.join("main.tf"),
+        "module \"ecr\" {\n  source = \"terraform-aws-modules/ecr/aws\"\n}\nresource \"aws_ecr_repository\" \"r\" {\n  name = \"r\"\n  image_tag_mutability = \"IMMUTABLE\"\n}\n",
+    )
+    .unwrap();
+    let lax = ecrguard(&["scan", ".", "--no-config", "--fail-on", "high"], &d);
+    assert_eq!(lax.status.code(), Some(0), "{}", text(&lax));
+    let strict = ecrguard(
+        &["scan", ".", "--no-config", "--fail-on", "high", "--strict"],
+        &d,
+    );
+    assert_eq!(strict.status.code(), Some(2), "{}", text(&strict));
+    let out = String::from_utf8_lossy(&strict.stdout);
+    assert!(out.starts_with("not evaluated (--strict"), "{out}");
+    assert!(out.contains("module.ecr"), "{out}");
+    std::fs::write(
+        d.join("ecrguard.toml"),
+        "strict = true\nfail-on = \"high\"\n",
+    )
+    .unwrap();
+    assert_eq!(ecrguard(&["scan", "."], &d).status.code(), Some(2));
+    std::fs::remove_dir_all(&d).unwrap();
+}

@@ -344,6 +344,7 @@ mod tests {
 
     fn report(sources: &SourceDb, findings: Vec<Finding>) -> ScanReport<'_> {
         ScanReport {
+            strict: false,
             sources,
             findings,
             errors: Vec::new(),

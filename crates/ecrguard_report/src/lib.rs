@@ -55,6 +55,17 @@ pub struct ScanReport<'a> {
     pub access: Option<&'a ecrguard_access::AccessMatrix>,
     /// The rules that ran (SARIF lists them).
     pub rules: Vec<&'static RuleMeta>,
+    /// `--strict`: what was not evaluated makes the result incomplete.
+    pub strict: bool,
+}
+
+impl ScanReport<'_> {
+    /// Whether the result is incomplete: an input could not be read, or (strict) something
+    /// was not evaluated.
+    #[must_use]
+    pub fn incomplete(&self) -> bool {
+        !self.errors.is_empty() || (self.strict && !self.not_evaluated.is_empty())
+    }
 }
 
 impl ScanReport<'_> {

@@ -241,6 +241,12 @@ fn sources_location(sources: &SourceDb, origin: &ecrguard_model::Origin) -> Opti
     }
 }
 
+fn not_evaluated_lines(out: &mut String, report: &ScanReport<'_>) {
+    for n in &report.not_evaluated {
+        let _ = writeln!(out, "  {}: {}", one_line(&n.address), one_line(&n.reason));
+    }
+}
+
 /// `3 findings: 1 critical, 2 high` / `no findings`.
 #[must_use]
 pub fn summary(findings: &[&Finding], errors: usize) -> String {
@@ -274,6 +280,21 @@ pub fn summary(findings: &[&Finding], errors: usize) -> String {
 pub fn render_scan(report: &ScanReport<'_>, opts: TextOptions) -> String {
     let c = opts.color;
     let mut out = String::new();
+    // Strict: what was not read comes first, as the reason the run fails.
+    let strict_first = report.strict && !report.not_evaluated.is_empty();
+    if strict_first {
+        let _ = writeln!(
+            out,
+            "{}",
+            paint(
+                c,
+                "1;31",
+                "not evaluated (--strict: the result is incomplete):"
+            )
+        );
+        not_evaluated_lines(&mut out, report);
+        out.push('\n');
+    }
     for f in report.active() {
         render_finding(&mut out, report.sources, f, c);
     }
@@ -290,13 +311,11 @@ pub fn render_scan(report: &ScanReport<'_>, opts: TextOptions) -> String {
             one_line(&e.message)
         );
     }
-    if !report.not_evaluated.is_empty() {
+    if !report.not_evaluated.is_empty() && !strict_first {
         let _ = writeln!(out, "{}", paint(c, "1", "not evaluated:"));
-        for n in &report.not_evaluated {
-            let _ = writeln!(out, "  {}: {}", one_line(&n.address), one_line(&n.reason));
-        }
+        not_evaluated_lines(&mut out, report);
     }
-    if !report.errors.is_empty() || !report.not_evaluated.is_empty() {
+    if !report.errors.is_empty() || (!report.not_evaluated.is_empty() && !strict_first) {
         out.push('\n');
     }
     if let Some(m) = report.access {
@@ -312,6 +331,13 @@ pub fn render_scan(report: &ScanReport<'_>, opts: TextOptions) -> String {
     );
     if suppressed > 0 {
         let _ = write!(line, "; {suppressed} suppressed");
+    }
+    if strict_first {
+        let _ = write!(
+            line,
+            "; {} not evaluated (--strict: result incomplete)",
+            report.not_evaluated.len()
+        );
     }
     let _ = writeln!(out, "{line}");
     out

@@ -200,10 +200,7 @@ fn yaml(text: &str) -> Vec<usize> {
         }
         // A block scalar starts after an indicator at the end of the line's content.
         let code = comment.map_or(content, |c| &content[..c]).trim_end();
-        let indicator = code
-            .rsplit([' ', '\t'])
-            .next()
-            .unwrap_or("");
+        let indicator = code.rsplit([' ', '\t']).next().unwrap_or("");
         let is_block = (indicator.starts_with('|') || indicator.starts_with('>'))
             && indicator[1..]
                 .chars()

@@ -234,6 +234,7 @@ async fn run_async(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
         })
         .collect();
     let report = ScanReport {
+        strict: false,
         sources: &sources,
         findings,
         errors,

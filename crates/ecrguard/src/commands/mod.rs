@@ -96,7 +96,7 @@ pub(crate) fn emit_report(
         };
         out.write_all(text.as_bytes())
     })?;
-    if !report.errors.is_empty() {
+    if report.incomplete() {
         return Ok(ExitStatus::Error);
     }
     Ok(match fail_on {

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 /// Settings, rules and suppressions resolved from the config file and the flags.
 struct Resolved {
     settings: Settings,
+    strict: bool,
     budgets: ecrguard_terraform::project::Budgets,
     rules: Vec<&'static dyn Rule>,
     fail_on: Option<Severity>,
@@ -173,6 +174,7 @@ fn resolve(args: &ScanArgs) -> anyhow::Result<Resolved> {
         .collect();
     Ok(Resolved {
         settings,
+        strict: args.strict || config.as_ref().and_then(|c| c.raw.strict).unwrap_or(false),
         budgets,
         rules,
         fail_on: threshold(fail_on),
@@ -348,6 +350,7 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
     not_evaluated.sort();
     not_evaluated.dedup();
     let report = ScanReport {
+        strict: resolved.strict,
         sources: &sources,
         findings,
         errors,

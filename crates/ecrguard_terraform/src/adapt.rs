@@ -1077,15 +1077,17 @@ impl Collector {
                 else {
                     continue;
                 };
-                if let Some(m) = self
-                    .state
-                    .managed_policies
-                    .iter()
-                    .find(|m| m.name.known() == Some(&name))
-                {
+                // By reference (the policy's address, its name known only after apply), else
+                // by name.
+                let by_ref = name.strip_prefix(crate::eval::POLICY_REF_MARK);
+                let found = self.state.managed_policies.iter().find(|m| match by_ref {
+                    Some(address) => m.id.label() == address,
+                    None => m.name.known() == Some(&name),
+                });
+                if let Some(m) = found {
                     p.document = m.document.clone();
                 }
-                p.name = name;
+                p.name = by_ref.map_or(name.clone(), str::to_string);
             }
         }
         self.state.identities = self.roles.into_iter().map(|(i, _)| i).collect();

@@ -18,6 +18,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
 
+/// Marks a policy ARN that names the policy by its address (its name is known only after
+/// apply): `arn:aws:iam::<self>:policy/<mark>module.x.aws_iam_policy.push`.
+pub const POLICY_REF_MARK: &str = "\u{0}ref:";
+
 /// Deepest module nesting followed (guards against a module that calls itself).
 const MAX_MODULE_DEPTH: usize = 16;
 
@@ -42,6 +46,15 @@ impl Scope {
             .rev()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v)
+    }
+
+    /// `count.index`, when bound.
+    #[must_use]
+    pub fn get_count_index(&self) -> Option<String> {
+        match &self.get("count")?.get("index")?.val {
+            Val::Number(n) => Some(crate::value::number_text(*n)),
+            _ => None,
+        }
     }
 
     /// `each.key`, when bound.
@@ -864,7 +877,23 @@ impl<'p> Eval<'p> {
             "aws_iam_role" => vec![("id", name.clone()), ("arn", own_arn("role"))],
             "aws_iam_user" => vec![("id", name.clone()), ("arn", own_arn("user"))],
             "aws_iam_group" => vec![("id", name.clone()), ("arn", own_arn("group"))],
-            "aws_iam_policy" => vec![("arn", own_arn("policy")), ("id", own_arn("policy"))],
+            "aws_iam_policy" => {
+                // A name known only after apply (`"${var.env}-push"`) still identifies the
+                // policy to whatever refers to it: the ARN then carries the instance's address,
+                // and attachments link to it by reference.
+                let arn = own_arn("policy").or_else(|| {
+                    let mut address = self.address_of(&block.address_label());
+                    if let Some(k) = scope.get_each_key() {
+                        address.push_str(&format!("[\"{k}\"]"));
+                    } else if let Some(i) = scope.get_count_index() {
+                        address.push_str(&format!("[{i}]"));
+                    }
+                    Some(V::string(format!(
+                        "arn:aws:iam::{SELF_ACCOUNT}:policy/{POLICY_REF_MARK}{address}"
+                    )))
+                });
+                vec![("arn", arn.clone()), ("id", arn)]
+            }
             "aws_iam_instance_profile" => {
                 vec![("id", name.clone()), ("arn", own_arn("instance-profile"))]
             }

@@ -159,7 +159,10 @@ pub fn mutate(rng: &mut Rng, input: &str) -> String {
         6 => {
             // Repeat a slice many times.
             let (a, b) = (at(rng), at(rng));
-            let (a, b) = (a.min(b), a.max(b).min(a + 64));
+            let (a, mut b) = (a.min(b), a.max(b).min(a + 64));
+            while !input.is_char_boundary(b) {
+                b -= 1;
+            }
             let slice = input[a..b].to_string();
             s.insert_str(b, &slice.repeat(1 + rng.below(200)));
         }

@@ -78,6 +78,11 @@ pub struct Eval<'p> {
     /// The module directories of the calls that led here, this one last: a directory that
     /// appears twice is a module cycle, which Terraform rejects.
     lineage: Vec<std::path::PathBuf>,
+    /// The root module's directory (where `terraform init` writes `.terraform/modules`).
+    root_dir: std::path::PathBuf,
+    /// The module key `terraform init` gives this instance's module: `` for the root, `ecr`,
+    /// `ecr.this` for a module inside a module.
+    module_key: String,
     // Values are shared, not copied, per reference: `aws_ecr_repository.r[0]` in each of
     // 50,000 instances would otherwise copy all 50,000 instances each time.
     locals: RefCell<HashMap<String, Rc<V>>>,
@@ -115,7 +120,10 @@ impl<'p> Eval<'p> {
         depth: usize,
     ) -> Self {
         let lineage = vec![module.dir.clone()];
+        let root_dir = module.dir.clone();
         Eval {
+            root_dir,
+            module_key: String::new(),
             project,
             module,
             address,
@@ -1029,10 +1037,25 @@ impl<'p> Eval<'p> {
                 Expression::String(s) => Some(s.value().clone()),
                 _ => None,
             });
-        let local_dir = source
-            .as_deref()
-            .filter(|s| s.starts_with("./") || s.starts_with("../"))
-            .map(|s| self.module.dir.join(s));
+        let child_key = if self.module_key.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}.{name}", self.module_key)
+        };
+        let is_local = |s: &str| s.starts_with("./") || s.starts_with("../");
+        let mut installed: Option<Result<std::path::PathBuf, String>> = None;
+        let local_dir = match source.as_deref() {
+            Some(s) if is_local(s) => Some(self.module.dir.join(s)),
+            // Registry, git, S3 or HTTP modules: where `terraform init` installed them.
+            Some(_) => match self.project.installed_module(&self.root_dir, &child_key) {
+                Some(Ok(dir)) => Some(dir),
+                other => {
+                    installed = other;
+                    None
+                }
+            },
+            None => None,
+        };
         let instances = match self.instances(&call) {
             Ok(i) => i,
             Err(why) => {
@@ -1089,13 +1112,21 @@ impl<'p> Eval<'p> {
                 None
             }
             None => {
-                self.project.not_evaluated(
-                    self.address_of(&format!("module.{name}")),
-                    format!(
-                        "module source `{}` is not local; only local modules are evaluated",
+                let why = match installed {
+                    Some(Err(e)) => {
+                        self.project.error(None, e.clone());
+                        e
+                    }
+                    _ => format!(
+                        "module source `{}` is not installed: run `terraform init` (or `tofu \
+                         init`) before the scan so that `.terraform/modules` holds it, or scan \
+                         the plan JSON (`terraform show -json plan.out`); `--strict` makes this \
+                         fail the run",
                         source.unwrap_or_default()
                     ),
-                );
+                };
+                self.project
+                    .not_evaluated(self.address_of(&format!("module.{name}")), why);
                 None
             }
         };
@@ -1135,6 +1166,8 @@ impl<'p> Eval<'p> {
                     let mut child =
                         Eval::new(self.project, m, address.clone(), inputs, self.depth + 1);
                     child.lineage = self.lineage.iter().cloned().chain(child.lineage).collect();
+                    child.root_dir.clone_from(&self.root_dir);
+                    child.module_key.clone_from(&child_key);
                     child
                 });
                 ChildInstance {

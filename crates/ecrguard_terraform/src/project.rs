@@ -71,6 +71,9 @@ pub struct Project {
     not_evaluated: RefCell<Vec<NotEvaluated>>,
     roots: Arc<ecrguard_walk::input::ScanRoots>,
     budgets: Budgets,
+    /// `.terraform/modules/modules.json` of each root directory read so far: module key to
+    /// installed directory (`None`: no such file).
+    installed: RefCell<HashMap<PathBuf, Option<HashMap<String, PathBuf>>>>,
     work: Cell<u64>,
     depth: Cell<usize>,
     over_budget: Cell<bool>,
@@ -369,11 +372,70 @@ impl Project {
             not_evaluated: RefCell::default(),
             roots,
             budgets,
+            installed: RefCell::default(),
             work: Cell::new(0),
             depth: Cell::new(0),
             over_budget: Cell::new(false),
             file_reads: Cell::new(0),
         }
+    }
+
+    /// Where `terraform init` installed the module with key `key` (`ecr`, `ecr.this`) of the
+    /// root in `root_dir`, from `.terraform/modules/modules.json`. `None` when the root was not
+    /// initialised or the file does not list the key; `Err` when the entry's directory is
+    /// missing.
+    pub fn installed_module(&self, root_dir: &Path, key: &str) -> Option<Result<PathBuf, String>> {
+        let root_dir = normalize(root_dir);
+        if !self.installed.borrow().contains_key(&root_dir) {
+            let table = self.read_modules_json(&root_dir);
+            self.installed.borrow_mut().insert(root_dir.clone(), table);
+        }
+        let installed = self.installed.borrow();
+        let dir = installed.get(&root_dir)?.as_ref()?.get(key)?.clone();
+        Some(if dir.is_dir() {
+            Ok(dir)
+        } else {
+            Err(format!(
+                "`{}` lists module `{key}` in `{}`, which is missing: run `terraform init` again",
+                root_dir.join(".terraform/modules/modules.json").display(),
+                dir.display()
+            ))
+        })
+    }
+
+    fn read_modules_json(&self, root_dir: &Path) -> Option<HashMap<String, PathBuf>> {
+        let path = root_dir.join(".terraform/modules/modules.json");
+        if path.symlink_metadata().is_err() {
+            return None;
+        }
+        let text = match self.read_source(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                self.error(None, e);
+                return None;
+            }
+        };
+        let Ok(node) = ecrguard_iam::json::parse(&text) else {
+            self.error(None, format!("`{}` is not valid JSON", path.display()));
+            return None;
+        };
+        let mut table = HashMap::new();
+        let modules = node.get("Modules").and_then(|m| match &m.value {
+            ecrguard_iam::json::Value::Array(items) => Some(items),
+            _ => None,
+        });
+        for m in modules.into_iter().flatten() {
+            let (Some(key), Some(dir)) = (
+                m.get("Key").and_then(ecrguard_iam::json::Node::as_str),
+                m.get("Dir").and_then(ecrguard_iam::json::Node::as_str),
+            ) else {
+                continue;
+            };
+            // `Dir` is relative to the root module (where `init` ran); an absolute one is
+            // taken as written. The roots check applies when it is loaded.
+            table.insert(key.to_string(), normalize(&root_dir.join(dir)));
+        }
+        Some(table)
     }
 
     /// The budgets in force.

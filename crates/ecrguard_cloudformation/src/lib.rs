@@ -52,7 +52,7 @@ pub struct CfnScan {
 #[must_use]
 pub fn candidate(p: &Path) -> bool {
     let s = p.to_string_lossy();
-    if s.ends_with(".tf.json") {
+    if s.ends_with(".tf.json") || s.ends_with(".tofu.json") {
         return false;
     }
     matches!(

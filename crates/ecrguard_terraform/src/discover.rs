@@ -14,8 +14,53 @@ pub struct Inputs {
     pub json_files: Vec<PathBuf>,
 }
 
-fn is_tf(p: &Path) -> bool {
-    p.extension().is_some_and(|e| e == "tf") || p.to_string_lossy().ends_with(".tf.json")
+/// Whether a file is Terraform or OpenTofu configuration: `.tf`, `.tf.json`, `.tofu`,
+/// `.tofu.json`.
+#[must_use]
+pub fn is_tf(p: &Path) -> bool {
+    let s = p.to_string_lossy();
+    s.ends_with(".tf")
+        || s.ends_with(".tf.json")
+        || s.ends_with(".tofu")
+        || s.ends_with(".tofu.json")
+}
+
+/// Whether a configuration file is in Terraform's JSON syntax.
+#[must_use]
+pub fn is_json_syntax(p: &Path) -> bool {
+    let s = p.to_string_lossy();
+    s.ends_with(".tf.json") || s.ends_with(".tofu.json")
+}
+
+/// OpenTofu's rule: in one directory, `x.tofu` (or `x.tofu.json`) replaces `x.tf` and
+/// `x.tf.json`. Applied to a directory's files, sorted.
+#[must_use]
+pub fn prefer_tofu(files: Vec<PathBuf>) -> Vec<PathBuf> {
+    let stem = |p: &Path| -> Option<(PathBuf, bool)> {
+        let name = p.file_name()?.to_string_lossy().into_owned();
+        for (suffix, tofu) in [
+            (".tofu.json", true),
+            (".tf.json", false),
+            (".tofu", true),
+            (".tf", false),
+        ] {
+            if let Some(base) = name.strip_suffix(suffix) {
+                return Some((p.with_file_name(base), tofu));
+            }
+        }
+        None
+    };
+    let tofu: std::collections::HashSet<PathBuf> = files
+        .iter()
+        .filter_map(|p| stem(p).filter(|(_, t)| *t).map(|(b, _)| b))
+        .collect();
+    files
+        .into_iter()
+        .filter(|p| match stem(p) {
+            Some((base, false)) => !tofu.contains(&base),
+            _ => true,
+        })
+        .collect()
 }
 
 /// The `.tf` files directly in a directory, sorted.
@@ -29,7 +74,7 @@ pub fn module_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
         .filter(|p| p.is_file() && is_tf(p))
         .collect();
     files.sort();
-    Ok(files)
+    Ok(prefer_tofu(files))
 }
 
 /// Whether the walk should keep a file for Terraform: `.tf`, `.tf.json`, and `.json` that may
@@ -76,6 +121,7 @@ pub fn inputs(listing: &ecrguard_walk::Listing) -> Inputs {
     for files in inputs.modules.values_mut() {
         files.sort();
         files.dedup();
+        *files = prefer_tofu(std::mem::take(files));
     }
     inputs.json_files.sort();
     inputs.json_files.dedup();

@@ -111,7 +111,7 @@ const MAX_MASKED_KEYS: usize = 64;
 /// (every span stays valid) and its name is restored at evaluation.
 #[must_use]
 pub fn parse_file(path: PathBuf, text: String) -> ParsedFile {
-    if path.to_string_lossy().ends_with(".tf.json") {
+    if crate::discover::is_json_syntax(&path) {
         let body = crate::tfjson::to_body(&text).map(retain_relevant);
         return ParsedFile {
             path,
@@ -552,7 +552,7 @@ impl Project {
                         span: Span::new(offset, offset + 1),
                     };
                     let location = self.db().lines(&origin);
-                    let what = if f.path.to_string_lossy().ends_with(".tf.json") {
+                    let what = if crate::discover::is_json_syntax(&f.path) {
                         "Terraform JSON"
                     } else {
                         "HCL"

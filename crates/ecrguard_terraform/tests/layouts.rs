@@ -218,3 +218,36 @@ fn a_modules_json_entry_whose_directory_is_missing_is_an_error() {
         s.errors
     );
 }
+
+#[test]
+fn opentofu_files_are_read_and_replace_their_terraform_twins() {
+    let t = tree("tofu");
+    // `main.tofu` replaces `main.tf` (which would make the repository public); `extra.tofu.json`
+    // is read as Terraform JSON.
+    write(
+        &t.0,
+        "main.tf",
+        "resource \"aws_ecr_repository\" \"r\" { name = \"r\" }\nresource \"aws_ecr_repository_policy\" \"p\" {\n  repository = \"r\"\n  policy = jsonencode({ Version = \"2012-10-17\", Statement = [{ Effect = \"Allow\", Principal = \"*\", Action = \"ecr:BatchGetImage\" }] })\n}\n",
+    );
+    write(
+        &t.0,
+        "main.tofu",
+        "resource \"aws_ecr_repository\" \"r\" {\n  name = \"r\"\n  image_tag_mutability = \"IMMUTABLE\"\n}\n",
+    );
+    write(
+        &t.0,
+        "extra.tofu.json",
+        r#"{"resource": {"aws_ecr_repository": {"j": {"name": "j"}}}}"#,
+    );
+    let (found, s) = findings(&t.0);
+    assert!(s.errors.is_empty(), "{:?}", s.errors);
+    assert!(!found.iter().any(|f| f.starts_with("ECR002")), "{found:?}");
+    assert!(
+        !found.contains(&"ECR010 aws_ecr_repository.r".to_string()),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&"ECR010 aws_ecr_repository.j".to_string()),
+        "{found:?}"
+    );
+}

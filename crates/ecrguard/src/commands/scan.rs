@@ -432,11 +432,8 @@ fn unclaimed_named_files(
         let ecrguard_walk::Root::File(p) = root else {
             continue;
         };
-        let terraform = {
-            let s = p.to_string_lossy();
-            s.ends_with(".tf") || s.ends_with(".tf.json")
-        } || (p.extension().is_some_and(|e| e == "json")
-            && !other_json.contains(p));
+        let terraform = ecrguard_terraform::discover::is_tf(p)
+            || (p.extension().is_some_and(|e| e == "json") && !other_json.contains(p));
         if terraform || templates.contains(p) {
             continue;
         }
@@ -460,7 +457,8 @@ fn not_recognised(p: &std::path::Path, text: &str) -> String {
         )
     } else {
         format!(
-            "`{}` is not a format ecrguard scans (Terraform `.tf` / `.tf.json`, a plan from \
+            "`{}` is not a format ecrguard scans (Terraform or OpenTofu `.tf` / `.tf.json` / \
+             `.tofu` / `.tofu.json`, a plan from \
              `terraform show -json`, or a CloudFormation template)",
             p.display()
         )

@@ -29,6 +29,10 @@ fn fault_for(target: &str, body: &str, attempt: usize) -> Fault {
         Fault::Reset
     } else if named("fault-hang") {
         Fault::Hang
+    } else if named("fault-endless") {
+        Fault::Endless
+    } else if named("fault-huge") {
+        Fault::HugeLength
     } else if named("fault-denied") {
         Fault::Error(400, "AccessDeniedException")
     } else if named("fault-flaky") && attempt == 0 {
@@ -109,6 +113,9 @@ fn faults_become_errors_and_retries_recover() {
     assert!(error_for("fault-503").contains("[server-error"));
     assert!(error_for("fault-hang").contains("[timeout"), "{errors:#?}");
     error_for("fault-reset");
+    // A response body past the limit: an error for that call, not an audit out of memory.
+    assert!(error_for("fault-endless").contains("limit"), "{errors:#?}");
+    assert!(error_for("fault-huge").contains("limit"), "{errors:#?}");
     assert!(error_for("fault-denied").contains("[access-denied, AccessDeniedException]"));
     assert!(
         errors
@@ -164,6 +171,8 @@ fn faults_become_errors_and_retries_recover() {
         "fault-reset",
         "fault-hang",
         "fault-denied",
+        "fault-endless",
+        "fault-huge",
     ] {
         let rules = rules_on(repo);
         assert!(

@@ -12,7 +12,12 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_ecr::config::retry::RetryPartition;
 use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextMut;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::config_bag::ConfigBag;
 use ecrguard_model::IdentityKind;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -52,6 +57,43 @@ pub struct SdkApi {
     organizations: aws_sdk_organizations::Client,
     /// The registry every change names (`registryId`), when one is pinned.
     registry_id: Option<String>,
+}
+
+/// Largest response body read from an endpoint. The largest real answers (a page of
+/// `GetAccountAuthorizationDetails`, 1,000 repositories) are a few megabytes; an endpoint
+/// that streams without end must not fill the memory of an audit.
+pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Caps every response body at [`MAX_RESPONSE_BYTES`]: refused at once when its
+/// `Content-Length` says more, cut with an error when the stream goes past it.
+#[derive(Debug)]
+struct ResponseLimit(usize);
+
+impl Intercept for ResponseLimit {
+    fn name(&self) -> &'static str {
+        "ecrguard-response-limit"
+    }
+
+    fn modify_before_deserialization(
+        &self,
+        context: &mut BeforeDeserializationInterceptorContextMut<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let limit = self.0;
+        let response = context.response_mut();
+        if let Some(len) = response
+            .headers()
+            .get("content-length")
+            .and_then(|v| v.parse::<u64>().ok())
+            && len > limit as u64
+        {
+            return Err(format!("response of {len} bytes is over the {limit}-byte limit").into());
+        }
+        let body = std::mem::replace(response.body_mut(), SdkBody::taken());
+        *response.body_mut() = SdkBody::from_body_1_x(http_body_util::Limited::new(body, limit));
+        Ok(())
+    }
 }
 
 impl SdkApi {
@@ -118,6 +160,7 @@ impl SdkApi {
                     r.clone(),
                     aws_sdk_ecr::Client::from_conf(
                         aws_sdk_ecr::config::Builder::from(&base)
+                            .interceptor(ResponseLimit(MAX_RESPONSE_BYTES))
                             .region(Region::new(r.clone()))
                             // AWS throttles per account and region: one throttled region
                             // must not slow the adaptive rate limiter of the others.
@@ -134,6 +177,7 @@ impl SdkApi {
                     r.clone(),
                     aws_sdk_eks::Client::from_conf(
                         aws_sdk_eks::config::Builder::from(&base)
+                            .interceptor(ResponseLimit(MAX_RESPONSE_BYTES))
                             .region(Region::new(r.clone()))
                             .retry_partition(RetryPartition::new(format!("ecrguard-eks-{r}")))
                             .build(),
@@ -144,16 +188,33 @@ impl SdkApi {
         SdkApi {
             ecr,
             eks,
-            ec2: aws_sdk_ec2::Client::new(&base),
+            ec2: aws_sdk_ec2::Client::from_conf(
+                aws_sdk_ec2::config::Builder::from(&base)
+                    .interceptor(ResponseLimit(MAX_RESPONSE_BYTES))
+                    .build(),
+            ),
             // ECR Public's API exists only in us-east-1.
             ecr_public: aws_sdk_ecrpublic::Client::from_conf(
                 aws_sdk_ecrpublic::config::Builder::from(&base)
+                    .interceptor(ResponseLimit(MAX_RESPONSE_BYTES))
                     .region(Region::new("us-east-1"))
                     .build(),
             ),
-            sts: aws_sdk_sts::Client::new(&base),
-            iam: aws_sdk_iam::Client::new(&base),
-            organizations: aws_sdk_organizations::Client::new(&base),
+            sts: aws_sdk_sts::Client::from_conf(
+                aws_sdk_sts::config::Builder::from(&base)
+                    .interceptor(ResponseLimit(MAX_RESPONSE_BYTES))
+                    .build(),
+            ),
+            iam: aws_sdk_iam::Client::from_conf(
+                aws_sdk_iam::config::Builder::from(&base)
+                    .interceptor(ResponseLimit(MAX_RESPONSE_BYTES))
+                    .build(),
+            ),
+            organizations: aws_sdk_organizations::Client::from_conf(
+                aws_sdk_organizations::config::Builder::from(&base)
+                    .interceptor(ResponseLimit(MAX_RESPONSE_BYTES))
+                    .build(),
+            ),
             registry_id: None,
         }
     }

@@ -26,7 +26,7 @@ def policy(principal):
     return json.dumps({"Version": "2012-10-17", "Statement": [{"Sid": "S", "Effect": "Allow", "Principal": principal, "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]}]})
 
 
-for ecr, name in [(eu, "fault-throttle")] + [(us, n) for n in ["fault-500", "fault-503", "fault-reset", "fault-hang", "fault-denied"]]:
+for ecr, name in [(eu, "fault-throttle")] + [(us, n) for n in ["fault-500", "fault-503", "fault-reset", "fault-hang", "fault-denied", "fault-endless", "fault-huge"]]:
     ecr.create_repository(repositoryName=name, imageTagMutability="IMMUTABLE", imageScanningConfiguration={"scanOnPush": True})
     ecr.set_repository_policy(repositoryName=name, policyText=policy({"AWS": f"arn:aws:iam::{OWN}:root"}))
 # Fails once, then answers: retries must recover its public policy.

@@ -29,6 +29,11 @@ pub(crate) enum Fault {
     Reset,
     /// Read the request and never answer.
     Hang,
+    /// Answer 200 with a chunked body that does not end (cut by the proxy after 512 MiB, or
+    /// when the client goes away).
+    Endless,
+    /// Answer 200 announcing a body of 10 GB, then send a little of it.
+    HugeLength,
     /// Wait this many milliseconds, then pass it to moto (a slow service, so that a test can
     /// kill the client mid-run).
     Delay(u64),
@@ -139,6 +144,31 @@ fn serve(
         }
         Fault::Reset => {}
         Fault::Hang => std::thread::sleep(Duration::from_secs(600)),
+        Fault::Endless => {
+            client.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\n\
+                  Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+            )?;
+            let chunk = vec![b' '; 1 << 20];
+            let framed = [
+                format!("{:x}\r\n", chunk.len()).into_bytes(),
+                chunk,
+                b"\r\n".to_vec(),
+            ]
+            .concat();
+            // Bounded: the client stops reading at its limit and closes; 512 MiB at most.
+            for _ in 0..512 {
+                if client.write_all(&framed).is_err() {
+                    break;
+                }
+            }
+        }
+        Fault::HugeLength => {
+            client.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\n\
+                  Content-Length: 10000000000\r\nConnection: close\r\n\r\n{}",
+            )?;
+        }
     }
     client.shutdown(Shutdown::Both)
 }

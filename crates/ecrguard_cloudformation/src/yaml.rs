@@ -147,7 +147,20 @@ impl Builder<'_> {
         }
     }
 
+    /// Where a scalar that starts at `start` ends, on a character boundary of the text.
     fn scalar_end(&self, start: usize, value: &str, style: TScalarStyle) -> usize {
+        let mut end = self
+            .scalar_end_raw(start, value, style)
+            .min(self.text.len());
+        // The value's length (escapes resolved) may not match the written text: never end
+        // inside a character.
+        while !self.text.is_char_boundary(end) {
+            end -= 1;
+        }
+        end.max(start.min(self.text.len()))
+    }
+
+    fn scalar_end_raw(&self, start: usize, value: &str, style: TScalarStyle) -> usize {
         let rest = self.text.get(start.min(self.text.len())..).unwrap_or("");
         match style {
             TScalarStyle::Plain if rest.starts_with(value) => start + value.len(),

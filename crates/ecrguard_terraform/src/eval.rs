@@ -176,12 +176,7 @@ impl<'p> Eval<'p> {
                 // `"text"`: the value starts one byte after the quote when nothing was escaped.
                 if let Some(p) = pos {
                     let base = p.span.start as usize + 1;
-                    if self
-                        .project
-                        .source_slice(file, base, base + s.value().len())
-                        .as_deref()
-                        == Some(s.value().as_str())
-                    {
+                    if self.project.source_is(file, base, s.value()) {
                         v.text_base = Some(Pos {
                             file,
                             span: Span::new(base, base),
@@ -227,8 +222,8 @@ impl<'p> Eval<'p> {
                 if h.template.len() == 1
                     && let Some(Element::Literal(lit)) = h.template.get(0)
                     && let Some(r) = lit.span()
-                    && self.project.source_slice(file, r.start, r.end).as_deref()
-                        == Some(lit.value().as_str())
+                    && r.end == r.start + lit.value().len()
+                    && self.project.source_is(file, r.start, lit.value())
                 {
                     v.text_base = Some(Pos {
                         file,

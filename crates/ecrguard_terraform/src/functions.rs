@@ -114,6 +114,12 @@ pub fn call(ev: &Eval<'_>, _file: FileId, name: &str, args: Vec<V>) -> V {
 /// A value's size in budget units (an element, or 64 bytes of string, is one), counted up to
 /// `cap`.
 fn weight(v: &V, cap: u64) -> u64 {
+    // Most arguments are scalars: no work list for them.
+    match &v.val {
+        Val::String(s) => return 1 + s.len() as u64 / 64,
+        Val::List(_) | Val::Object(_) | Val::Encoded(_) => {}
+        _ => return 1,
+    }
     let mut total = 0u64;
     let mut stack = vec![v];
     while let Some(v) = stack.pop() {

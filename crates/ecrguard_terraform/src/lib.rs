@@ -180,7 +180,6 @@ type ModuleTexts = (PathBuf, Vec<FileText>);
 /// does not read the files a second time.
 fn group_modules(
     modules: &BTreeMap<PathBuf, Vec<PathBuf>>,
-    roots: &ecrguard_walk::input::ScanRoots,
     max_bytes: u64,
 ) -> Vec<Vec<ModuleTexts>> {
     let keys: Vec<&PathBuf> = modules.keys().collect();
@@ -199,7 +198,17 @@ fn group_modules(
             };
             let texts: Vec<FileText> = modules[*key]
                 .par_iter()
-                .map(|p| (p.clone(), project::read_source(roots, max_bytes, p)))
+                // The walk already kept these inside the scan root (links checked there):
+                // read without resolving each path again.
+                .map(|p| {
+                    let text = ecrguard_walk::input::read_text(
+                        p,
+                        max_bytes,
+                        ecrguard_walk::input::Kinds::Regular,
+                    )
+                    .map_err(|e| format!("cannot read `{}`: {e}", p.display()));
+                    (p.clone(), text)
+                })
                 .collect();
             let edges = texts
                 .iter()
@@ -368,7 +377,7 @@ pub fn scan_listing(listing: &ecrguard_walk::Listing, opts: &TerraformOptions) -
         std::sync::Arc::new(std::sync::Mutex::new(SourceDb::default()));
     let file_count: usize = inputs.modules.values().map(Vec::len).sum();
     let roots = std::sync::Arc::new(listing.scan_roots());
-    let groups = group_modules(&inputs.modules, &roots, opts.budgets.max_file_bytes);
+    let groups = group_modules(&inputs.modules, opts.budgets.max_file_bytes);
     let results: Vec<GroupResult> = isolated_pool().install(|| {
         groups
             .into_par_iter()

@@ -141,7 +141,20 @@ pub fn read_bytes(path: &Path, max_bytes: u64, kinds: Kinds) -> Result<Vec<u8>, 
     {
         return Err(ReadError::NotAFile(kind));
     }
-    read_capped(file, max_bytes, pipe)
+    if pipe {
+        return read_capped(file, max_bytes, true);
+    }
+    // A regular file: read straight into a buffer of its size (one more byte tells that it
+    // grew past the budget while being read).
+    if opened.len() > max_bytes {
+        return Err(ReadError::TooLarge { limit: max_bytes });
+    }
+    let mut out = Vec::with_capacity(usize::try_from(opened.len()).unwrap_or(0) + 1);
+    file.take(max_bytes + 1).read_to_end(&mut out)?;
+    if out.len() as u64 > max_bytes {
+        return Err(ReadError::TooLarge { limit: max_bytes });
+    }
+    Ok(out)
 }
 
 /// Reads at most `max_bytes` (one more byte tells that the budget was passed). A

@@ -126,19 +126,7 @@ pub fn render_policy_check(check: &PolicyCheck<'_>, opts: TextOptions) -> String
     for f in &check.findings {
         render_finding(&mut out, check.sources, f, c);
     }
-    for e in &check.errors {
-        let loc = e
-            .location
-            .as_ref()
-            .map_or(String::new(), |l| format!("{l}: "));
-        let _ = writeln!(
-            out,
-            "{} {}{}",
-            paint(c, "1;31", "error:"),
-            one_line(&loc),
-            one_line(&e.message)
-        );
-    }
+    error_lines(&mut out, &check.errors, c);
     out.push('\n');
     let _ = writeln!(
         out,
@@ -241,6 +229,22 @@ fn sources_location(sources: &SourceDb, origin: &ecrguard_model::Origin) -> Opti
     }
 }
 
+fn error_lines(out: &mut String, errors: &[crate::InputError], c: bool) {
+    for e in errors {
+        let loc = e
+            .location
+            .as_ref()
+            .map_or(String::new(), |l| format!("{l}: "));
+        let _ = writeln!(
+            out,
+            "{} {}{}",
+            paint(c, "1;31", "error:"),
+            one_line(&loc),
+            one_line(&e.message)
+        );
+    }
+}
+
 fn not_evaluated_lines(out: &mut String, report: &ScanReport<'_>) {
     for n in &report.not_evaluated {
         let _ = writeln!(out, "  {}: {}", one_line(&n.address), one_line(&n.reason));
@@ -298,19 +302,7 @@ pub fn render_scan(report: &ScanReport<'_>, opts: TextOptions) -> String {
     for f in report.active() {
         render_finding(&mut out, report.sources, f, c);
     }
-    for e in &report.errors {
-        let loc = e
-            .location
-            .as_ref()
-            .map_or(String::new(), |l| format!("{l}: "));
-        let _ = writeln!(
-            out,
-            "{} {}{}",
-            paint(c, "1;31", "error:"),
-            one_line(&loc),
-            one_line(&e.message)
-        );
-    }
+    error_lines(&mut out, &report.errors, c);
     if !report.not_evaluated.is_empty() && !strict_first {
         let _ = writeln!(out, "{}", paint(c, "1", "not evaluated:"));
         not_evaluated_lines(&mut out, report);

@@ -643,14 +643,8 @@ impl<'p> Eval<'p> {
                 "{n} instances are over the instance budget of {max} (`max-instances`); \
                  not evaluated"
             );
-            let location = block.span().and_then(|span| {
-                self.project.location(&ecrguard_model::Origin::Span {
-                    file: block.file,
-                    span,
-                })
-            });
             self.project.error(
-                location,
+                self.project.block_location(block),
                 format!("{}: {message}", self.address_of(&block.address_label())),
             );
             message
@@ -1081,14 +1075,8 @@ impl<'p> Eval<'p> {
             )
         });
         if let Some(cycle) = cycle {
-            let location = call.span().and_then(|span| {
-                self.project.location(&ecrguard_model::Origin::Span {
-                    file: call.file,
-                    span,
-                })
-            });
             self.project.error(
-                location,
+                self.project.block_location(&call),
                 format!(
                     "module `{}` calls itself through {cycle}: Terraform rejects a module \
                      cycle; not evaluated",

@@ -657,6 +657,16 @@ impl Project {
         self.db().get(file).text.get(start..start + expected.len()) == Some(expected)
     }
 
+    /// Location of a top-level block.
+    #[must_use]
+    pub fn block_location(&self, block: &crate::module::FileBlock) -> Option<Location> {
+        let span = block.span()?;
+        self.location(&Origin::Span {
+            file: block.file,
+            span,
+        })
+    }
+
     /// Location of an origin.
     #[must_use]
     pub fn location(&self, origin: &Origin) -> Option<Location> {

@@ -900,9 +900,17 @@ impl Collector {
                     document: policy_state(&v, PolicyKind::Identity, file, origin, declared_by),
                 })
             }
+            // Which attachment, which attribute, why, and what would make it known.
             None => Some(IdentityPolicy {
-                name: "unknown".into(),
-                document: PolicyState::Unknown(unknown_why(arn), origin),
+                name: format!("attached by `{}`", declared_by.label()),
+                document: PolicyState::Unknown(
+                    format!(
+                        "its `policy_arn` is not known from the code ({}); give the variable a \
+                         value (tfvars, `--var-file`), or scan the plan JSON, where it is known",
+                        unknown_why(arn)
+                    ),
+                    origin,
+                ),
             }),
         }
     }

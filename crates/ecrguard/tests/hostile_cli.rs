@@ -321,3 +321,36 @@ fn strict_makes_anything_not_evaluated_fail_the_run() {
     assert_eq!(ecrguard(&["scan", "."], &d).status.code(), Some(2));
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+#[test]
+fn errors_about_a_whole_file_name_the_file_in_every_format() {
+    let d = temp("errfile");
+    std::fs::write(d.join("notes.tf.txt"), "x\n").unwrap();
+    let o = ecrguard(
+        &["scan", "notes.tf.txt", "--no-config", "--format", "json"],
+        &d,
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["errors"][0]["file"], "notes.tf.txt", "{v:#}");
+    assert!(v["errors"][0]["line"].is_null(), "{v:#}");
+    let o = ecrguard(
+        &["scan", "notes.tf.txt", "--no-config", "--format", "sarif"],
+        &d,
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let n = &v["runs"][0]["invocations"][0]["toolExecutionNotifications"][0];
+    assert_eq!(
+        n["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], "notes.tf.txt",
+        "{v:#}"
+    );
+    assert!(
+        n["locations"][0]["physicalLocation"]["region"].is_null(),
+        "{v:#}"
+    );
+    let o = ecrguard(
+        &["scan", "notes.tf.txt", "--no-config", "--format", "github"],
+        &d,
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("::error file=notes.tf.txt,title="));
+    std::fs::remove_dir_all(&d).unwrap();
+}

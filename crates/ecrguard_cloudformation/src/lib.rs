@@ -272,13 +272,8 @@ pub fn scan_inputs(
                     Ok(Some(text)) => text,
                     Ok(None) => return (p, FileResult::NotTemplate),
                     Err(message) => {
-                        return (
-                            p,
-                            FileResult::Error(CfnError {
-                                location: None,
-                                message,
-                            }),
-                        );
+                        let location = Some(Location::whole_file(p.display().to_string()));
+                        return (p, FileResult::Error(CfnError { location, message }));
                     }
                 },
             };
@@ -300,7 +295,7 @@ pub fn scan_inputs(
                     })) {
                         Ok(adapted) => FileResult::Adapted(adapted),
                         Err(_) => FileResult::Error(CfnError {
-                            location: None,
+                            location: Some(Location::whole_file(p.display().to_string())),
                             message: format!(
                                 "internal error while evaluating `{}`; its findings are missing, \
                                  please report it with the input",

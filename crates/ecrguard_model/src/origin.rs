@@ -222,9 +222,31 @@ pub struct Location {
     pub end_line: usize,
 }
 
+impl Location {
+    /// A whole file, without a line: where an error is about the file itself (it cannot be
+    /// read, it is not UTF-8, it is a pipe). Lines are 0.
+    #[must_use]
+    pub fn whole_file(file: impl Into<String>) -> Location {
+        Location {
+            file: file.into(),
+            start_line: 0,
+            end_line: 0,
+        }
+    }
+
+    /// The first line, when the location has one.
+    #[must_use]
+    pub fn line(&self) -> Option<usize> {
+        (self.start_line > 0).then_some(self.start_line)
+    }
+}
+
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.file, self.start_line)
+        match self.line() {
+            Some(line) => write!(f, "{}:{line}", self.file),
+            None => f.write_str(&self.file),
+        }
     }
 }
 

@@ -51,6 +51,14 @@ pub fn render(report: &ScanReport<'_>) -> String {
     }
     for e in &report.errors {
         match &e.location {
+            Some(l) if l.line().is_none() => {
+                let _ = writeln!(
+                    out,
+                    "::error file={},title=ecrguard scan error::{}",
+                    prop(&l.file),
+                    data(&e.message)
+                );
+            }
             Some(l) => {
                 let _ = writeln!(
                     out,

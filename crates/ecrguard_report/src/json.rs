@@ -177,7 +177,7 @@ fn errors_json(errors: &[crate::InputError]) -> Value {
     Value::Array(
         errors
             .iter()
-            .map(|e| json!({"file": e.location.as_ref().map(|l| &l.file), "line": e.location.as_ref().map(|l| l.start_line), "message": e.message}))
+            .map(|e| json!({"file": e.location.as_ref().map(|l| &l.file), "line": e.location.as_ref().and_then(ecrguard_model::Location::line), "message": e.message}))
             .collect(),
     )
 }

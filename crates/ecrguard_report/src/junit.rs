@@ -88,7 +88,7 @@ pub fn render(report: &ScanReport<'_>) -> String {
             let loc = e
                 .location
                 .as_ref()
-                .map_or(String::new(), |l| format!("{}:{}", l.file, l.start_line));
+                .map_or(String::new(), ToString::to_string);
             let _ = writeln!(
                 out,
                 "    <testcase classname=\"errors\" name=\"{}\"><error message=\"{}\"/></testcase>",

@@ -94,8 +94,14 @@ pub fn render(report: &ScanReport<'_>) -> String {
         .iter()
         .map(|e| {
             let mut n = json!({"level": "error", "message": {"text": e.message}});
-            if let Some(l) = &e.location {
-                n["locations"] = json!([{"physicalLocation": {"artifactLocation": {"uri": l.file}, "region": {"startLine": l.start_line}}}]);
+            match &e.location {
+                Some(l) if l.line().is_none() => {
+                    n["locations"] = json!([{"physicalLocation": {"artifactLocation": {"uri": l.file}}}]);
+                }
+                Some(l) => {
+                    n["locations"] = json!([{"physicalLocation": {"artifactLocation": {"uri": l.file}, "region": {"startLine": l.start_line}}}]);
+                }
+                None => {}
             }
             n
         })

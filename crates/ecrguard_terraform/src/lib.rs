@@ -100,7 +100,7 @@ fn tfvars(project: &Project, dir: &Path, var_files: &[PathBuf]) -> BTreeMap<Stri
             Ok(t) => t,
             Err(e) => {
                 project.error(
-                    None,
+                    Some(whole_file(&f)),
                     format!("cannot read variable file `{}`: {e}", f.display()),
                 );
                 continue;
@@ -260,15 +260,18 @@ fn scan_group(
     let project = Project::new(sources.clone(), roots.clone(), opts.budgets);
     let mut modules = Vec::new();
     for (key, texts) in group {
-        let parsed: Vec<Result<ParsedFile, String>> = texts
+        let parsed: Vec<Result<ParsedFile, (PathBuf, String)>> = texts
             .into_par_iter()
-            .map(|(p, text)| text.map(|t| parse_file(p, t)))
+            .map(|(p, text)| match text {
+                Ok(t) => Ok(parse_file(p, t)),
+                Err(e) => Err((p, e)),
+            })
             .collect();
         let mut ok = Vec::new();
         for r in parsed {
             match r {
                 Ok(f) => ok.push(f),
-                Err(e) => project.error(None, e),
+                Err((p, e)) => project.error(Some(whole_file(&p)), e),
             }
         }
         // A file given alone is its own module, in its directory; it is not registered by
@@ -412,7 +415,7 @@ pub fn scan_listing(listing: &ecrguard_walk::Listing, opts: &TerraformOptions) -
                 Some(GroupResult {
                     state: EcrState::default(),
                     errors: vec![ScanError {
-                        location: None,
+                        location: Some(whole_file(p)),
                         message: format!("cannot read `{}`: {e}", p.display()),
                     }],
                     not_evaluated: Vec::new(),
@@ -467,6 +470,11 @@ pub fn scan_listing(listing: &ecrguard_walk::Listing, opts: &TerraformOptions) -
         other_json,
         plans: plan_paths,
     }
+}
+
+/// A location naming a whole file (an error about the file, not a line of it).
+fn whole_file(p: &Path) -> ecrguard_model::Location {
+    ecrguard_model::Location::whole_file(p.display().to_string())
 }
 
 /// Evaluation nests as deep as the code does (bounded by [`project::Budgets::max_depth`]); the

@@ -614,7 +614,7 @@ impl Project {
             .filter_map(|p| match self.read_source(&p) {
                 Ok(t) => Some(parse_file(p, t)),
                 Err(e) => {
-                    self.error(None, e);
+                    self.error(Some(Location::whole_file(p.display().to_string())), e);
                     None
                 }
             })

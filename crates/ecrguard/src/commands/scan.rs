@@ -302,10 +302,20 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
                 .errors
                 .into_iter()
                 .chain(template_errors)
-                .chain(piped.errors)
-                .chain(unclaimed)
                 .map(|message| InputError {
                     location: None,
+                    message,
+                }),
+        )
+        .chain(
+            piped
+                .errors
+                .into_iter()
+                .chain(unclaimed)
+                .map(|(path, message)| InputError {
+                    location: Some(ecrguard_model::Location::whole_file(
+                        path.display().to_string(),
+                    )),
                     message,
                 }),
         )
@@ -380,7 +390,7 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
 struct Piped {
     plans: Vec<(PathBuf, String)>,
     templates: Vec<(PathBuf, String)>,
-    errors: Vec<String>,
+    errors: Vec<(PathBuf, String)>,
 }
 
 /// Reads the named paths that are not regular files (`<(terraform show -json plan)`, a named
@@ -407,14 +417,14 @@ fn read_piped(listing: &mut ecrguard_walk::Listing, max_bytes: u64) -> Piped {
         match text {
             Err(e) => piped
                 .errors
-                .push(format!("cannot read `{}`: {e}", p.display())),
+                .push((p.clone(), format!("cannot read `{}`: {e}", p.display()))),
             Ok(text) if ecrguard_terraform::tfplan::looks_like_plan(&text) => {
                 piped.plans.push((p.clone(), text));
             }
             Ok(text) if ecrguard_cloudformation::is_template_text(&text) => {
                 piped.templates.push((p.clone(), text));
             }
-            Ok(text) => piped.errors.push(not_recognised(p, &text)),
+            Ok(text) => piped.errors.push((p.clone(), not_recognised(p, &text))),
         }
         false
     });
@@ -426,7 +436,7 @@ fn unclaimed_named_files(
     listing: &ecrguard_walk::Listing,
     other_json: &[PathBuf],
     templates: &[PathBuf],
-) -> Vec<String> {
+) -> Vec<(PathBuf, String)> {
     let mut out = Vec::new();
     for root in &listing.roots {
         let ecrguard_walk::Root::File(p) = root else {
@@ -440,7 +450,7 @@ fn unclaimed_named_files(
         let head =
             ecrguard_walk::input::read_text(p, 1024 * 1024, ecrguard_walk::input::Kinds::Regular)
                 .unwrap_or_default();
-        out.push(not_recognised(p, &head));
+        out.push((p.clone(), not_recognised(p, &head)));
     }
     out
 }

@@ -45,6 +45,8 @@ pub struct Adapted {
 struct Ctx<'t, 'a> {
     t: &'t Template<'a>,
     file: FileId,
+    /// (logical id, why) noted while adapting.
+    notes: std::cell::RefCell<Vec<(String, String)>>,
 }
 
 impl Ctx<'_, '_> {
@@ -119,6 +121,7 @@ impl Ctx<'_, '_> {
     ) -> Vec<(String, PolicyState)> {
         let first = Resolver::new(self.t, BTreeMap::new());
         let resolved = first.resolve(raw);
+        let all_undecided = first.undecided.borrow().len();
         let undecided: Vec<String> = first
             .undecided
             .borrow()
@@ -126,6 +129,17 @@ impl Ctx<'_, '_> {
             .take(MAX_VARIANT_CONDITIONS)
             .cloned()
             .collect();
+        if all_undecided > MAX_VARIANT_CONDITIONS {
+            // Never a silent guess: the branches of the others are unknown, and said so.
+            self.notes.borrow_mut().push((
+                id.to_string(),
+                format!(
+                    "the policy depends on {all_undecided} undecided conditions; the branches \
+                     of {} are analysed, the others are unknown (pin them with `--parameter`)",
+                    undecided.join(", ")
+                ),
+            ));
+        }
         if undecided.is_empty() {
             let declared = ResourceId::CloudFormation(id.to_string());
             return vec![(
@@ -218,7 +232,11 @@ fn logical_targets(ctx: &Ctx<'_, '_>, list: Option<&Node>) -> Vec<String> {
 #[must_use]
 pub fn adapt(root: &Node, file: FileId, overrides: &BTreeMap<String, String>) -> Adapted {
     let t = Template::new(root, overrides);
-    let ctx = Ctx { t: &t, file };
+    let ctx = Ctx {
+        t: &t,
+        file,
+        notes: std::cell::RefCell::default(),
+    };
     let mut out = Adapted::default();
     let mut identities: Vec<(String, Identity)> = Vec::new();
     let mut attachments: Vec<(Vec<String>, IdentityPolicy)> = Vec::new();
@@ -612,6 +630,7 @@ pub fn adapt(root: &Node, file: FileId, overrides: &BTreeMap<String, String>) ->
         }
     }
     out.state.identities = identities.into_iter().map(|(_, i)| i).collect();
+    out.not_evaluated.extend(ctx.notes.into_inner());
     out
 }
 

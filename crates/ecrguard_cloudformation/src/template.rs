@@ -340,7 +340,22 @@ impl<'t, 'a> Resolver<'t, 'a> {
                         Some(b) => b,
                         None => {
                             self.undecided.borrow_mut().insert(cond.clone());
-                            self.assume.get(&cond).copied().unwrap_or(true)
+                            match self.assume.get(&cond) {
+                                Some(&b) => b,
+                                // Discovering the conditions (nothing assumed yet): any branch.
+                                None if self.assume.is_empty() => true,
+                                // A condition beyond those enumerated: neither branch is picked.
+                                None => {
+                                    return Some(unknown(
+                                        format!(
+                                            "condition `{cond}` is not decided and more \
+                                             conditions than are enumerated are; pin it with \
+                                             `--parameter`"
+                                        ),
+                                        at,
+                                    ));
+                                }
+                            }
                         }
                     };
                     return self.resolve(&items[if take { 1 } else { 2 }]);

@@ -99,3 +99,46 @@ fn utf16_and_non_ascii_templates() {
     assert_eq!(s.state.repositories.len(), 1);
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+#[test]
+fn conditions_beyond_the_enumerated_ones_are_unknown_not_guessed() {
+    // Thirty statements, each under its own undecided condition: the branches of three are
+    // analysed; the others are unknown and noted, never silently taken as true (which made
+    // every statement public in every variant: 228 findings for 30 statements).
+    let conditions: Vec<String> = (0..30)
+        .map(|i| format!("\"C{i}\": {{\"Fn::Equals\": [{{\"Ref\": \"AWS::Region\"}}, \"r{i}\"]}}"))
+        .collect();
+    let statements: Vec<String> = (0..30)
+        .map(|i| format!("{{\"Fn::If\": [\"C{i}\", {{\"Sid\": \"S{i}\", \"Effect\": \"Allow\", \"Principal\": \"*\", \"Action\": \"ecr:BatchGetImage\"}}, {{\"Ref\": \"AWS::NoValue\"}}]}}"))
+        .collect();
+    let template = format!(
+        "{{\"AWSTemplateFormatVersion\": \"2010-09-09\", \"Conditions\": {{{}}}, \"Resources\": {{\"Repo\": {{\"Type\": \"AWS::ECR::Repository\", \"Properties\": {{\"RepositoryPolicyText\": {{\"Version\": \"2012-10-17\", \"Statement\": [{}]}}}}}}}}}}",
+        conditions.join(", "),
+        statements.join(", ")
+    );
+    let d = tree("ifs", &[("t.json", template.as_bytes())]);
+    let s = run(&d);
+    assert!(s.errors.is_empty(), "{:?}", s.errors);
+    let findings = ecrguard_rules::check(&s.state, &ecrguard_rules::Settings::default());
+    let public: Vec<String> = findings
+        .iter()
+        .filter(|f| f.rule.code == "ECR002")
+        .map(|f| f.message.clone())
+        .collect();
+    // Only the enumerated conditions' statements are judged public, each in its true branch.
+    assert!(!public.is_empty() && public.len() <= 12, "{}", public.len());
+    assert!(
+        public
+            .iter()
+            .all(|m| ["`S0`", "`S1`", "`S10`"].iter().any(|s| m.contains(s))),
+        "{public:?}"
+    );
+    assert!(
+        s.not_evaluated
+            .iter()
+            .any(|(id, why)| id == "Repo" && why.contains("30 undecided conditions")),
+        "{:?}",
+        s.not_evaluated
+    );
+    std::fs::remove_dir_all(&d).unwrap();
+}

@@ -256,8 +256,10 @@ fn analyze_statement(
     };
     if st.effect.is_none() && st.span.is_some() && st.principal.is_none() && st.action.is_none() {
         // Not an object at all, or an unresolved statement.
-        out.incomplete
-            .push(format!("statement {} could not be read", st.label()));
+        out.incomplete.push(match &st.unresolved {
+            Some(why) => format!("statement {} is not known: {why}", st.label()),
+            None => format!("statement {} could not be read", st.label()),
+        });
         return out;
     }
     if st.effect != Some(Effect::Allow) {

@@ -211,6 +211,9 @@ pub struct Statement {
     pub condition_span: Option<Span>,
     /// Where the statement was written.
     pub span: Option<Span>,
+    /// Why the statement itself could not be resolved by its source (a branch of an undecided
+    /// condition), when that is what it is.
+    pub unresolved: Option<String>,
 }
 
 impl Statement {
@@ -518,11 +521,13 @@ impl Reader {
             conditions: Vec::new(),
             condition_span: None,
             span: node.span,
+            unresolved: None,
         };
         let Some(members) = node.as_object() else {
-            if let Value::Unknown(_) = node.value {
+            if let Value::Unknown(why) = &node.value {
                 // An unresolved statement: nothing to read; analysis reports it as unknown.
                 st.effect = None;
+                st.unresolved = Some(why.clone());
             } else {
                 self.invalid(
                     Some(index),

@@ -201,12 +201,8 @@ fn group_modules(
                 // The walk already kept these inside the scan root (links checked there):
                 // read without resolving each path again.
                 .map(|p| {
-                    let text = ecrguard_walk::input::read_text(
-                        p,
-                        max_bytes,
-                        ecrguard_walk::input::Kinds::Regular,
-                    )
-                    .map_err(|e| format!("cannot read `{}`: {e}", p.display()));
+                    let text = ecrguard_walk::input::read_walked_text(p, max_bytes)
+                        .map_err(|e| format!("cannot read `{}`: {e}", p.display()));
                     (p.clone(), text)
                 })
                 .collect();

@@ -129,47 +129,6 @@ pub fn parse_tfvars(path: PathBuf, text: String) -> ParsedFile {
     parse_with(path, text, std::convert::identity)
 }
 
-/// Deepest bracket nesting a file may have before it is parsed: the parser recurses per
-/// level, and no real configuration comes near it.
-const MAX_PARSE_NESTING: usize = 512;
-
-/// How an opening (+1) or closing (-1) bracket changes the nesting; 0 for other bytes.
-const BRACKET_DELTA: [i8; 256] = {
-    let mut t = [0i8; 256];
-    t[b'(' as usize] = 1;
-    t[b'[' as usize] = 1;
-    t[b'{' as usize] = 1;
-    t[b')' as usize] = -1;
-    t[b']' as usize] = -1;
-    t[b'}' as usize] = -1;
-    t
-};
-
-/// Offset where bracket nesting (`(`, `[`, `{`, counted in strings too: a cheap upper bound)
-/// first passes `max`, if it does. A table lookup per byte and no branch but the (never
-/// taken) limit: this runs over every byte of every file before it is parsed.
-fn too_deep(text: &str, max: usize) -> Option<usize> {
-    // Fewer opening brackets than the limit cannot nest past it: a count the compiler
-    // vectorises settles nearly every file.
-    let openers = text
-        .as_bytes()
-        .iter()
-        .filter(|&&b| b == b'(' || b == b'[' || b == b'{')
-        .count();
-    if openers <= max {
-        return None;
-    }
-    let max = i64::try_from(max).unwrap_or(i64::MAX);
-    let mut depth = 0i64;
-    for (i, &b) in text.as_bytes().iter().enumerate() {
-        depth = (depth + i64::from(BRACKET_DELTA[b as usize])).max(0);
-        if depth > max {
-            return Some(i);
-        }
-    }
-    None
-}
-
 fn parse_with(
     path: PathBuf,
     text: String,
@@ -180,17 +139,8 @@ fn parse_with(
     // the same offset, which does not grow the map (this looped forever on 12 repeats of a
     // two-letter key, found by the fuzz test).
     let mut attempts = 0usize;
-    if let Some(offset) = too_deep(&text, MAX_PARSE_NESTING) {
-        return ParsedFile {
-            path,
-            text,
-            body: Err((
-                format!("brackets nest deeper than {MAX_PARSE_NESTING} levels; not parsed"),
-                offset,
-            )),
-            masked_keys,
-        };
-    }
+    // No nesting check of our own: hcl-edit refuses more than 64 nested levels with an error
+    // at its place ("invalid nesting depth"), before its recursion could exhaust a stack.
     // Most files parse at once; the copy for masking is made only when needed.
     let mut masked: Option<String> = None;
     loop {

@@ -144,17 +144,7 @@ pub fn read_bytes(path: &Path, max_bytes: u64, kinds: Kinds) -> Result<Vec<u8>, 
     if pipe {
         return read_capped(file, max_bytes, true);
     }
-    // A regular file: read straight into a buffer of its size (one more byte tells that it
-    // grew past the budget while being read).
-    if opened.len() > max_bytes {
-        return Err(ReadError::TooLarge { limit: max_bytes });
-    }
-    let mut out = Vec::with_capacity(usize::try_from(opened.len()).unwrap_or(0) + 1);
-    file.take(max_bytes + 1).read_to_end(&mut out)?;
-    if out.len() as u64 > max_bytes {
-        return Err(ReadError::TooLarge { limit: max_bytes });
-    }
-    Ok(out)
+    read_regular(file, opened.len(), max_bytes)
 }
 
 /// Reads at most `max_bytes` (one more byte tells that the budget was passed). A
@@ -206,6 +196,38 @@ pub fn read_stdin_text(max_bytes: u64) -> Result<String, ReadError> {
 /// As [`read_bytes`], and [`ReadError::NotUtf8`] with the line of the first bad byte.
 pub fn read_text(path: &Path, max_bytes: u64, kinds: Kinds) -> Result<String, ReadError> {
     utf8(read_bytes(path, max_bytes, kinds)?)
+}
+
+/// The text of a file the walk found as a regular file: opened without a prior look-up (the
+/// walk already looked), non-blocking so that a file swapped for a pipe since cannot hang the
+/// read, and checked again on the open handle.
+///
+/// # Errors
+/// As [`read_text`].
+pub fn read_walked_text(path: &Path, max_bytes: u64) -> Result<String, ReadError> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let opened = file.metadata()?;
+    if let Some(kind) = kind_name(opened.file_type()) {
+        return Err(ReadError::NotAFile(kind));
+    }
+    utf8(read_regular(file, opened.len(), max_bytes)?)
+}
+
+/// Reads an open regular file of `len` bytes straight into a buffer of its size (one more byte
+/// tells that it grew past the budget while being read).
+fn read_regular(file: std::fs::File, len: u64, max_bytes: u64) -> Result<Vec<u8>, ReadError> {
+    if len > max_bytes {
+        return Err(ReadError::TooLarge { limit: max_bytes });
+    }
+    let mut out = Vec::with_capacity(usize::try_from(len).unwrap_or(0) + 1);
+    file.take(max_bytes + 1).read_to_end(&mut out)?;
+    if out.len() as u64 > max_bytes {
+        return Err(ReadError::TooLarge { limit: max_bytes });
+    }
+    Ok(out)
 }
 
 /// Bytes as UTF-8 text, or the line of the first byte that is not.
@@ -362,6 +384,32 @@ mod tests {
         ));
         // A pipe the user named: opened without waiting, read to its end (no writer: empty).
         assert_eq!(read_bytes(&f, 1024, Kinds::RegularOrPipe).unwrap(), b"");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn walked_files_are_read_without_a_lookup_and_still_checked() {
+        let d = dir("walked");
+        let f = d.join("main.tf");
+        std::fs::write(&f, "x = 1\n").unwrap();
+        assert_eq!(read_walked_text(&f, 1024).unwrap(), "x = 1\n");
+        assert!(matches!(
+            read_walked_text(&f, 3),
+            Err(ReadError::TooLarge { limit: 3 })
+        ));
+        // Swapped for a pipe after the walk: refused at once, not waited on.
+        std::fs::remove_file(&f).unwrap();
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&f)
+                .status()
+                .unwrap()
+                .success()
+        );
+        assert!(matches!(
+            read_walked_text(&f, 1024),
+            Err(ReadError::NotAFile("a named pipe"))
+        ));
         std::fs::remove_dir_all(&d).unwrap();
     }
 

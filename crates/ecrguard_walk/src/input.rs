@@ -326,6 +326,14 @@ impl ScanRoots {
 mod tests {
     use super::*;
 
+    fn mkfifo(path: &Path) {
+        let status = std::process::Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .unwrap();
+        assert!(status.success(), "mkfifo {}", path.display());
+    }
+
     fn dir(name: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("ecrguard-input-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
@@ -399,13 +407,7 @@ mod tests {
         ));
         // Swapped for a pipe after the walk: refused at once, not waited on.
         std::fs::remove_file(&f).unwrap();
-        assert!(
-            std::process::Command::new("mkfifo")
-                .arg(&f)
-                .status()
-                .unwrap()
-                .success()
-        );
+        mkfifo(&f);
         assert!(matches!(
             read_walked_text(&f, 1024),
             Err(ReadError::NotAFile("a named pipe"))
@@ -417,13 +419,7 @@ mod tests {
     fn a_pipe_with_a_writer_is_read_within_the_budget() {
         let d = dir("fifo-writer");
         let f = d.join("plan.json");
-        assert!(
-            std::process::Command::new("mkfifo")
-                .arg(&f)
-                .status()
-                .unwrap()
-                .success()
-        );
+        mkfifo(&f);
         let writer_path = f.clone();
         let writer = std::thread::spawn(move || {
             use std::io::Write as _;

@@ -4,9 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# ../shared (the peers' test cases, the corpus generator, the AWS notes) sits beside the
+# repository in CI; in a plain clone the tests that need it say they skipped.
 if [ ! -d ../shared/docs ]; then
-  echo "error: ../shared (docs, peer cases) must sit beside this repository; the tests read it" >&2
-  exit 2
+  echo "note: ../shared not found: the peer-case, catalogue and corpus tests will say they skipped"
 fi
 
 # Test tools from the package registries, pinned, in a venv of the project's own: cfn-lint

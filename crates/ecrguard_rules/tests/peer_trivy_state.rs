@@ -87,6 +87,13 @@ fn adapt(check_id: &str, case: &Json) -> (EcrState, &'static str) {
 
 #[test]
 fn trivy_state_cases_agree_except_where_trivy_is_wrong() {
+    if !peer_dir().is_dir() {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("skipped: ../shared/peer-cases not found");
+        }
+        return;
+    }
     let settings = Settings {
         owner_account: Some("123456789012".into()),
         ..Settings::default()

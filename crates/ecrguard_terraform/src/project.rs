@@ -594,11 +594,6 @@ impl Project {
         }
     }
 
-    /// Bytes `start..end` of a file, if in range.
-    #[must_use]
-    pub fn source_slice(&self, file: FileId, start: usize, end: usize) -> Option<String> {
-        self.db().get(file).text.get(start..end).map(str::to_string)
-    }
 
     /// Whether the file's text at `start` is exactly `expected` (compared in place: this runs
     /// for every string literal evaluated).

@@ -594,7 +594,6 @@ impl Project {
         }
     }
 
-
     /// Whether the file's text at `start` is exactly `expected` (compared in place: this runs
     /// for every string literal evaluated).
     #[must_use]

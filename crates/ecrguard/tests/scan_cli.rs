@@ -679,3 +679,63 @@ fn ecrguard_aws_calls() -> Vec<String> {
     assert!(calls.len() >= 13, "{calls:?}");
     calls
 }
+
+#[test]
+fn findings_of_a_module_shared_by_several_roots_name_their_root() {
+    let dir = format!("{FIX}/roots");
+    let (v, code) = json(&["scan", &dir, "--format", "json"]);
+    assert_eq!(code, Some(1));
+    let public: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule_id"] == "ECR002")
+        .collect();
+    let mut seen: Vec<(String, String)> = public
+        .iter()
+        .map(|f| {
+            (
+                f["root"].as_str().unwrap().to_string(),
+                f["resource"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            (
+                "examples/one".to_string(),
+                "examples/one: module.registry.aws_ecr_repository_policy.this".to_string()
+            ),
+            (
+                "examples/two".to_string(),
+                "examples/two: module.registry.aws_ecr_repository_policy.this".to_string()
+            ),
+        ]
+    );
+    assert_ne!(public[0]["fingerprint"], public[1]["fingerprint"]);
+    // SARIF carries the root as a property; text names it before the address.
+    let o = run(&["scan", &dir, "--format", "sarif"]);
+    let sarif: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let roots: Vec<&str> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["ruleId"] == "ECR002")
+        .map(|r| r["properties"]["root"].as_str().unwrap())
+        .collect();
+    assert_eq!(roots.len(), 2, "{roots:?}");
+    let text = String::from_utf8(run(&["scan", &dir]).stdout).unwrap();
+    assert!(text.contains("examples/two: module.registry"), "{text}");
+    // One root scanned directly: no root field, as before.
+    let (v, _) = json(&["scan", &format!("{dir}/examples/one"), "--format", "json"]);
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f.get("root").is_none()),
+        "{v}"
+    );
+}

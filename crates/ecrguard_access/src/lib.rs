@@ -192,7 +192,7 @@ fn policy_reach(policy: &Policy, account: &str) -> (bool, BTreeSet<&'static str>
             || block.principals.iter().any(|p| match &p.who {
                 Who::Everyone | Who::UniqueId(_) | Who::Unknown(_) => true,
                 Who::Account(a) => a == account,
-                Who::Entity { account: a } => a == account,
+                Who::Entity { account: a, .. } => a == account,
                 Who::WildcardArn { account: a } => a.as_deref().is_none_or(|a| a == account),
                 Who::Service(_) | Who::Foreign(_) | Who::Malformed(_) => false,
             });

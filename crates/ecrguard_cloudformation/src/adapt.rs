@@ -75,6 +75,7 @@ impl Ctx<'_, '_> {
             Some((n, o)) => match n.value {
                 J::String(s) => Value::Set(s, o),
                 J::Unknown(why) => Value::Unknown(why, o),
+                J::Partial(p) => Value::Unknown(p.describe(), o),
                 _ => Value::Unknown(format!("`{name}` is not a string"), o),
             },
             None => Value::Unknown(
@@ -89,6 +90,7 @@ impl Ctx<'_, '_> {
         let origin = self.origin(node);
         match &node.value {
             J::Unknown(why) => PolicyState::Unknown(why.clone(), origin),
+            J::Partial(p) => PolicyState::Unknown(p.describe(), origin),
             J::String(s) => match json::parse(s) {
                 Ok(mut parsed) => {
                     strip(&mut parsed);
@@ -268,6 +270,7 @@ pub fn adapt(root: &Node, file: FileId, overrides: &BTreeMap<String, String>) ->
                             |m| Value::Set(m, o.clone()),
                         ),
                         J::Unknown(why) => Value::Unknown(why.clone(), o),
+                        J::Partial(p) => Value::Unknown(p.describe(), o),
                         _ => Value::Unknown("not a string".into(), o),
                     },
                 };
@@ -281,6 +284,7 @@ pub fn adapt(root: &Node, file: FileId, overrides: &BTreeMap<String, String>) ->
                             Value::Set(s == "true", o)
                         }
                         Some(J::Unknown(why)) => Value::Unknown(why.clone(), o),
+                        Some(J::Partial(p)) => Value::Unknown(p.describe(), o),
                         Some(_) => Value::Unknown("`ScanOnPush` is not a boolean".into(), o),
                     },
                 };
@@ -298,6 +302,7 @@ pub fn adapt(root: &Node, file: FileId, overrides: &BTreeMap<String, String>) ->
                                 let kms_key = n.get("KmsKey").map(|k| match &k.value {
                                     J::String(s) => Value::Set(s.clone(), o.clone()),
                                     J::Unknown(why) => Value::Unknown(why.clone(), o.clone()),
+                                    J::Partial(p) => Value::Unknown(p.describe(), o.clone()),
                                     _ => {
                                         Value::Unknown("`KmsKey` is not a string".into(), o.clone())
                                     }
@@ -309,6 +314,7 @@ pub fn adapt(root: &Node, file: FileId, overrides: &BTreeMap<String, String>) ->
                             }
                         },
                         Some(J::Unknown(why)) => Value::Unknown(why.clone(), o),
+                        Some(J::Partial(p)) => Value::Unknown(p.describe(), o),
                         _ => Value::Default(
                             Encryption {
                                 kind: EncryptionKind::Aes256,
@@ -517,6 +523,10 @@ pub fn adapt(root: &Node, file: FileId, overrides: &BTreeMap<String, String>) ->
                             Some(J::Unknown(why)) => policies.push(IdentityPolicy {
                                 name: "unknown".into(),
                                 document: PolicyState::Unknown(why, ctx.origin(a)),
+                            }),
+                            Some(J::Partial(p)) => policies.push(IdentityPolicy {
+                                name: "unknown".into(),
+                                document: PolicyState::Unknown(p.describe(), ctx.origin(a)),
                             }),
                             _ => {}
                         }
@@ -759,7 +769,7 @@ fn kind(n: &Node) -> &'static str {
         J::String(_) => "a string",
         J::Array(_) => "a list",
         J::Object(_) => "a mapping",
-        J::Unknown(_) => "unknown",
+        J::Unknown(_) | J::Partial(_) => "unknown",
     }
 }
 

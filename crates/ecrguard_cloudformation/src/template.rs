@@ -7,6 +7,7 @@
 
 use ecrguard_iam::analysis::SELF_ACCOUNT;
 use ecrguard_iam::json::{Member, Node, Value};
+use ecrguard_iam::partial::PartialBuilder;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -83,6 +84,17 @@ fn unknown(why: impl Into<String>, like: &Node) -> Node {
     }
 }
 
+/// A built string: plain when every part is known, partial otherwise.
+fn built(out: PartialBuilder, like: &Node) -> Node {
+    Node {
+        value: match out.finish() {
+            Ok(s) => Value::String(s),
+            Err(p) => Value::Partial(p),
+        },
+        span: like.span,
+    }
+}
+
 fn string(s: impl Into<String>, like: &Node) -> Node {
     Node {
         value: Value::String(s.into()),
@@ -140,6 +152,7 @@ impl<'t, 'a> Resolver<'t, 'a> {
             Some(Value::Number(s)) => Ok(s),
             Some(Value::Bool(b)) => Ok(b.to_string()),
             Some(Value::Unknown(why)) => Err(why),
+            Some(Value::Partial(p)) => Err(p.describe()),
             _ => Err("a value that is not a string".into()),
         }
     }
@@ -266,8 +279,9 @@ impl<'t, 'a> Resolver<'t, 'a> {
                     },
                     _ => return Some(unknown("`Fn::Sub` needs a string", at)),
                 };
-                match self.substitute(&text, vars, at) {
-                    Ok(s) => string(s, at),
+                let mut out = PartialBuilder::default();
+                match self.substitute(&text, vars, at, &mut out) {
+                    Ok(()) => built(out, at),
                     Err(why) => unknown(why, at),
                 }
             }
@@ -277,14 +291,16 @@ impl<'t, 'a> Resolver<'t, 'a> {
                     _ => return Some(unknown("`Fn::Join` needs a delimiter and a list", at)),
                 };
                 let sep = self.str_of(&items[0]).unwrap_or_default();
-                let mut parts = Vec::new();
-                for p in list(&items[1]) {
-                    match self.str_of(&p) {
-                        Ok(s) => parts.push(s),
-                        Err(why) => return Some(unknown(why, at)),
+                let mut out = PartialBuilder::default();
+                for (i, p) in list(&items[1]).iter().enumerate() {
+                    if i > 0 {
+                        out.text(&sep);
+                    }
+                    if let Err(why) = self.append(&mut out, self.resolve(p).as_ref()) {
+                        return Some(unknown(why, at));
                     }
                 }
-                string(parts.join(&sep), at)
+                built(out, at)
             }
             "Fn::Select" => match &arg.value {
                 Value::Array(items) if items.len() == 2 => {
@@ -370,42 +386,54 @@ impl<'t, 'a> Resolver<'t, 'a> {
         })
     }
 
-    fn substitute(&self, text: &str, vars: Option<&Node>, at: &Node) -> Result<String, String> {
-        let mut out = String::new();
+    /// Appends a resolved value to a string being built: unknown values stay unknown parts
+    /// (`!Sub 'arn:aws:ecr:${AWS::Region}:...'` keeps its known text); `Err` for values that
+    /// are not strings.
+    fn append(&self, out: &mut PartialBuilder, v: Option<&Node>) -> Result<(), String> {
+        match v.map(|n| &n.value) {
+            Some(Value::String(s) | Value::Number(s)) => out.text(s),
+            Some(Value::Bool(b)) => out.text(if *b { "true" } else { "false" }),
+            Some(Value::Unknown(why)) => out.unknown(why.clone()),
+            Some(Value::Partial(p)) => out.partial(p),
+            _ => return Err("a value that is not a string".into()),
+        }
+        Ok(())
+    }
+
+    fn substitute(
+        &self,
+        text: &str,
+        vars: Option<&Node>,
+        at: &Node,
+        out: &mut PartialBuilder,
+    ) -> Result<(), String> {
         let mut rest = text;
         while let Some(i) = rest.find("${") {
-            out.push_str(&rest[..i]);
+            out.text(&rest[..i]);
             let after = &rest[i + 2..];
             let end = after.find('}').ok_or("unclosed `${` in `Fn::Sub`")?;
             let name = &after[..end];
             if let Some(lit) = name.strip_prefix('!') {
-                out.push_str("${");
-                out.push_str(lit);
-                out.push('}');
+                out.text("${");
+                out.text(lit);
+                out.text("}");
             } else {
                 let value = match vars.and_then(|v| v.get(name)) {
-                    Some(v) => self.str_of(v)?,
+                    Some(v) => self.resolve(v),
                     None => match name.split_once('.') {
                         Some((logical, attr)) if self.t.type_of(logical).is_some() => {
-                            match self.get_att(logical, attr, at).value {
-                                Value::String(s) => s,
-                                Value::Unknown(why) => return Err(why),
-                                _ => return Err(format!("`${{{name}}}` is not a string")),
-                            }
+                            Some(self.get_att(logical, attr, at))
                         }
-                        _ => match self.reference(name, at).map(|n| n.value) {
-                            Some(Value::String(s) | Value::Number(s)) => s,
-                            Some(Value::Unknown(why)) => return Err(why),
-                            _ => return Err(format!("`${{{name}}}` is not a string")),
-                        },
+                        _ => self.reference(name, at),
                     },
                 };
-                out.push_str(&value);
+                self.append(out, value.as_ref())
+                    .map_err(|_| format!("`${{{name}}}` is not a string"))?;
             }
             rest = &after[end + 1..];
         }
-        out.push_str(rest);
-        Ok(out)
+        out.text(rest);
+        Ok(())
     }
 
     /// The value of a named condition, when it can be decided.

@@ -9,7 +9,7 @@
 
 use crate::catalog::ActionInfo;
 use crate::condition::{BaseOperator, ConditionTest, ConditionValue, SetQualifier};
-use crate::policy::{Effect, Policy, PolicyKind, Statement};
+use crate::policy::{Effect, Pattern, Policy, PolicyKind, Statement};
 use crate::principal::Who;
 use crate::wildcard;
 
@@ -244,10 +244,12 @@ impl Request<'_> {
         let mut listed = Applies::No;
         for v in &block.values {
             let m = match v {
-                None => Applies::Maybe,
-                Some(p) if vars && p.contains("${") => Applies::Maybe,
-                Some(p) if wildcard::matches(p, self.target.arn) => Applies::Yes,
-                Some(_) => Applies::No,
+                Pattern::Known(p) if vars && p.contains("${") => Applies::Maybe,
+                _ => match v.matches(self.target.arn) {
+                    Some(true) => Applies::Yes,
+                    Some(false) => Applies::No,
+                    None => Applies::Maybe,
+                },
             };
             listed = listed.max(m);
         }
@@ -276,9 +278,15 @@ impl Request<'_> {
                         Applies::Yes
                     }
                 }
-                Who::Entity { .. } => {
-                    if p.raw == self.caller.arn {
+                Who::Entity {
+                    account,
+                    unresolved_name,
+                } => {
+                    if unresolved_name.is_none() && p.raw == self.caller.arn {
                         Applies::Yes
+                    } else if unresolved_name.is_some() && account == self.caller.account {
+                        // A role or user of the caller's account whose name is not known.
+                        Applies::Maybe
                     } else {
                         Applies::No
                     }

@@ -339,7 +339,7 @@ fn analyze_statement(
             let base = match &p.who {
                 Who::Everyone | Who::WildcardArn { account: None } => continue,
                 Who::Account(a)
-                | Who::Entity { account: a }
+                | Who::Entity { account: a, .. }
                 | Who::WildcardArn { account: Some(a) } => Party::Account(a.clone()),
                 Who::Service(s) => {
                     if let Some(src) = &source {
@@ -369,7 +369,7 @@ fn analyze_statement(
             }
         }
     }
-    if action.patterns.iter().any(|p| p.unknown) {
+    if action.patterns.iter().any(|p| p.may_match_ecr()) {
         out.incomplete.push("an action is unresolved".to_string());
     }
 
@@ -781,7 +781,7 @@ fn deny_effect(st: &Statement, vars: bool) -> Option<DenyEffect> {
         let mut fence = BTreeSet::new();
         for p in &principal.principals {
             match &p.who {
-                Who::Account(a) | Who::Entity { account: a } => {
+                Who::Account(a) | Who::Entity { account: a, .. } => {
                     fence.insert(Party::Account(a.clone()));
                 }
                 Who::Service(s) => {

@@ -2,7 +2,8 @@
 //! change policy" questions: CIS Amazon EKS 5.1.2 / 5.1.3, Kubescape C-0222).
 
 use crate::catalog::{self, ActionClass};
-use crate::policy::{Effect, Policy, Statement};
+use crate::partial::Partial;
+use crate::policy::{Effect, Pattern, Policy, Statement};
 use crate::principal::Arn;
 use crate::wildcard;
 use std::collections::BTreeSet;
@@ -21,6 +22,8 @@ pub struct IdentityGrant {
     pub tag_scoped: bool,
     /// Whether a value was unresolved.
     pub incomplete: bool,
+    /// Why, when a resource or action value left the answer open.
+    pub unresolved: Option<String>,
 }
 
 impl IdentityGrant {
@@ -71,14 +74,39 @@ fn statement_every_repository(st: &Statement) -> Option<bool> {
         return Some(true);
     }
     let mut every = false;
+    let mut undecided = false;
     for v in &block.values {
         match v {
-            Some(p) if covers_every_repository(p) => every = true,
-            Some(_) => {}
-            None => return None,
+            Pattern::Known(p) => every |= covers_every_repository(p),
+            Pattern::Partial(p) => match partial_covers_every_repository(p) {
+                Some(covers) => every |= covers,
+                None => undecided = true,
+            },
+            Pattern::Unknown(_) => undecided = true,
         }
     }
-    Some(every)
+    if every || !undecided {
+        Some(every)
+    } else {
+        None
+    }
+}
+
+/// [`covers_every_repository`] for a pattern known in part. Unknown partition, region or
+/// account fields do not change the answer (`arn:aws:ecr:${region}:${account}:repository/*`
+/// covers every repository of whichever account it is); an unknown service or repository
+/// name leaves it undecided unless even the widest reading covers less.
+#[must_use]
+pub fn partial_covers_every_repository(pattern: &Partial) -> Option<bool> {
+    if !covers_every_repository(&pattern.widest_pattern()) {
+        return Some(false);
+    }
+    match pattern.arn_fields() {
+        Some((text, holes)) if !holes.service && !holes.resource => {
+            Some(covers_every_repository(&text))
+        }
+        _ => None,
+    }
 }
 
 /// The ECR grants of an identity policy, one per `Allow` statement that grants any.
@@ -118,7 +146,9 @@ pub fn ecr_grants(policy: &Policy) -> Vec<IdentityGrant> {
             .filter(|a| action.covers_catalogued(a) == Some(true) && !denied.contains(a.name))
             .map(|a| a.name)
             .collect();
-        if actions.is_empty() {
+        // A statement whose actions are all unresolved is kept (with no sure actions) so that
+        // what it may grant is reported as not evaluated.
+        if actions.is_empty() && !action.patterns.iter().any(|p| p.may_match_ecr()) {
             continue;
         }
         let every = statement_every_repository(st);
@@ -127,12 +157,23 @@ pub fn ecr_grants(policy: &Policy) -> Vec<IdentityGrant> {
                 && c.operator
                     .is_some_and(|o| !o.base.is_negated() && !o.if_exists && o.qualifier.is_none())
         });
+        let unresolved_action = action.patterns.iter().find(|p| p.may_match_ecr());
+        let unresolved = if every.is_none() {
+            st.resource
+                .iter()
+                .flat_map(|b| &b.values)
+                .find_map(Pattern::unresolved)
+                .map(|why| format!("whether `Resource` covers every repository: {why}"))
+        } else {
+            unresolved_action.map(|p| format!("action `{}` is not fully known", p.raw))
+        };
         out.push(IdentityGrant {
             statement: st.index,
             actions,
             every_repository: every.unwrap_or(false),
             tag_scoped,
-            incomplete: every.is_none() || action.patterns.iter().any(|p| p.unknown),
+            incomplete: unresolved.is_some(),
+            unresolved,
         });
     }
     out

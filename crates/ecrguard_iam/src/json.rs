@@ -77,6 +77,8 @@ pub enum Value {
     Object(Vec<Member>),
     /// A value the source could not resolve; the text says why.
     Unknown(String),
+    /// A string the source knows only in part.
+    Partial(crate::partial::Partial),
 }
 
 impl Node {
@@ -139,6 +141,7 @@ impl Node {
             Value::Array(_) => "an array",
             Value::Object(_) => "an object",
             Value::Unknown(_) => "an unresolved value",
+            Value::Partial(_) => "a partly unresolved string",
         }
     }
 }
@@ -149,6 +152,7 @@ fn write_json(node: &Node, out: &mut String) {
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Number(n) => out.push_str(n),
         Value::String(s) => write_json_string(s, out),
+        Value::Partial(p) => write_json_string(&p.shown(), out),
         Value::Unknown(why) => {
             out.push_str("\"${unknown: ");
             out.push_str(&why.replace('"', "'"));

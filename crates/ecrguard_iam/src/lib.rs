@@ -26,6 +26,7 @@ pub mod condition;
 pub mod identity;
 pub mod json;
 pub mod managed;
+pub mod partial;
 pub mod policy;
 pub mod principal;
 pub mod wildcard;

@@ -6,6 +6,7 @@
 use crate::catalog;
 use crate::condition::{ConditionTest, ConditionValue, Operator};
 use crate::json::{self, Member, Node, Span, Value};
+use crate::partial::Partial;
 use crate::principal::{self, Principal, PrincipalType, Who};
 use crate::wildcard::has_wildcard;
 use std::fmt;
@@ -79,11 +80,12 @@ pub struct ActionPattern {
     pub raw: String,
     /// Lower-cased.
     pub lower: String,
-    /// Whether the value could not be resolved by the source.
+    /// Whether the value could not be resolved by the source, wholly or in part.
     pub unknown: bool,
     /// Where.
     pub span: Option<Span>,
-    /// The catalogue actions it matches (none when unknown).
+    /// The catalogue actions it matches; when `unknown`, the actions it may match (all of
+    /// them for a wholly unknown value, fewer when known text limits it: `s3:${x}` none).
     pub actions: catalog::ActionSet,
 }
 
@@ -107,17 +109,43 @@ impl ActionPattern {
     pub fn unknown(span: Option<Span>) -> Self {
         Self {
             raw: String::from("${unknown}"),
-            lower: String::new(),
+            lower: String::from("*"),
             unknown: true,
             span,
-            actions: catalog::ActionSet::default(),
+            actions: catalog::matching("*"),
         }
     }
 
-    /// Whether it matches the lower-case action name.
+    /// A value the source knows in part (`ecr:${var.verb}*`): it may match what its
+    /// widest reading matches, and surely matches nothing else.
+    #[must_use]
+    pub fn partial(value: &Partial, span: Option<Span>) -> Self {
+        let lower = value.widest_pattern().to_ascii_lowercase();
+        Self {
+            raw: value.shown(),
+            actions: catalog::matching(&lower),
+            lower,
+            unknown: true,
+            span,
+        }
+    }
+
+    /// Whether it surely matches the lower-case action name.
     #[must_use]
     pub fn matches(&self, lower_action: &str) -> bool {
         !self.unknown && crate::wildcard::matches(&self.lower, lower_action)
+    }
+
+    /// Whether an unresolved value may match the lower-case action name.
+    #[must_use]
+    pub fn may_match(&self, lower_action: &str) -> bool {
+        self.unknown && crate::wildcard::matches(&self.lower, lower_action)
+    }
+
+    /// Whether an unresolved value may match some ECR action of the catalogue.
+    #[must_use]
+    pub fn may_match_ecr(&self) -> bool {
+        self.unknown && !self.actions.is_empty()
     }
 
     /// Whether it matches every action of the service (`*`, `ecr:*`, `*:*`, `ecr:**`).
@@ -151,17 +179,26 @@ impl ActionBlock {
     /// listed). `None` when an unresolved pattern makes it undecidable.
     #[must_use]
     pub fn covers(&self, lower_action: &str) -> Option<bool> {
-        self.decide(self.patterns.iter().any(|p| p.matches(lower_action)))
+        self.decide(
+            self.patterns.iter().any(|p| p.matches(lower_action)),
+            self.patterns.iter().any(|p| p.may_match(lower_action)),
+        )
     }
 
     /// [`Self::covers`] for an action of the catalogue: a bit test per pattern.
     #[must_use]
     pub fn covers_catalogued(&self, action: &catalog::ActionInfo) -> Option<bool> {
-        self.decide(self.patterns.iter().any(|p| p.actions.contains(action)))
+        let listed = |unknown: bool| {
+            self.patterns
+                .iter()
+                .any(|p| p.unknown == unknown && p.actions.contains(action))
+        };
+        self.decide(listed(false), listed(true))
     }
 
-    fn decide(&self, listed: bool) -> Option<bool> {
-        if !listed && self.patterns.iter().any(|p| p.unknown) {
+    /// Surely listed decides; else a value that may be listed leaves it undecided.
+    fn decide(&self, listed: bool, maybe: bool) -> Option<bool> {
+        if !listed && maybe {
             return None;
         }
         Some(listed != self.negated)
@@ -184,10 +221,51 @@ pub struct PrincipalBlock {
 pub struct ResourceBlock {
     /// `NotResource`.
     pub negated: bool,
-    /// The ARN patterns (`None` for unresolved values).
-    pub values: Vec<Option<String>>,
+    /// The ARN patterns.
+    pub values: Vec<Pattern>,
     /// Where the element was written.
     pub span: Option<Span>,
+}
+
+/// A string value of a policy (an ARN pattern), as far as the source resolved it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pattern {
+    /// Written in full.
+    Known(String),
+    /// Known in part: `arn:aws:ecr:${region}:${account}:repository/*`.
+    Partial(Partial),
+    /// Not resolved at all; the text says why.
+    Unknown(String),
+}
+
+impl Pattern {
+    /// Whether the pattern matches `text`: `None` when the unknown parts decide it.
+    #[must_use]
+    pub fn matches(&self, text: &str) -> Option<bool> {
+        match self {
+            Pattern::Known(p) => Some(crate::wildcard::matches(p, text)),
+            // The widest reading not matching is a sure no; anything else depends on
+            // what the unknown parts turn out to be.
+            Pattern::Partial(p) => {
+                if crate::wildcard::matches(&p.widest_pattern(), text) {
+                    None
+                } else {
+                    Some(false)
+                }
+            }
+            Pattern::Unknown(_) => None,
+        }
+    }
+
+    /// Why the pattern is not fully known, if it is not.
+    #[must_use]
+    pub fn unresolved(&self) -> Option<String> {
+        match self {
+            Pattern::Known(_) => None,
+            Pattern::Partial(p) => Some(p.describe()),
+            Pattern::Unknown(why) => Some(why.clone()),
+        }
+    }
 }
 
 /// One statement.
@@ -349,11 +427,14 @@ pub fn parse_node(node: &Node, kind: PolicyKind) -> Result<Policy, PolicyError> 
                     r.invalid(None, m.value.span, format!("unknown policy `Version` `{v}`; only `2012-10-17` and `2008-10-17` exist"));
                     version = Some(v.clone());
                 }
-                Value::Unknown(_) => {}
+                Value::Unknown(_) | Value::Partial(_) => {}
                 _ => r.invalid(None, m.value.span, "`Version` must be a string"),
             },
             "Id" => {
-                if !matches!(m.value.value, Value::String(_) | Value::Unknown(_)) {
+                if !matches!(
+                    m.value.value,
+                    Value::String(_) | Value::Unknown(_) | Value::Partial(_)
+                ) {
                     r.invalid(None, m.value.span, "`Id` must be a string");
                 }
             }
@@ -437,9 +518,9 @@ fn duplicate_keys(node: &Node, r: &mut Reader) {
     }
 }
 
-/// A string-or-list element flattened to its strings (`None` for unresolved entries).
+/// A string-or-list element flattened to its strings.
 struct StringList {
-    items: Vec<(Option<String>, Option<Span>)>,
+    items: Vec<(Pattern, Option<Span>)>,
     /// Why each unresolved entry is unresolved, in order.
     reasons: Vec<String>,
 }
@@ -478,10 +559,14 @@ impl Reader {
         let mut reasons = Vec::new();
         let mut items = Vec::new();
         let mut one = |r: &mut Reader, n: &Node| match &n.value {
-            Value::String(s) => items.push((Some(s.clone()), n.span)),
+            Value::String(s) => items.push((Pattern::Known(s.clone()), n.span)),
+            Value::Partial(p) => {
+                reasons.push(p.describe());
+                items.push((Pattern::Partial(p.clone()), n.span));
+            }
             Value::Unknown(why) => {
                 reasons.push(why.clone());
-                items.push((None, n.span));
+                items.push((Pattern::Unknown(why.clone()), n.span));
             }
             _ => r.invalid(
                 Some(index),
@@ -544,7 +629,7 @@ impl Reader {
             match m.key.as_str() {
                 "Sid" => match &m.value.value {
                     Value::String(s) => st.sid = Some(s.clone()),
-                    Value::Unknown(_) => {}
+                    Value::Unknown(_) | Value::Partial(_) => {}
                     _ => self.invalid(Some(index), m.value.span, "`Sid` must be a string"),
                 },
                 "Effect" => st.effect = self.effect(index, &m.value),
@@ -738,11 +823,15 @@ impl Reader {
                     let mut reasons = list.reasons.into_iter();
                     for (value, span) in list.items {
                         let (raw, who) = match value {
-                            Some(v) => {
+                            Pattern::Known(v) => {
                                 let who = principal::decode(kind, &v);
                                 (v, who)
                             }
-                            None => (
+                            Pattern::Partial(p) => {
+                                reasons.next();
+                                (p.shown(), principal::decode_partial(kind, &p))
+                            }
+                            Pattern::Unknown(_) => (
                                 String::from("${unknown}"),
                                 Who::Unknown(
                                     reasons
@@ -761,6 +850,12 @@ impl Reader {
                     }
                 }
             }
+            Value::Partial(p) => principals.push(Principal {
+                kind: PrincipalType::Aws,
+                raw: p.shown(),
+                who: Who::Unknown(p.describe()),
+                span: node.span,
+            }),
             Value::Unknown(why) => principals.push(Principal {
                 kind: PrincipalType::Aws,
                 raw: String::from("${unknown}"),
@@ -806,9 +901,16 @@ impl Reader {
         let list = self.string_list(index, &m.key, &m.value);
         let mut patterns = Vec::new();
         for (value, span) in list.items {
-            let Some(raw) = value else {
-                patterns.push(ActionPattern::unknown(span));
-                continue;
+            let raw = match value {
+                Pattern::Known(raw) => raw,
+                Pattern::Partial(p) => {
+                    patterns.push(ActionPattern::partial(&p, span));
+                    continue;
+                }
+                Pattern::Unknown(_) => {
+                    patterns.push(ActionPattern::unknown(span));
+                    continue;
+                }
             };
             let pattern = ActionPattern::new(raw, span);
             let (raw, lower) = (&pattern.raw, &pattern.lower);
@@ -899,6 +1001,7 @@ impl Reader {
             Value::String(s) | Value::Number(s) => values.push(ConditionValue::Literal(s.clone())),
             Value::Bool(b) => values.push(ConditionValue::Literal(b.to_string())),
             Value::Unknown(why) => values.push(ConditionValue::Unknown(why.clone())),
+            Value::Partial(p) => values.push(ConditionValue::Unknown(p.describe())),
             _ => r.invalid(
                 Some(index),
                 n.span,

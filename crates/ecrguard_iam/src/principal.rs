@@ -1,6 +1,7 @@
 //! Principals: who a statement names, decoded from the forms IAM accepts.
 
 use crate::json::Span;
+use crate::partial::{HOLE, Partial};
 use crate::wildcard::has_wildcard;
 
 /// The key a principal was listed under.
@@ -53,6 +54,9 @@ pub enum Who {
     Entity {
         /// The account that owns it.
         account: String,
+        /// Why the name is not known, when a source resolved only the account
+        /// (`arn:aws:iam::111111111111:role/${var.name}`).
+        unresolved_name: Option<String>,
     },
     /// An ARN with a wildcard inside (IAM rejects these). `account` is `None` when the account
     /// field itself is a wildcard, which makes the grant public if it were accepted.
@@ -143,6 +147,7 @@ fn decode_aws(raw: &str) -> Who {
         return if entity {
             Who::Entity {
                 account: arn.account.to_string(),
+                unresolved_name: None,
             }
         } else {
             Who::Malformed(raw.to_string())
@@ -160,6 +165,49 @@ fn decode_aws(raw: &str) -> Who {
         return Who::UniqueId(raw.to_string());
     }
     Who::Malformed(raw.to_string())
+}
+
+/// Decodes a principal value known only in part. What the known text fixes is kept: the
+/// account of `arn:aws:iam::111111111111:role/${var.name}` is known even if the role is not.
+#[must_use]
+pub fn decode_partial(kind: PrincipalType, value: &Partial) -> Who {
+    let unknown = || Who::Unknown(value.describe());
+    if kind != PrincipalType::Aws {
+        return unknown();
+    }
+    let Some((text, holes)) = value.arn_fields() else {
+        return unknown();
+    };
+    if holes.service || holes.account {
+        return unknown();
+    }
+    let Some(arn) = Arn::parse(&text) else {
+        return unknown();
+    };
+    let known = |s: &str| -> String { s.replace(HOLE, "") };
+    if !matches!(arn.service, "iam" | "sts") || !is_account_id(arn.account) {
+        // Whatever fills the holes, IAM would not accept it.
+        return Who::Malformed(value.shown());
+    }
+    if has_wildcard(&known(&text)) {
+        return Who::WildcardArn {
+            account: Some(arn.account.to_string()),
+        };
+    }
+    if arn.resource == "root" {
+        return Who::Account(arn.account.to_string());
+    }
+    let entity = ["role/", "user/", "assumed-role/", "federated-user/"]
+        .iter()
+        .any(|p| arn.resource.starts_with(p));
+    if entity || holes.resource {
+        Who::Entity {
+            account: arn.account.to_string(),
+            unresolved_name: Some(value.describe()),
+        }
+    } else {
+        Who::Malformed(value.shown())
+    }
 }
 
 /// The fields of an ARN: `arn:partition:service:region:account:resource`.
@@ -211,13 +259,15 @@ mod tests {
         assert_eq!(
             aws("arn:aws-cn:iam::123456789012:role/ci"),
             Who::Entity {
-                account: "123456789012".into()
+                account: "123456789012".into(),
+                unresolved_name: None,
             }
         );
         assert_eq!(
             aws("arn:aws:sts::123456789012:assumed-role/ci/session"),
             Who::Entity {
-                account: "123456789012".into()
+                account: "123456789012".into(),
+                unresolved_name: None,
             }
         );
         assert_eq!(
@@ -242,5 +292,53 @@ mod tests {
         );
         assert_eq!(decode(PrincipalType::Service, "*"), Who::Everyone);
         assert_eq!(decode(PrincipalType::CanonicalUser, "*"), Who::Everyone);
+    }
+
+    #[test]
+    fn partly_known_principals_keep_what_the_known_text_fixes() {
+        use crate::partial::PartialBuilder;
+        let partial = |parts: &[Option<&str>]| {
+            let mut b = PartialBuilder::default();
+            for p in parts {
+                match p {
+                    Some(t) => b.text(t),
+                    None => b.unknown("var.x has no value"),
+                }
+            }
+            b.finish().unwrap_err()
+        };
+        // The role is unknown; its account is not.
+        let who = decode_partial(
+            PrincipalType::Aws,
+            &partial(&[Some("arn:aws:iam::123456789012:role/"), None]),
+        );
+        assert!(
+            matches!(&who, Who::Entity { account, unresolved_name: Some(_) } if account == "123456789012"),
+            "{who:?}"
+        );
+        // The partition is unknown: still the account's root.
+        assert_eq!(
+            decode_partial(
+                PrincipalType::Aws,
+                &partial(&[Some("arn:"), None, Some(":iam::123456789012:root")])
+            ),
+            Who::Account("123456789012".into())
+        );
+        // The account is unknown: who it is cannot be told.
+        assert!(matches!(
+            decode_partial(
+                PrincipalType::Aws,
+                &partial(&[Some("arn:aws:iam::"), None, Some(":root")])
+            ),
+            Who::Unknown(_)
+        ));
+        // Known text IAM would never accept stays malformed whatever fills the gap.
+        assert!(matches!(
+            decode_partial(
+                PrincipalType::Aws,
+                &partial(&[Some("arn:aws:s3:::bucket-"), None])
+            ),
+            Who::Unknown(_) | Who::Malformed(_)
+        ));
     }
 }

@@ -6,11 +6,73 @@ use crate::value::Value;
 use ecrguard_iam::{Policy, PolicyKind};
 use std::fmt;
 
+/// A Terraform address in the root module it was reached from. A module called by several
+/// roots (`examples/complete`, `examples/simple`) makes different resources in each, so the
+/// root is part of the name: `examples/complete: module.ecr.aws_ecr_repository.this[0]`.
+/// The root is the root module's directory relative to the scanned path, empty when the
+/// scanned path is the root itself.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TerraformAddress {
+    /// `root: address`, or the address alone.
+    label: String,
+    /// Bytes of `label` before the address.
+    address_at: usize,
+}
+
+impl TerraformAddress {
+    /// An address in the root module that was scanned directly.
+    #[must_use]
+    pub fn new(address: impl Into<String>) -> Self {
+        TerraformAddress {
+            label: address.into(),
+            address_at: 0,
+        }
+    }
+
+    /// An address in the root module at `root` (relative to the scanned path; empty for the
+    /// scanned path itself).
+    #[must_use]
+    pub fn in_root(root: &str, address: &str) -> Self {
+        if root.is_empty() {
+            return Self::new(address);
+        }
+        let label = format!("{root}: {address}");
+        TerraformAddress {
+            address_at: label.len() - address.len(),
+            label,
+        }
+    }
+
+    /// The root module's directory, when it is not the scanned path.
+    #[must_use]
+    pub fn root(&self) -> Option<&str> {
+        (self.address_at > 0).then(|| &self.label[..self.address_at - 2])
+    }
+
+    /// The address within its root.
+    #[must_use]
+    pub fn address(&self) -> &str {
+        &self.label[self.address_at..]
+    }
+}
+
+impl From<&str> for TerraformAddress {
+    fn from(address: &str) -> Self {
+        Self::new(address)
+    }
+}
+
+impl From<String> for TerraformAddress {
+    fn from(address: String) -> Self {
+        Self::new(address)
+    }
+}
+
 /// How a resource is named where it was declared.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ResourceId {
-    /// A Terraform address (`module.app.aws_ecr_repository.this["api"]`).
-    Terraform(String),
+    /// A Terraform address (`module.app.aws_ecr_repository.this["api"]`) in its root.
+    Terraform(TerraformAddress),
     /// A CloudFormation logical id.
     CloudFormation(String),
     /// An AWS ARN.
@@ -24,10 +86,27 @@ impl ResourceId {
     #[must_use]
     pub fn label(&self) -> &str {
         match self {
-            ResourceId::Terraform(s)
-            | ResourceId::CloudFormation(s)
-            | ResourceId::Arn(s)
-            | ResourceId::Input(s) => s,
+            ResourceId::Terraform(a) => &a.label,
+            ResourceId::CloudFormation(s) | ResourceId::Arn(s) | ResourceId::Input(s) => s,
+        }
+    }
+
+    /// The name within its source: for Terraform the address without its root.
+    #[must_use]
+    pub fn address(&self) -> &str {
+        match self {
+            ResourceId::Terraform(a) => a.address(),
+            other => other.label(),
+        }
+    }
+
+    /// The Terraform root module the resource was reached from, when the scan had one
+    /// other than the scanned path.
+    #[must_use]
+    pub fn root(&self) -> Option<&str> {
+        match self {
+            ResourceId::Terraform(a) => a.root(),
+            _ => None,
         }
     }
 }

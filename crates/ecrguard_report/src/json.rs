@@ -35,6 +35,10 @@ struct FindingJson<'a> {
     account: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     region: Option<&'a str>,
+    /// For Terraform: the root module the resource was reached from, when not the scanned
+    /// path itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    root: Option<&'a str>,
     location: Option<LocationJson<'a>>,
     statement_index: Option<usize>,
     sid: Option<&'a str>,
@@ -60,6 +64,7 @@ fn finding_json<'a>(
         rule_name: f.rule.name,
         severity: f.severity.as_str(),
         resource: f.resource.label(),
+        root: f.resource.root(),
         repository: f.repository.as_ref().map(ecrguard_model::ResourceId::label),
         location: location.map(|l| LocationJson {
             file: &l.file,

@@ -45,6 +45,9 @@ fn result(report: &ScanReport<'_>, f: &Finding, rule_index: usize) -> Value {
         "partialFingerprints": {"ecrguardFingerprint/v1": f.fingerprint()},
         "properties": {"severity": f.severity.as_str(), "resource": f.resource.label()},
     });
+    if let Some(root) = f.resource.root() {
+        r["properties"]["root"] = json!(root);
+    }
     let location = match &f.origin {
         Some(ecrguard_model::Origin::Aws { arn, .. }) => {
             Some(json!({"logicalLocations": [{"fullyQualifiedName": arn, "kind": "resource"}]}))

@@ -260,9 +260,12 @@ pub fn apply(
             continue;
         }
         for (i, c) in config.iter().enumerate() {
+            // A Terraform resource matches by its address with or without its root.
             let resource_hit = [
                 f.resource.label(),
+                f.resource.address(),
                 f.repository.as_ref().map_or("", ResourceId::label),
+                f.repository.as_ref().map_or("", ResourceId::address),
             ]
             .iter()
             .any(|r| !r.is_empty() && ecrguard_iam::wildcard::matches(&c.resource, r));

@@ -11,7 +11,8 @@ use ecrguard_iam::json::{self, Node};
 use ecrguard_model::{
     CreationTemplate, EcrState, Encryption, EncryptionKind, FileId, Identity, IdentityKind,
     IdentityPolicy, ManagedPolicy, Origin, PolicyDoc, PolicyState, PublicRepository,
-    RegistryPolicy, RegistryScanning, Repository, ResourceId, Span, TagMutability, Value,
+    RegistryPolicy, RegistryScanning, Repository, ResourceId, Span, TagMutability,
+    TerraformAddress, Value,
 };
 use hcl_edit::Span as _;
 use hcl_edit::expr::{Expression, TraversalOperator};
@@ -127,6 +128,9 @@ impl<'a> LinkIndex<'a> {
 /// Collected model pieces before linking.
 #[derive(Default)]
 pub struct Collector {
+    /// The root module's directory relative to the scanned path (see
+    /// [`ecrguard_model::TerraformAddress`]).
+    pub root: String,
     repos: Vec<(Repository, String, String, Option<String>)>,
     policy_links: Vec<Link>,
     lifecycle_links: Vec<(Target, Origin)>,
@@ -234,7 +238,9 @@ pub fn policy_state(
         },
     };
     match &v.val {
-        Val::Unknown(why) => PolicyState::Unknown(why.clone(), attr.clone()),
+        Val::Unknown(_) | Val::Partial(_) => {
+            PolicyState::Unknown(v.unknown_why().unwrap_or_default(), attr.clone())
+        }
         Val::Encoded(inner) => {
             let node = inner.to_node(Some(file));
             present(node, &inner.to_json_text())
@@ -380,7 +386,7 @@ fn target_of(ev: &Eval<'_>, block: &FileBlock, attr: &str, ty: &str, scope: &Sco
     match v.as_string() {
         Some(s) => Target::Name(s),
         None => Target::Unknown(match &v.val {
-            Val::Unknown(why) => why.clone(),
+            Val::Unknown(_) | Val::Partial(_) => v.unknown_why().unwrap_or_default(),
             _ => format!("`{attr}` is a {}", v.kind_name()),
         }),
     }
@@ -464,8 +470,7 @@ impl Collector {
                 Ok(i) => i,
                 Err(why) => {
                     let addr = ev.address_of(&format!("{}.{}", block.label(0), block.label(1)));
-                    ev.project
-                        .not_evaluated(addr, format!("{why}; analysed once without instance keys"));
+                    ev.note(addr, format!("{why}; analysed once without instance keys"));
                     vec![(None, Scope::default())]
                 }
             };
@@ -506,7 +511,7 @@ impl Collector {
     ) {
         let ty = site.ty().to_string();
         let ty = ty.as_str();
-        let id = ResourceId::Terraform(address.clone());
+        let id = ResourceId::Terraform(TerraformAddress::in_root(&self.root, &address));
         let block_origin = site.block_origin();
         let policy_arg = |name: &str, kind: PolicyKind| -> PolicyState {
             match obj.get(name) {
@@ -994,7 +999,7 @@ impl Collector {
                 Target::Unknown(_) => format!("repository of {declared_by} (unknown)"),
             };
             let mut repo = Repository::policy_only(
-                ResourceId::Terraform(label),
+                ResourceId::Terraform(TerraformAddress::in_root(&self.root, &label)),
                 origin,
                 "the repository is not in the scanned code",
             );
@@ -1028,6 +1033,7 @@ impl Collector {
             self.state.public_repositories.push(repo);
         }
         // Identity policies and node roles.
+        let mut outside_identities: Vec<Identity> = Vec::new();
         for (kind, target, policy) in self.identity_links {
             let found = self.roles.iter_mut().find(|(ident, local)| {
                 ident.kind == kind
@@ -1047,6 +1053,50 @@ impl Collector {
             });
             if let Some((ident, _)) = found {
                 ident.policies.push(policy);
+                continue;
+            }
+            // The identity is not in the scanned code (a role made elsewhere, named by a
+            // literal or a variable): the policy still grants what it says, to someone.
+            let origin = match &policy.document {
+                PolicyState::Present(d) => d.origin.clone(),
+                PolicyState::Absent(o) | PolicyState::Unknown(_, o) => o.clone(),
+                PolicyState::Unparseable { origin, .. } => origin.clone(),
+            };
+            let (label, name) = match &target {
+                Target::Name(n) => (
+                    format!("{n} (not in the scanned code)"),
+                    Value::Set(n.clone(), origin.clone()),
+                ),
+                Target::Resource { module, name, .. } => (
+                    format!("{module}.{name}"),
+                    Value::Unknown(format!("`{module}.{name}` is not declared"), origin.clone()),
+                ),
+                // Named after the attribute that names it: `aws_iam_role_policy.ci.role`.
+                Target::Unknown(why) => (
+                    match &policy.document {
+                        PolicyState::Present(d) => {
+                            format!("{}.{}", d.declared_by.label(), kind_noun(kind))
+                        }
+                        _ => format!("{} (name not known)", kind_noun(kind)),
+                    },
+                    Value::Unknown(why.clone(), origin.clone()),
+                ),
+            };
+            let named = matches!(target, Target::Name(_));
+            let outside = outside_identities
+                .iter_mut()
+                .find(|i: &&mut Identity| named && i.kind == kind && i.id.address() == label);
+            match outside {
+                Some(ident) => ident.policies.push(policy),
+                None => outside_identities.push(Identity {
+                    id: ResourceId::Terraform(TerraformAddress::in_root(&self.root, &label)),
+                    kind,
+                    name,
+                    origin,
+                    policies: vec![policy],
+                    eks_node_role: false,
+                    groups: Vec::new(),
+                }),
             }
         }
         // Self-managed nodes: role <- instance profile <- launch template used by EKS.
@@ -1089,7 +1139,7 @@ impl Collector {
                 // by name.
                 let by_ref = name.strip_prefix(crate::eval::POLICY_REF_MARK);
                 let found = self.state.managed_policies.iter().find(|m| match by_ref {
-                    Some(address) => m.id.label() == address,
+                    Some(address) => m.id.address() == address,
                     None => m.name.known() == Some(&name),
                 });
                 if let Some(m) = found {
@@ -1099,6 +1149,7 @@ impl Collector {
             }
         }
         self.state.identities = self.roles.into_iter().map(|(i, _)| i).collect();
+        self.state.identities.extend(outside_identities);
         self.state
     }
 }
@@ -1129,9 +1180,17 @@ fn identity_target(ty: &str) -> (IdentityKind, &'static str, &'static str) {
     }
 }
 
+fn kind_noun(kind: IdentityKind) -> &'static str {
+    match kind {
+        IdentityKind::Role => "role",
+        IdentityKind::User => "user",
+        IdentityKind::Group => "group",
+    }
+}
+
 fn unknown_why(v: &V) -> String {
     match &v.val {
-        Val::Unknown(w) => w.clone(),
+        Val::Unknown(_) | Val::Partial(_) => v.unknown_why().unwrap_or_default(),
         _ => format!("the value is a {}", v.kind_name()),
     }
 }

@@ -12,6 +12,15 @@ pub struct Inputs {
     pub modules: BTreeMap<PathBuf, Vec<PathBuf>>,
     /// `.json` files that may be plan JSON (decided by content).
     pub json_files: Vec<PathBuf>,
+    /// `terragrunt.hcl` files: each makes its directory a Terragrunt unit.
+    pub terragrunt_units: Vec<PathBuf>,
+}
+
+/// Whether a file makes its directory a Terragrunt unit.
+#[must_use]
+pub fn is_terragrunt(p: &Path) -> bool {
+    p.file_name()
+        .is_some_and(|n| n == crate::terragrunt::UNIT_FILE)
 }
 
 /// Whether a file is Terraform or OpenTofu configuration: `.tf`, `.tf.json`, `.tofu`,
@@ -81,7 +90,7 @@ pub fn module_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
 /// be plan JSON.
 #[must_use]
 pub fn wanted(p: &Path) -> bool {
-    is_tf(p) || p.extension().is_some_and(|e| e == "json")
+    is_tf(p) || is_terragrunt(p) || p.extension().is_some_and(|e| e == "json")
 }
 
 /// Walks the paths. Errors (missing paths, unreadable directories) are returned with the rest.
@@ -102,6 +111,9 @@ pub fn inputs(listing: &ecrguard_walk::Listing) -> Inputs {
             ecrguard_walk::Root::File(p) if is_tf(p) => {
                 inputs.modules.entry(p.clone()).or_default().push(p.clone());
             }
+            ecrguard_walk::Root::File(p) if is_terragrunt(p) => {
+                inputs.terragrunt_units.push(p.clone());
+            }
             ecrguard_walk::Root::File(p) if wanted(p) => inputs.json_files.push(p.clone()),
             ecrguard_walk::Root::File(_) => {}
             ecrguard_walk::Root::Dir { files, .. } => {
@@ -111,6 +123,8 @@ pub fn inputs(listing: &ecrguard_walk::Listing) -> Inputs {
                             .parent()
                             .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
                         inputs.modules.entry(dir).or_default().push(p.clone());
+                    } else if is_terragrunt(p) {
+                        inputs.terragrunt_units.push(p.clone());
                     } else if wanted(p) {
                         inputs.json_files.push(p.clone());
                     }
@@ -123,6 +137,8 @@ pub fn inputs(listing: &ecrguard_walk::Listing) -> Inputs {
         files.dedup();
         *files = prefer_tofu(std::mem::take(files));
     }
+    inputs.terragrunt_units.sort();
+    inputs.terragrunt_units.dedup();
     inputs.json_files.sort();
     inputs.json_files.dedup();
     inputs

@@ -8,6 +8,7 @@ use crate::policy_document;
 use crate::project::Project;
 use crate::value::{Pos, V, Val};
 use ecrguard_iam::analysis::SELF_ACCOUNT;
+use ecrguard_iam::partial::PartialBuilder;
 use ecrguard_model::{FileId, Span};
 use hcl_edit::Span as _;
 use hcl_edit::expr::{BinaryOperator, Expression, ObjectKey, TraversalOperator, UnaryOperator};
@@ -80,6 +81,12 @@ pub struct Eval<'p> {
     lineage: Vec<std::path::PathBuf>,
     /// The root module's directory (where `terraform init` writes `.terraform/modules`).
     root_dir: std::path::PathBuf,
+    /// The root module's directory relative to the scanned path (empty when it is the
+    /// scanned path): part of every resource's name, as a module reached from two roots
+    /// makes two sets of resources.
+    pub root_label: Rc<str>,
+    /// Terragrunt's functions, when evaluating a `terragrunt.hcl`.
+    pub terragrunt: Option<Rc<crate::terragrunt::Functions>>,
     /// The module key `terraform init` gives this instance's module: `` for the root, `ecr`,
     /// `ecr.this` for a module inside a module.
     module_key: String,
@@ -123,6 +130,8 @@ impl<'p> Eval<'p> {
         let root_dir = module.dir.clone();
         Eval {
             root_dir,
+            root_label: Rc::from(""),
+            terragrunt: None,
             module_key: String::new(),
             project,
             module,
@@ -136,6 +145,16 @@ impl<'p> Eval<'p> {
             children: RefCell::default(),
             loading_children: RefCell::default(),
         }
+    }
+
+    /// Records what could not be evaluated at an address of this instance's root.
+    pub fn note(&self, address: String, reason: String) {
+        let at = if self.root_label.is_empty() {
+            address
+        } else {
+            format!("{}: {address}", self.root_label)
+        };
+        self.project.not_evaluated(at, reason);
     }
 
     /// The full address of a resource in this instance.
@@ -335,22 +354,37 @@ impl<'p> Eval<'p> {
         {
             return self.eval(file, &i.expr, scope);
         }
-        match self.render_template(file, t, scope) {
-            Ok(s) => V::string(s),
+        // Unknown interpolations leave the rest of the string known: the text around
+        // `${var.region}` still says what kind of ARN it is.
+        let mut out = PartialBuilder::default();
+        match self.render_template(file, t, scope, &mut out) {
+            Ok(()) => match out.finish() {
+                Ok(s) => V::string(s),
+                Err(partial) => V::new(Val::Partial(partial)),
+            },
             Err(why) => V::unknown(why),
         }
     }
 
-    fn render_template(&self, file: FileId, t: &Template, scope: &Scope) -> Result<String, String> {
+    fn render_template(
+        &self,
+        file: FileId,
+        t: &Template,
+        scope: &Scope,
+        out: &mut PartialBuilder,
+    ) -> Result<(), String> {
         let Some(_level) = self.project.enter() else {
             return Err("template directives nest deeper than the depth budget".into());
         };
-        let mut out = String::new();
-        let rendered = self.render_elements(file, t, scope, &mut out);
-        if !self.project.charge(&self.address, out.len() as u64 / 64) {
+        let before = out.known_len();
+        let rendered = self.render_elements(file, t, scope, out);
+        if !self
+            .project
+            .charge(&self.address, (out.known_len() - before) as u64 / 64)
+        {
             return Err("template not rendered: the expansion budget is spent".into());
         }
-        rendered.map(|()| out)
+        rendered
     }
 
     fn render_elements(
@@ -358,34 +392,32 @@ impl<'p> Eval<'p> {
         file: FileId,
         t: &Template,
         scope: &Scope,
-        out: &mut String,
+        out: &mut PartialBuilder,
     ) -> Result<(), String> {
         for el in t.iter() {
             match el {
-                Element::Literal(s) => out.push_str(s.value()),
+                Element::Literal(s) => out.text(s.value()),
                 Element::Interpolation(i) => {
                     let v = self.eval(file, &i.expr, scope);
-                    match v.as_string() {
-                        Some(s) => out.push_str(&s),
-                        None => return Err(format!("interpolated value is {}", v.kind_name())),
+                    match (&v.val, v.as_string()) {
+                        (_, Some(s)) => out.text(&s),
+                        (Val::Unknown(why), None) => out.unknown(why.clone()),
+                        (Val::Partial(p), None) => out.partial(p),
+                        (_, None) => {
+                            return Err(format!("interpolated value is {}", v.kind_name()));
+                        }
                     }
                 }
                 Element::Directive(d) => match d.as_ref() {
                     Directive::If(ifd) => {
                         let c = self.eval(file, &ifd.if_expr.cond_expr, scope);
                         match c.as_bool() {
-                            Some(true) => out.push_str(&self.render_template(
-                                file,
-                                &ifd.if_expr.template,
-                                scope,
-                            )?),
+                            Some(true) => {
+                                self.render_template(file, &ifd.if_expr.template, scope, out)?;
+                            }
                             Some(false) => {
                                 if let Some(e) = &ifd.else_expr {
-                                    out.push_str(&self.render_template(
-                                        file,
-                                        &e.template,
-                                        scope,
-                                    )?);
+                                    self.render_template(file, &e.template, scope, out)?;
                                 }
                             }
                             None => return Err("template condition is not known".into()),
@@ -404,7 +436,7 @@ impl<'p> Eval<'p> {
                             if let Some(kv) = &fd.for_expr.key_var {
                                 s = s.with(kv.as_str(), k);
                             }
-                            out.push_str(&self.render_template(file, &fd.for_expr.template, &s)?);
+                            self.render_template(file, &fd.for_expr.template, &s, out)?;
                         }
                     }
                 },
@@ -572,7 +604,7 @@ impl<'p> Eval<'p> {
         let items: Vec<V> = match &value.val {
             Val::List(l) => l.clone(),
             Val::Null => Vec::new(),
-            Val::Unknown(_) => return value,
+            Val::Unknown(_) | Val::Partial(_) => return value,
             _ => vec![value.clone()],
         };
         V::new(Val::List(
@@ -1048,8 +1080,7 @@ impl<'p> Eval<'p> {
         let instances = match self.instances(&call) {
             Ok(i) => i,
             Err(why) => {
-                self.project
-                    .not_evaluated(self.address_of(&format!("module.{name}")), why);
+                self.note(self.address_of(&format!("module.{name}")), why);
                 return Vec::new();
             }
         };
@@ -1088,7 +1119,7 @@ impl<'p> Eval<'p> {
         let module = match &local_dir {
             Some(dir) if self.depth < MAX_MODULE_DEPTH => self.project.load_module(dir),
             Some(_) => {
-                self.project.not_evaluated(
+                self.note(
                     self.address_of(&format!("module.{name}")),
                     "modules nest too deep".into(),
                 );
@@ -1108,8 +1139,7 @@ impl<'p> Eval<'p> {
                         source.unwrap_or_default()
                     ),
                 };
-                self.project
-                    .not_evaluated(self.address_of(&format!("module.{name}")), why);
+                self.note(self.address_of(&format!("module.{name}")), why);
                 None
             }
         };
@@ -1150,6 +1180,7 @@ impl<'p> Eval<'p> {
                         Eval::new(self.project, m, address.clone(), inputs, self.depth + 1);
                     child.lineage = self.lineage.iter().cloned().chain(child.lineage).collect();
                     child.root_dir.clone_from(&self.root_dir);
+                    child.root_label = self.root_label.clone();
                     child.module_key.clone_from(&child_key);
                     child
                 });
@@ -1247,8 +1278,8 @@ pub fn iterate(coll: &V) -> Option<Vec<(V, V)>> {
 
 fn index(value: &V, key: &V) -> V {
     match (&value.val, &key.val) {
-        (Val::Unknown(_), _) => value.clone(),
-        (_, Val::Unknown(_)) => key.clone(),
+        _ if value.is_unknown() => value.clone(),
+        _ if key.is_unknown() => key.clone(),
         (Val::List(items), _) => match key.as_string().and_then(|s| s.parse::<usize>().ok()) {
             Some(i) => items
                 .get(i)

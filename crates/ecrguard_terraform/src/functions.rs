@@ -4,6 +4,7 @@
 
 use crate::eval::{Eval, Scope, iterate};
 use crate::value::{Pos, V, Val, number_text};
+use ecrguard_iam::partial::PartialBuilder;
 use ecrguard_model::{FileId, Span};
 
 fn unknown_in(args: &[V]) -> Option<V> {
@@ -46,6 +47,11 @@ fn dedup(items: Vec<V>) -> Vec<V> {
 
 /// Calls a function.
 pub fn call(ev: &Eval<'_>, _file: FileId, name: &str, args: Vec<V>) -> V {
+    if let Some(tg) = &ev.terragrunt
+        && let Some(v) = tg.call(ev, name, &args)
+    {
+        return v;
+    }
     match name {
         "try" => args
             .into_iter()
@@ -81,7 +87,13 @@ pub fn call(ev: &Eval<'_>, _file: FileId, name: &str, args: Vec<V>) -> V {
             None => V::unknown("`jsonencode` needs an argument"),
         },
         _ => {
-            if let Some(u) = unknown_in(&args) {
+            // `format` keeps the known text around unknown arguments, as templates do.
+            let decided_by = if name == "format" {
+                &args[..args.len().min(1)]
+            } else {
+                &args[..]
+            };
+            if let Some(u) = unknown_in(decided_by) {
                 return u;
             }
             // What a function reads and builds is charged to the expansion budget before and
@@ -280,8 +292,19 @@ fn pure(ev: &Eval<'_>, name: &str, args: &[V]) -> V {
             )),
             _ => V::unknown("`zipmap` of non-lists"),
         },
-        "join" => match (s(0), list_items(&arg(1)).and_then(|l| strings(&l))) {
-            (Some(sep), Some(parts)) => V::string(parts.join(&sep)),
+        "join" => match (s(0), list_items(&arg(1))) {
+            (Some(sep), Some(parts)) => {
+                let mut out = PartialBuilder::default();
+                for (i, part) in parts.iter().enumerate() {
+                    if i > 0 {
+                        out.text(&sep);
+                    }
+                    if !append(&mut out, part) {
+                        return V::unknown(format!("`join` of {}", part.kind_name()));
+                    }
+                }
+                finish(out)
+            }
             _ => V::unknown("`join` of unknown parts"),
         },
         "split" => match (s(0), s(1)) {
@@ -375,27 +398,49 @@ fn format(args: &[V]) -> V {
     let Some(spec) = args.first().and_then(V::as_string) else {
         return V::unknown("`format` without a string");
     };
-    let mut out = String::new();
+    let mut out = PartialBuilder::default();
     let mut next = 1;
     let mut chars = spec.chars().peekable();
+    let mut one = [0u8; 4];
     while let Some(c) = chars.next() {
         if c != '%' {
-            out.push(c);
+            out.text(c.encode_utf8(&mut one));
             continue;
         }
         match chars.next() {
-            Some('%') => out.push('%'),
+            Some('%') => out.text("%"),
             Some('s' | 'v' | 'd' | 'q') => {
-                let Some(a) = args.get(next).and_then(V::as_string) else {
-                    return V::unknown("`format` argument is not a string");
+                let Some(a) = args.get(next) else {
+                    return V::unknown("`format` has fewer arguments than verbs");
                 };
                 next += 1;
-                out.push_str(&a);
+                if !append(&mut out, a) {
+                    return V::unknown("`format` argument is not a string");
+                }
             }
             _ => return V::unknown("`format` verb is not evaluated"),
         }
     }
-    V::string(out)
+    finish(out)
+}
+
+/// Appends a string-like value, keeping unknown parts as such: `false` for values that do
+/// not convert to a string (lists, objects, null).
+fn append(out: &mut PartialBuilder, v: &V) -> bool {
+    match (&v.val, v.as_string()) {
+        (_, Some(s)) => out.text(&s),
+        (Val::Unknown(why), None) => out.unknown(why.clone()),
+        (Val::Partial(p), None) => out.partial(p),
+        (_, None) => return false,
+    }
+    true
+}
+
+fn finish(out: PartialBuilder) -> V {
+    match out.finish() {
+        Ok(s) => V::string(s),
+        Err(p) => V::new(Val::Partial(p)),
+    }
 }
 
 fn read_file(ev: &Eval<'_>, name: &str, args: &[V]) -> V {
@@ -408,7 +453,7 @@ fn read_file(ev: &Eval<'_>, name: &str, args: &[V]) -> V {
         } else {
             ev.address.clone()
         };
-        ev.project.not_evaluated(at, note.clone());
+        ev.note(at, note.clone());
         V::unknown(note)
     };
     let Some(_nested) = ev.project.enter_file_read() else {

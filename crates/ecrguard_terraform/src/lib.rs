@@ -11,6 +11,7 @@ pub mod functions;
 pub mod module;
 pub mod policy_document;
 pub mod project;
+pub mod terragrunt;
 pub mod tfjson;
 pub mod tfplan;
 pub mod value;
@@ -246,10 +247,71 @@ struct GroupResult {
     not_evaluated: Vec<NotEvaluated>,
 }
 
+/// A root module's directory relative to the scanned directory it was found under (the
+/// deepest, when scanned paths nest), with `/` separators; empty for the scanned directory
+/// itself.
+fn root_label(scanned_dirs: &[PathBuf], dir: &Path) -> String {
+    scanned_dirs
+        .iter()
+        .filter_map(|s| dir.strip_prefix(s).ok())
+        .min_by_key(|rel| rel.components().count())
+        .map(|rel| {
+            rel.components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/")
+        })
+        .unwrap_or_default()
+}
+
+/// Evaluates one Terragrunt unit: its module, as a root named after the unit's directory,
+/// with the unit's inputs.
+fn scan_unit(
+    sources: &project::SharedSources,
+    roots: &std::sync::Arc<ecrguard_walk::input::ScanRoots>,
+    scanned_dirs: &[PathBuf],
+    file: &Path,
+    opts: &TerraformOptions,
+) -> GroupResult {
+    let project = Project::new(sources.clone(), roots.clone(), opts.budgets);
+    let unit = terragrunt::read_unit(&project, file);
+    let root = root_label(scanned_dirs, &unit.dir);
+    let mut state = EcrState::default();
+    match unit.module_dir {
+        Err(terragrunt::UnitError::Broken(why)) => project.error(Some(whole_file(file)), why),
+        Err(terragrunt::UnitError::NotEvaluated(why)) => {
+            let at = if root.is_empty() {
+                unit.dir.display().to_string()
+            } else {
+                root.clone()
+            };
+            project.not_evaluated(at, why);
+        }
+        Ok(dir) => {
+            if let Some(module) = project.load_module(&dir) {
+                let mut ev = Eval::new(&project, module, String::new(), unit.inputs, 0);
+                ev.root_label = std::rc::Rc::from(root.as_str());
+                let mut collector = adapt::Collector::default();
+                collector.root = root;
+                collector.add_instance(&ev);
+                state.extend(collector.finish());
+            }
+        }
+    }
+    let (errors, not_evaluated) = project.finish();
+    GroupResult {
+        state,
+        errors,
+        not_evaluated,
+    }
+}
+
 /// Parses and evaluates one group of modules, then drops its syntax trees.
 fn scan_group(
     sources: &project::SharedSources,
     roots: &std::sync::Arc<ecrguard_walk::input::ScanRoots>,
+    scanned_dirs: &[PathBuf],
+    unit_modules: &BTreeSet<PathBuf>,
     group: Vec<ModuleTexts>,
     opts: &TerraformOptions,
 ) -> GroupResult {
@@ -336,9 +398,20 @@ fn scan_group(
         if !is_dir_root(key, dir) && reached.contains(&project::normalize(dir)) {
             continue;
         }
+        // A module a Terragrunt unit runs is evaluated there, with the unit's inputs.
+        if !key.is_file() && unit_modules.contains(&project::normalize(dir)) {
+            continue;
+        }
         let inputs = tfvars(&project, dir, &opts.var_files);
-        let ev = Eval::new(&project, module.clone(), String::new(), inputs, 0);
+        let mut ev = Eval::new(&project, module.clone(), String::new(), inputs, 0);
+        let root = if key.is_file() {
+            String::new()
+        } else {
+            root_label(scanned_dirs, dir)
+        };
+        ev.root_label = std::rc::Rc::from(root.as_str());
         let mut collector = adapt::Collector::default();
+        collector.root = root;
         collector.add_instance(&ev);
         state.extend(collector.finish());
     }
@@ -376,7 +449,25 @@ pub fn scan_listing(listing: &ecrguard_walk::Listing, opts: &TerraformOptions) -
         std::sync::Arc::new(std::sync::Mutex::new(SourceDb::default()));
     let file_count: usize = inputs.modules.values().map(Vec::len).sum();
     let roots = std::sync::Arc::new(listing.scan_roots());
+    let scanned_dirs: Vec<PathBuf> = listing
+        .roots
+        .iter()
+        .filter_map(|r| match r {
+            ecrguard_walk::Root::Dir { path, .. } => Some(path.clone()),
+            ecrguard_walk::Root::File(_) => None,
+        })
+        .collect();
     let groups = group_modules(&inputs.modules, opts.budgets.max_file_bytes);
+    // Terragrunt units first read to learn which modules they run (and, below, evaluated).
+    let unit_modules: BTreeSet<PathBuf> = {
+        let throwaway = std::sync::Arc::new(std::sync::Mutex::new(SourceDb::default()));
+        let project = Project::new(throwaway, roots.clone(), opts.budgets);
+        inputs
+            .terragrunt_units
+            .iter()
+            .filter_map(|f| terragrunt::read_unit(&project, f).module_dir.ok())
+            .collect()
+    };
     let results: Vec<GroupResult> = isolated_pool().install(|| {
         groups
             .into_par_iter()
@@ -385,10 +476,25 @@ pub fn scan_listing(listing: &ecrguard_walk::Listing, opts: &TerraformOptions) -
                     .first()
                     .map(|(k, _)| k.display().to_string())
                     .unwrap_or_default();
-                isolate(&what, || scan_group(&sources, &roots, g, opts))
+                isolate(&what, || {
+                    scan_group(&sources, &roots, &scanned_dirs, &unit_modules, g, opts)
+                })
             })
             .collect()
     });
+    let units: Vec<GroupResult> = isolated_pool().install(|| {
+        inputs
+            .terragrunt_units
+            .par_iter()
+            .map(|f| {
+                let what = f.display().to_string();
+                isolate(&what, || {
+                    scan_unit(&sources, &roots, &scanned_dirs, f, opts)
+                })
+            })
+            .collect()
+    });
+    let results: Vec<GroupResult> = results.into_iter().chain(units).collect();
     // Plan JSON files (recognised by content); other JSON is left for other sources.
     let plans: Vec<(PathBuf, Option<GroupResult>)> = inputs
         .json_files
@@ -462,7 +568,7 @@ pub fn scan_listing(listing: &ecrguard_walk::Listing, opts: &TerraformOptions) -
         sources,
         errors,
         not_evaluated,
-        files: file_count + plan_files,
+        files: file_count + plan_files + inputs.terragrunt_units.len(),
         other_json,
         plans: plan_paths,
     }

@@ -113,7 +113,7 @@ fn document(v: &V) -> Result<Parts, V> {
                 )));
             }
         },
-        Val::Unknown(_) => return Err(v.clone()),
+        Val::Unknown(_) | Val::Partial(_) => return Err(v.clone()),
         _ => return Err(V::unknown("a merged policy document is not a string")),
     };
     let statements = match decoded.get("Statement") {
@@ -137,6 +137,7 @@ fn policy_vars(v: V) -> V {
     let pos = v.pos;
     let val = match v.val {
         Val::String(s) => Val::String(s.replace("&{", "${")),
+        Val::Partial(p) => Val::Partial(p.map_text(|t| t.replace("&{", "${"))),
         Val::Number(n) => Val::String(crate::value::number_text(n)),
         Val::Bool(b) => Val::String(b.to_string()),
         Val::List(items) => Val::List(items.into_iter().map(policy_vars).collect()),

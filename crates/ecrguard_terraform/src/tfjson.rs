@@ -37,7 +37,8 @@ fn ident(s: &str) -> Decorated<Ident> {
 
 fn expr(node: &Node) -> Expression {
     match &node.value {
-        J::Null | J::Unknown(_) => Expression::null(),
+        // A parsed file holds neither; only sources build them.
+        J::Null | J::Unknown(_) | J::Partial(_) => Expression::null(),
         J::Bool(b) => Expression::from(*b),
         J::Number(n) => n
             .parse::<f64>()

@@ -31,6 +31,7 @@ fn to_v(node: &Node, file: FileId) -> V {
             .map_or_else(|_| Val::String(n.clone()), Val::Number),
         J::String(s) => Val::String(s.clone()),
         J::Unknown(u) => Val::Unknown(u.clone()),
+        J::Partial(p) => Val::Partial(p.clone()),
         J::Array(items) => Val::List(items.iter().map(|n| to_v(n, file)).collect()),
         J::Object(members) => Val::Object(
             members

@@ -4,6 +4,7 @@
 //! policy written as HCL points at its own lines.
 
 use ecrguard_iam::json::{self, Member, Node, Span};
+use ecrguard_iam::partial::Partial;
 use ecrguard_model::FileId;
 
 /// Where a value was written.
@@ -48,6 +49,8 @@ pub enum Val {
     Unknown(String),
     /// A string produced by `jsonencode`: the value it encodes.
     Encoded(Box<V>),
+    /// A string known only in part (a template whose interpolations are not all known).
+    Partial(Partial),
 }
 
 impl V {
@@ -82,10 +85,20 @@ impl V {
         self
     }
 
-    /// Whether the value or anything inside it is unknown.
+    /// Whether the value is unknown, wholly or in part (a partly known string).
     #[must_use]
     pub fn is_unknown(&self) -> bool {
-        matches!(self.val, Val::Unknown(_))
+        matches!(self.val, Val::Unknown(_) | Val::Partial(_))
+    }
+
+    /// Why the value is not (fully) known, for unknown and partly known values.
+    #[must_use]
+    pub fn unknown_why(&self) -> Option<String> {
+        match &self.val {
+            Val::Unknown(why) => Some(why.clone()),
+            Val::Partial(p) => Some(p.describe()),
+            _ => None,
+        }
     }
 
     /// The string, for strings and numbers and booleans (Terraform converts them).
@@ -158,7 +171,7 @@ impl V {
             Val::String(_) | Val::Encoded(_) => "string",
             Val::List(_) => "list",
             Val::Object(_) => "object",
-            Val::Unknown(_) => "unknown",
+            Val::Unknown(_) | Val::Partial(_) => "unknown",
         }
     }
 
@@ -179,6 +192,7 @@ impl V {
             Val::Number(n) => json::Value::Number(number_text(*n)),
             Val::String(s) => json::Value::String(s.clone()),
             Val::Unknown(why) => json::Value::Unknown(why.clone()),
+            Val::Partial(p) => json::Value::Partial(p.clone()),
             Val::Encoded(inner) => json::Value::String(inner.to_json_text()),
             Val::List(items) => json::Value::Array(items.iter().map(|v| v.to_node(file)).collect()),
             Val::Object(members) => json::Value::Object(
@@ -206,6 +220,7 @@ impl V {
                 .map_or_else(|_| Val::String(n.clone()), Val::Number),
             json::Value::String(s) => Val::String(s.clone()),
             json::Value::Unknown(u) => Val::Unknown(u.clone()),
+            json::Value::Partial(p) => Val::Partial(p.clone()),
             json::Value::Array(items) => Val::List(items.iter().map(V::from_node).collect()),
             json::Value::Object(members) => Val::Object(
                 members

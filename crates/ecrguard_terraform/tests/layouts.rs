@@ -251,3 +251,71 @@ fn opentofu_files_are_read_and_replace_their_terraform_twins() {
         "{found:?}"
     );
 }
+
+#[test]
+fn a_module_reached_from_several_roots_gives_findings_per_root() {
+    let t = tree("roots");
+    // A checkout: scanning one example still reaches `../../modules`.
+    std::fs::create_dir_all(t.0.join(".git")).unwrap();
+    write(
+        &t.0,
+        "modules/ecr/main.tf",
+        &MODULE_MAIN.replace("git::https://example.invalid/label.git?ref=v1", "../label"),
+    );
+    write(&t.0, "modules/label/main.tf", LABEL_MAIN);
+    for example in ["complete", "simple"] {
+        write(
+            &t.0,
+            &format!("examples/{example}/main.tf"),
+            &ROOT
+                .replace("SOURCE", "../../modules/ecr")
+                .replace("  version = \"~> 2.0\"\n", "")
+                .replace("\"app\"", &format!("\"{example}\""))
+                // A module not initialised, so each root has a not-evaluated line.
+                .replace(
+                    "module \"ecr\" {",
+                    "module \"extra\" {\n  source = \"acme/extra/aws\"\n}\nmodule \"ecr\" {",
+                ),
+        );
+    }
+    let s = scan(std::slice::from_ref(&t.0), &TerraformOptions::default());
+    assert!(s.errors.is_empty(), "{:?}", s.errors);
+    let found = check(&s.state, &Settings::default());
+    let public: Vec<_> = found.iter().filter(|f| f.rule.code == "ECR002").collect();
+    let mut labels: Vec<&str> = public.iter().map(|f| f.resource.label()).collect();
+    labels.sort_unstable();
+    assert_eq!(
+        labels,
+        [
+            "examples/complete: module.ecr.aws_ecr_repository_policy.this[0]",
+            "examples/simple: module.ecr.aws_ecr_repository_policy.this[0]",
+        ]
+    );
+    assert_eq!(public[0].resource.address(), public[1].resource.address());
+    let mut roots: Vec<_> = public.iter().map(|f| f.resource.root()).collect();
+    roots.sort_unstable();
+    assert_eq!(roots, [Some("examples/complete"), Some("examples/simple")]);
+    // Same file and lines, same rule and address: told apart by their root.
+    assert_ne!(public[0].fingerprint(), public[1].fingerprint());
+    // What could not be evaluated is named with its root too.
+    for root in ["examples/complete", "examples/simple"] {
+        assert!(
+            s.not_evaluated
+                .iter()
+                .any(|n| n.address == format!("{root}: module.extra")),
+            "{root}: {:?}",
+            s.not_evaluated
+        );
+    }
+    // Scanning one root directly: no root in the names, as before.
+    let one = scan(&[t.0.join("examples/simple")], &TerraformOptions::default());
+    let found = check(&one.state, &Settings::default());
+    assert!(
+        found.iter().any(
+            |f| f.resource.label() == "module.ecr.aws_ecr_repository_policy.this[0]"
+                && f.resource.root().is_none()
+        ),
+        "{:?}",
+        found.iter().map(|f| f.resource.label()).collect::<Vec<_>>()
+    );
+}

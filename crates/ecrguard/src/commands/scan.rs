@@ -443,6 +443,7 @@ fn unclaimed_named_files(
             continue;
         };
         let terraform = ecrguard_terraform::discover::is_tf(p)
+            || ecrguard_terraform::discover::is_terragrunt(p)
             || (p.extension().is_some_and(|e| e == "json") && !other_json.contains(p));
         if terraform || templates.contains(p) {
             continue;
@@ -468,7 +469,7 @@ fn not_recognised(p: &std::path::Path, text: &str) -> String {
     } else {
         format!(
             "`{}` is not a format ecrguard scans (Terraform or OpenTofu `.tf` / `.tf.json` / \
-             `.tofu` / `.tofu.json`, a plan from \
+             `.tofu` / `.tofu.json`, a Terragrunt `terragrunt.hcl`, a plan from \
              `terraform show -json`, or a CloudFormation template)",
             p.display()
         )
@@ -540,6 +541,29 @@ fn unknowns(state: &ecrguard_model::EcrState) -> Vec<NotEvaluated> {
         for p in &i.policies {
             if let PolicyState::Unknown(why, _) = &p.document {
                 note(i.id.label(), &format!("policy `{}`", p.name), why);
+            }
+        }
+    }
+    // Identity policies whose ECR grants depend on values the source left open.
+    let identity_docs = state
+        .managed_policies
+        .iter()
+        .filter_map(|m| m.document.doc())
+        .chain(
+            state
+                .identities
+                .iter()
+                .flat_map(|i| &i.policies)
+                .filter_map(|p| p.document.doc()),
+        );
+    for doc in identity_docs {
+        for g in ecrguard_iam::identity::ecr_grants(&doc.policy) {
+            if let Some(why) = &g.unresolved {
+                let st = &doc.policy.statements[g.statement];
+                out.push(NotEvaluated {
+                    address: doc.declared_by.label().to_string(),
+                    reason: format!("statement {} of the identity policy: {why}", st.label()),
+                });
             }
         }
     }

@@ -209,19 +209,25 @@ pub struct ArnUnknowns {
     pub resource: bool,
 }
 
+/// A partial string from known pieces and `None` for unknown ones (for tests).
+#[cfg(test)]
+pub(crate) fn from_parts(parts: &[Option<&str>]) -> Partial {
+    let mut b = PartialBuilder::default();
+    for p in parts {
+        match p {
+            Some(t) => b.text(t),
+            None => b.unknown("var.x has no value"),
+        }
+    }
+    b.finish().expect_err("an unknown part")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn partial(parts: &[Option<&str>]) -> Partial {
-        let mut b = PartialBuilder::default();
-        for p in parts {
-            match p {
-                Some(t) => b.text(t),
-                None => b.unknown("var.x has no value"),
-            }
-        }
-        b.finish().unwrap_err()
+        from_parts(parts)
     }
 
     #[test]

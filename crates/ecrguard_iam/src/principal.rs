@@ -296,17 +296,7 @@ mod tests {
 
     #[test]
     fn partly_known_principals_keep_what_the_known_text_fixes() {
-        use crate::partial::PartialBuilder;
-        let partial = |parts: &[Option<&str>]| {
-            let mut b = PartialBuilder::default();
-            for p in parts {
-                match p {
-                    Some(t) => b.text(t),
-                    None => b.unknown("var.x has no value"),
-                }
-            }
-            b.finish().unwrap_err()
-        };
+        let partial = crate::partial::from_parts;
         // The role is unknown; its account is not.
         let who = decode_partial(
             PrincipalType::Aws,

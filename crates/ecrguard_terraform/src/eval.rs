@@ -399,13 +399,8 @@ impl<'p> Eval<'p> {
                 Element::Literal(s) => out.text(s.value()),
                 Element::Interpolation(i) => {
                     let v = self.eval(file, &i.expr, scope);
-                    match (&v.val, v.as_string()) {
-                        (_, Some(s)) => out.text(&s),
-                        (Val::Unknown(why), None) => out.unknown(why.clone()),
-                        (Val::Partial(p), None) => out.partial(p),
-                        (_, None) => {
-                            return Err(format!("interpolated value is {}", v.kind_name()));
-                        }
+                    if !functions::append(out, &v) {
+                        return Err(format!("interpolated value is {}", v.kind_name()));
                     }
                 }
                 Element::Directive(d) => match d.as_ref() {

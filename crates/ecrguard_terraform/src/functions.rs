@@ -426,7 +426,7 @@ fn format(args: &[V]) -> V {
 
 /// Appends a string-like value, keeping unknown parts as such: `false` for values that do
 /// not convert to a string (lists, objects, null).
-fn append(out: &mut PartialBuilder, v: &V) -> bool {
+pub(crate) fn append(out: &mut PartialBuilder, v: &V) -> bool {
     match (&v.val, v.as_string()) {
         (_, Some(s)) => out.text(&s),
         (Val::Unknown(why), None) => out.unknown(why.clone()),

@@ -264,6 +264,21 @@ fn root_label(scanned_dirs: &[PathBuf], dir: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// Evaluates a root module with its variables' values; its resources are named in `root`.
+fn evaluate_root(
+    project: &Project,
+    module: std::sync::Arc<module::Module>,
+    inputs: BTreeMap<String, V>,
+    root: String,
+) -> EcrState {
+    let mut ev = Eval::new(project, module, String::new(), inputs, 0);
+    ev.root_label = std::rc::Rc::from(root.as_str());
+    let mut collector = adapt::Collector::default();
+    collector.root = root;
+    collector.add_instance(&ev);
+    collector.finish()
+}
+
 /// Evaluates one Terragrunt unit: its module, as a root named after the unit's directory,
 /// with the unit's inputs.
 fn scan_unit(
@@ -289,12 +304,7 @@ fn scan_unit(
         }
         Ok(dir) => {
             if let Some(module) = project.load_module(&dir) {
-                let mut ev = Eval::new(&project, module, String::new(), unit.inputs, 0);
-                ev.root_label = std::rc::Rc::from(root.as_str());
-                let mut collector = adapt::Collector::default();
-                collector.root = root;
-                collector.add_instance(&ev);
-                state.extend(collector.finish());
+                state.extend(evaluate_root(&project, module, unit.inputs, root));
             }
         }
     }
@@ -403,17 +413,12 @@ fn scan_group(
             continue;
         }
         let inputs = tfvars(&project, dir, &opts.var_files);
-        let mut ev = Eval::new(&project, module.clone(), String::new(), inputs, 0);
         let root = if key.is_file() {
             String::new()
         } else {
             root_label(scanned_dirs, dir)
         };
-        ev.root_label = std::rc::Rc::from(root.as_str());
-        let mut collector = adapt::Collector::default();
-        collector.root = root;
-        collector.add_instance(&ev);
-        state.extend(collector.finish());
+        state.extend(evaluate_root(&project, module.clone(), inputs, root));
     }
     let (errors, not_evaluated) = project.finish();
     GroupResult {

@@ -699,11 +699,20 @@ pub fn malformed(root: &Node, text: &str) -> Option<(String, usize)> {
     while let Some(n) = stack.pop() {
         match &n.value {
             ecrguard_iam::json::Value::Object(members) => {
-                let mut seen: std::collections::HashMap<&str, usize> =
-                    std::collections::HashMap::with_capacity(members.len());
-                for m in members {
+                // Most mappings are small: compared pairwise without a table; a table only
+                // past a few dozen keys, where pairs would grow quadratically.
+                let mut seen: Option<std::collections::HashMap<&str, usize>> = (members.len() > 24)
+                    .then(|| std::collections::HashMap::with_capacity(members.len()));
+                for (i, m) in members.iter().enumerate() {
                     let at = m.key_span.map_or(start(&m.value), |s| s.start as usize);
-                    if let Some(first) = seen.insert(m.key.as_str(), at) {
+                    let earlier = match &mut seen {
+                        Some(table) => table.insert(m.key.as_str(), at),
+                        None => members[..i]
+                            .iter()
+                            .find(|e| e.key == m.key)
+                            .map(|e| e.key_span.map_or(start(&e.value), |s| s.start as usize)),
+                    };
+                    if let Some(first) = earlier {
                         return Some((
                             format!(
                                 "duplicate key `{}` (first at line {}); CloudFormation rejects \

@@ -649,7 +649,10 @@ impl<'p> Eval<'p> {
         if let Some(v) = self.locals.borrow().get(name) {
             return v.clone();
         }
-        let Some(fe) = self.module.locals.get(name).cloned() else {
+        // The module is shared, not its syntax copied: a deep clone per reference was a few
+        // percent of a large scan.
+        let module = Arc::clone(&self.module);
+        let Some(fe) = module.locals.get(name) else {
             return Rc::new(V::unknown(format!("`local.{name}` is not declared")));
         };
         let v = Rc::new(self.guarded(&format!("local.{name}"), || {
@@ -860,7 +863,8 @@ impl<'p> Eval<'p> {
         if let Some(v) = self.objects.borrow().get(&key) {
             return v.clone();
         }
-        let Some(block) = self.module.resource(ty, name).cloned() else {
+        let module = Arc::clone(&self.module);
+        let Some(block) = module.resource(ty, name) else {
             return Rc::new(V::unknown(format!("`{key}` is not declared")));
         };
         let v = Rc::new(self.guarded(&key, || {
@@ -974,7 +978,8 @@ impl<'p> Eval<'p> {
         if let Some(v) = self.objects.borrow().get(&key) {
             return v.clone();
         }
-        let Some(block) = self.module.data_source(ty, name).cloned() else {
+        let module = Arc::clone(&self.module);
+        let Some(block) = module.data_source(ty, name) else {
             return Rc::new(V::unknown(format!("`{key}` is not declared")));
         };
         let v = Rc::new(self.guarded(&key, || {
@@ -1236,7 +1241,8 @@ impl<'p> Eval<'p> {
 
     /// `output "NAME"` of this instance.
     pub fn output(&self, name: &str) -> V {
-        let Some(fe) = self.module.outputs.get(name).cloned() else {
+        let module = Arc::clone(&self.module);
+        let Some(fe) = module.outputs.get(name) else {
             return V::unknown(format!("output `{name}` is not declared"));
         };
         self.guarded(&format!("output.{name}"), || {

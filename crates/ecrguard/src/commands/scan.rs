@@ -556,7 +556,22 @@ fn unknowns(state: &ecrguard_model::EcrState) -> Vec<NotEvaluated> {
                 .flat_map(|i| &i.policies)
                 .filter_map(|p| p.document.doc()),
         );
-    for doc in identity_docs {
+    // Only documents with an unresolved value can have an undecided grant: the rest are not
+    // analysed twice.
+    let unresolved = |doc: &&ecrguard_model::PolicyDoc| {
+        doc.policy.statements.iter().any(|st| {
+            st.resource
+                .iter()
+                .flat_map(|b| &b.values)
+                .any(|v| v.unresolved().is_some())
+                || st
+                    .action
+                    .iter()
+                    .flat_map(|a| &a.patterns)
+                    .any(|p| p.unknown)
+        })
+    };
+    for doc in identity_docs.filter(unresolved) {
         for g in ecrguard_iam::identity::ecr_grants(&doc.policy) {
             if let Some(why) = &g.unresolved {
                 let st = &doc.policy.statements[g.statement];

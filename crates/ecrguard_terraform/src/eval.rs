@@ -868,8 +868,8 @@ impl<'p> Eval<'p> {
             return Rc::new(V::unknown(format!("`{key}` is not declared")));
         };
         let v = Rc::new(self.guarded(&key, || {
-            self.collect_instances(&block, |scope| {
-                V::new(Val::Object(self.resource_object(&block, scope)))
+            self.collect_instances(block, |scope| {
+                V::new(Val::Object(self.resource_object(block, scope)))
             })
         }));
         self.objects.borrow_mut().insert(key, v.clone());
@@ -983,9 +983,9 @@ impl<'p> Eval<'p> {
             return Rc::new(V::unknown(format!("`{key}` is not declared")));
         };
         let v = Rc::new(self.guarded(&key, || {
-            self.collect_instances(&block, |scope| match ty {
+            self.collect_instances(block, |scope| match ty {
                 "aws_iam_policy_document" => {
-                    let doc = policy_document::render(self, &block, scope);
+                    let doc = policy_document::render(self, block, scope);
                     let encoded =
                         V::new(Val::Encoded(Box::new(doc))).at(block.span().map(|span| Pos {
                             file: block.file,

@@ -213,7 +213,24 @@ fn strip(n: &mut Node) {
     }
 }
 
-fn logical_targets(ctx: &Ctx<'_, '_>, list: Option<&Node>) -> Vec<String> {
+/// How a template names an identity: by its logical id (`!Ref CiRole`,
+/// `!GetAtt CiRole.Arn`) or by its name (a string).
+#[derive(Debug, Clone, PartialEq)]
+enum IdentityRef {
+    Logical(String),
+    Name(String),
+}
+
+impl IdentityRef {
+    fn names(&self, logical: &str, ident: &Identity) -> bool {
+        match self {
+            IdentityRef::Logical(l) => l == logical,
+            IdentityRef::Name(n) => ident.name.known() == Some(n),
+        }
+    }
+}
+
+fn logical_targets(ctx: &Ctx<'_, '_>, list: Option<&Node>) -> Vec<IdentityRef> {
     // `Roles: [!Ref CiRole, "named-role"]`: a Ref names the logical id, a string the name.
     let Some(J::Array(items)) = list.map(|l| &l.value) else {
         return Vec::new();
@@ -221,10 +238,10 @@ fn logical_targets(ctx: &Ctx<'_, '_>, list: Option<&Node>) -> Vec<String> {
     items
         .iter()
         .filter_map(|i| match i.get("Ref").and_then(Node::as_str) {
-            Some(r) => Some(format!("logical:{r}")),
+            Some(r) => Some(IdentityRef::Logical(r.to_string())),
             None => ctx
                 .resolve(i)
-                .and_then(|v| v.as_str().map(|s| format!("name:{s}"))),
+                .and_then(|v| v.as_str().map(|s| IdentityRef::Name(s.to_string()))),
         })
         .collect()
 }
@@ -241,9 +258,12 @@ pub fn adapt(root: &Node, file: FileId, overrides: &BTreeMap<String, String>) ->
     };
     let mut out = Adapted::default();
     let mut identities: Vec<(String, Identity)> = Vec::new();
-    let mut attachments: Vec<(Vec<String>, IdentityPolicy)> = Vec::new();
+    let mut attachments: Vec<(Vec<IdentityRef>, IdentityPolicy)> = Vec::new();
     let mut managed_by_logical: BTreeMap<String, PolicyState> = BTreeMap::new();
-    let mut node_roles: Vec<String> = Vec::new();
+    // `ManagedPolicyArns: [!Ref Policy]`: (identity index, policy logical id, where), linked
+    // once every managed policy of the template is read.
+    let mut managed_refs: Vec<(usize, String, Origin)> = Vec::new();
+    let mut node_roles: Vec<IdentityRef> = Vec::new();
     for (logical, res) in &t.resources {
         let Some(ty) = res.get("Type").and_then(Node::as_str) else {
             continue;
@@ -485,13 +505,8 @@ pub fn adapt(root: &Node, file: FileId, overrides: &BTreeMap<String, String>) ->
                 {
                     for a in arns {
                         if let Some(r) = a.get("Ref").and_then(Node::as_str) {
-                            policies.push(IdentityPolicy {
-                                name: format!("\u{0}logical:{r}"),
-                                document: PolicyState::Unknown(
-                                    "linked below".into(),
-                                    ctx.origin(a),
-                                ),
-                            });
+                            // The identity is the next one pushed.
+                            managed_refs.push((identities.len(), r.to_string(), ctx.origin(a)));
                             continue;
                         }
                         match ctx.resolve(a).map(|n| n.value) {
@@ -595,13 +610,12 @@ pub fn adapt(root: &Node, file: FileId, overrides: &BTreeMap<String, String>) ->
                                 J::String(s) => s.split('.').next().map(str::to_string),
                                 _ => None,
                             };
-                            node_roles.extend(first.map(|l| format!("logical:{l}")));
+                            node_roles.extend(first.map(IdentityRef::Logical));
                         }
                         None => {
                             if let Some(J::String(arn)) = ctx.resolve(role).map(|n| n.value) {
-                                node_roles.push(format!(
-                                    "name:{}",
-                                    arn.rsplit('/').next().unwrap_or(&arn)
+                                node_roles.push(IdentityRef::Name(
+                                    arn.rsplit('/').next().unwrap_or(&arn).to_string(),
                                 ));
                             }
                         }
@@ -612,30 +626,24 @@ pub fn adapt(root: &Node, file: FileId, overrides: &BTreeMap<String, String>) ->
         }
     }
     // Link attachments, managed policies by Ref, and node roles.
-    let matches = |target: &str, logical: &str, ident: &Identity| {
-        target.strip_prefix("logical:") == Some(logical)
-            || target
-                .strip_prefix("name:")
-                .is_some_and(|n| ident.name.known().map(String::as_str) == Some(n))
-    };
-    for (logical, ident) in &mut identities {
-        for p in &mut ident.policies {
-            if let Some(r) = p.name.strip_prefix("\u{0}logical:").map(str::to_string) {
-                p.document = managed_by_logical.get(&r).cloned().unwrap_or_else(|| {
-                    PolicyState::Unknown(
-                        format!("`{r}` is not a managed policy of this template"),
-                        ident.origin.clone(),
-                    )
-                });
-                p.name = r;
-            }
+    for (index, r, origin) in managed_refs {
+        let document = managed_by_logical.get(&r).cloned().unwrap_or_else(|| {
+            PolicyState::Unknown(
+                format!("`{r}` is not a managed policy of this template"),
+                origin,
+            )
+        });
+        if let Some((_, ident)) = identities.get_mut(index) {
+            ident.policies.push(IdentityPolicy { name: r, document });
         }
+    }
+    for (logical, ident) in &mut identities {
         for (targets, policy) in &attachments {
-            if targets.iter().any(|t| matches(t, logical, ident)) {
+            if targets.iter().any(|t| t.names(logical, ident)) {
                 ident.policies.push(policy.clone());
             }
         }
-        if node_roles.iter().any(|t| matches(t, logical, ident)) {
+        if node_roles.iter().any(|t| t.names(logical, ident)) {
             ident.eks_node_role = true;
         }
     }

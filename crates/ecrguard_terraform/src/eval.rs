@@ -19,10 +19,6 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
 
-/// Marks a policy ARN that names the policy by its address (its name is known only after
-/// apply): `arn:aws:iam::<self>:policy/<mark>module.x.aws_iam_policy.push`.
-pub const POLICY_REF_MARK: &str = "\u{0}ref:";
-
 /// Deepest module nesting followed (guards against a module that calls itself).
 const MAX_MODULE_DEPTH: usize = 16;
 
@@ -599,7 +595,7 @@ impl<'p> Eval<'p> {
         let items: Vec<V> = match &value.val {
             Val::List(l) => l.clone(),
             Val::Null => Vec::new(),
-            Val::Unknown(_) | Val::Partial(_) => return value,
+            Val::Unknown(_) | Val::Partial(_) | Val::Computed { .. } => return value,
             _ => vec![value.clone()],
         };
         V::new(Val::List(
@@ -907,7 +903,7 @@ impl<'p> Eval<'p> {
             "aws_iam_group" => vec![("id", name.clone()), ("arn", own_arn("group"))],
             "aws_iam_policy" => {
                 // A name known only after apply (`"${var.env}-push"`) still identifies the
-                // policy to whatever refers to it: the ARN then carries the instance's address,
+                // policy to whatever refers to it: the ARN is computed but says whose it is,
                 // and attachments link to it by reference.
                 let arn = own_arn("policy").or_else(|| {
                     let mut address = self.address_of(&block.address_label());
@@ -916,9 +912,10 @@ impl<'p> Eval<'p> {
                     } else if let Some(i) = scope.get_count_index() {
                         address.push_str(&format!("[{i}]"));
                     }
-                    Some(V::string(format!(
-                        "arn:aws:iam::{SELF_ACCOUNT}:policy/{POLICY_REF_MARK}{address}"
-                    )))
+                    Some(V::new(Val::Computed {
+                        address,
+                        attribute: "arn",
+                    }))
                 });
                 vec![("arn", arn.clone()), ("id", arn)]
             }

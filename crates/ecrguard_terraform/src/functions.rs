@@ -27,6 +27,7 @@ fn list_items(v: &V) -> Option<Vec<V>> {
 fn flatten_into(v: &V, out: &mut Vec<V>) -> bool {
     match &v.val {
         Val::List(l) => l.iter().all(|x| flatten_into(x, out)),
+        // A wholly unknown value may be a list: what it flattens to is not known.
         Val::Unknown(_) => false,
         _ => {
             out.push(v.clone());

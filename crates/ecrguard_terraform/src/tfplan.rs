@@ -145,6 +145,7 @@ impl PlanSite<'_> {
             let inner = after.strip_prefix('[')?.split(']').next()?;
             Some(inner.trim_matches('"').to_string())
         });
+        let key = key.map(crate::adapt::InstanceKey::Known);
         Some(Target::Resource {
             module: self.module.clone(),
             name,

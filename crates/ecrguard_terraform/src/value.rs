@@ -51,6 +51,15 @@ pub enum Val {
     Encoded(Box<V>),
     /// A string known only in part (a template whose interpolations are not all known).
     Partial(Partial),
+    /// An attribute known only after apply of a resource the code declares. Unknown as a
+    /// value, but it still says whose attribute it is, so that links by reference work
+    /// (`policy_arn = aws_iam_policy.push.arn` when the policy's name is computed).
+    Computed {
+        /// The resource instance's address.
+        address: String,
+        /// The attribute.
+        attribute: &'static str,
+    },
 }
 
 impl V {
@@ -88,7 +97,10 @@ impl V {
     /// Whether the value is unknown, wholly or in part (a partly known string).
     #[must_use]
     pub fn is_unknown(&self) -> bool {
-        matches!(self.val, Val::Unknown(_) | Val::Partial(_))
+        matches!(
+            self.val,
+            Val::Unknown(_) | Val::Partial(_) | Val::Computed { .. }
+        )
     }
 
     /// Why the value is not (fully) known, for unknown and partly known values.
@@ -97,6 +109,9 @@ impl V {
         match &self.val {
             Val::Unknown(why) => Some(why.clone()),
             Val::Partial(p) => Some(p.describe()),
+            Val::Computed { address, attribute } => {
+                Some(format!("`{address}.{attribute}` is known only after apply"))
+            }
             _ => None,
         }
     }
@@ -171,7 +186,7 @@ impl V {
             Val::String(_) | Val::Encoded(_) => "string",
             Val::List(_) => "list",
             Val::Object(_) => "object",
-            Val::Unknown(_) | Val::Partial(_) => "unknown",
+            Val::Unknown(_) | Val::Partial(_) | Val::Computed { .. } => "unknown",
         }
     }
 
@@ -193,6 +208,7 @@ impl V {
             Val::String(s) => json::Value::String(s.clone()),
             Val::Unknown(why) => json::Value::Unknown(why.clone()),
             Val::Partial(p) => json::Value::Partial(p.clone()),
+            Val::Computed { .. } => json::Value::Unknown(self.unknown_why().unwrap_or_default()),
             Val::Encoded(inner) => json::Value::String(inner.to_json_text()),
             Val::List(items) => json::Value::Array(items.iter().map(|v| v.to_node(file)).collect()),
             Val::Object(members) => json::Value::Object(

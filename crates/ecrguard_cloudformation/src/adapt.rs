@@ -246,6 +246,116 @@ fn logical_targets(ctx: &Ctx<'_, '_>, list: Option<&Node>) -> Vec<IdentityRef> {
         .collect()
 }
 
+/// The policies of a SAM function's `Policies`: inline documents, AWS managed policies by
+/// name or ARN, and SAM policy templates (of which only `ECRPullPolicy` grants ECR actions:
+/// reads on the one repository it names). A value that cannot be resolved is an unknown
+/// policy, never none.
+fn sam_policies(ctx: &Ctx<'_, '_>, node: Option<&Node>, id: &ResourceId) -> Vec<IdentityPolicy> {
+    let Some(node) = node.and_then(|n| ctx.resolve(n)) else {
+        return Vec::new();
+    };
+    let items = match &node.value {
+        J::Array(items) => items.clone(),
+        _ => vec![node.clone()],
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let label = format!("Policies[{i}]");
+        match &item.value {
+            J::String(name) => {
+                if let Some(text) = ecrguard_iam::managed::document(name) {
+                    if let Ok(mut doc) = json::parse(&text) {
+                        strip(&mut doc);
+                        out.push(IdentityPolicy {
+                            name: name.rsplit('/').next().unwrap_or(name).to_string(),
+                            document: present(
+                                &doc,
+                                PolicyKind::Identity,
+                                &text,
+                                ctx.origin(item),
+                                id,
+                            ),
+                        });
+                    }
+                } else if name.contains(":policy/") && !name.contains(":iam::aws:policy/") {
+                    out.push(IdentityPolicy {
+                        name: name.clone(),
+                        document: PolicyState::Unknown(
+                            format!("customer managed policy `{name}` is not in the template"),
+                            ctx.origin(item),
+                        ),
+                    });
+                }
+            }
+            J::Object(_) if item.get("Statement").is_some() => out.push(IdentityPolicy {
+                name: label,
+                document: ctx.policy_state(item, PolicyKind::Identity, id),
+            }),
+            J::Object(members) => {
+                for m in members {
+                    if m.key != "ECRPullPolicy" {
+                        continue;
+                    }
+                    let repository = m.value.get("RepositoryName").map(|r| r.value.clone());
+                    let resource = match repository {
+                        Some(J::String(r)) => J::String(format!(
+                            "arn:aws:ecr:*:{}:repository/{r}",
+                            ecrguard_iam::analysis::SELF_ACCOUNT
+                        )),
+                        Some(J::Partial(p)) => J::Unknown(p.describe()),
+                        Some(J::Unknown(why)) => J::Unknown(why),
+                        _ => J::Unknown("`ECRPullPolicy` without a `RepositoryName`".into()),
+                    };
+                    let obj = |members: Vec<(&str, Node)>| Node {
+                        value: J::Object(
+                            members
+                                .into_iter()
+                                .map(|(key, value)| json::Member {
+                                    key: key.to_string(),
+                                    key_span: None,
+                                    value,
+                                })
+                                .collect(),
+                        ),
+                        span: item.span,
+                    };
+                    let actions = [
+                        "ecr:GetDownloadUrlForLayer",
+                        "ecr:BatchGetImage",
+                        "ecr:BatchCheckLayerAvailability",
+                    ]
+                    .iter()
+                    .map(|a| Node::string(*a))
+                    .collect();
+                    let statement = obj(vec![
+                        ("Effect", Node::string("Allow")),
+                        ("Action", Node::new(J::Array(actions))),
+                        ("Resource", Node::new(resource)),
+                    ]);
+                    let doc = obj(vec![
+                        ("Version", Node::string("2012-10-17")),
+                        ("Statement", Node::new(J::Array(vec![statement]))),
+                    ]);
+                    out.push(IdentityPolicy {
+                        name: format!("{label} (ECRPullPolicy)"),
+                        document: ctx.policy_state(&doc, PolicyKind::Identity, id),
+                    });
+                }
+            }
+            J::Unknown(why) => out.push(IdentityPolicy {
+                name: label,
+                document: PolicyState::Unknown(why.clone(), ctx.origin(item)),
+            }),
+            J::Partial(p) => out.push(IdentityPolicy {
+                name: label,
+                document: PolicyState::Unknown(p.describe(), ctx.origin(item)),
+            }),
+            _ => {}
+        }
+    }
+    out
+}
+
 /// Adapts one template.
 #[allow(clippy::too_many_lines)]
 #[must_use]
@@ -554,6 +664,29 @@ pub fn adapt(root: &Node, file: FileId, overrides: &BTreeMap<String, String>) ->
                         id,
                         kind,
                         name,
+                        origin,
+                        policies,
+                        eks_node_role: false,
+                        groups: Vec::new(),
+                    },
+                ));
+            }
+            // A SAM function runs as `Role` when one is given (its policies are that role's,
+            // and SAM ignores `Policies`); otherwise as the role SAM creates from `Policies`.
+            "AWS::Serverless::Function" => {
+                if props.and_then(|p| p.get("Role")).is_some() {
+                    continue;
+                }
+                let policies = sam_policies(&ctx, props.and_then(|p| p.get("Policies")), &id);
+                identities.push((
+                    logical.clone(),
+                    Identity {
+                        id,
+                        kind: IdentityKind::Role,
+                        name: Value::Unknown(
+                            "the role SAM creates for a function is named at deploy time".into(),
+                            origin.clone(),
+                        ),
                         origin,
                         policies,
                         eks_node_role: false,

@@ -5,6 +5,7 @@
 #![deny(missing_docs)]
 
 pub mod adapt;
+pub mod serverless;
 pub mod template;
 pub mod yaml;
 
@@ -170,6 +171,18 @@ fn read(text: &str) -> ReadResult {
     Ok(Some(root))
 }
 
+/// Reads a Serverless Framework service file as the template it stands for: `Ok(None)` when
+/// it declares nothing that could hold ECR resources or role statements.
+fn read_serverless(text: &str) -> ReadResult {
+    let root = yaml::parse(text).map_err(|e| {
+        (
+            format!("serverless.yml is not valid YAML: {}", e.message),
+            e.offset,
+        )
+    })?;
+    Ok(serverless::to_template(&root))
+}
+
 /// A candidate's text. `Ok(None)` for a file that is not UTF-8 and does not look like a
 /// template (a binary `.json`); an error for one that cannot be read, or that looks like a
 /// template but is not UTF-8 (CloudFormation reads templates as UTF-8): never a silent skip.
@@ -279,7 +292,15 @@ pub fn scan_inputs(
             };
             // A panic while reading or adapting one template (a defect of ours that input
             // reached) is an error on that template; the other templates are still scanned.
-            let read = std::panic::catch_unwind(|| read(&text)).unwrap_or_else(|_| {
+            let service_file = serverless::is_service_file(&p);
+            let read = std::panic::catch_unwind(|| {
+                if service_file {
+                    read_serverless(&text)
+                } else {
+                    read(&text)
+                }
+            })
+            .unwrap_or_else(|_| {
                 Err((
                     "internal error while reading the template; please report it with the input"
                         .to_string(),

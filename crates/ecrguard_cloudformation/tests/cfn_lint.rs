@@ -11,10 +11,6 @@ use std::process::Command;
 /// Where the two disagree, and why (SEMANTICS.md section 1).
 const DIFFERENCES: &[(&str, &str)] = &[
     (
-        "allow_not_principal",
-        "IAM supports `NotPrincipal` only with `Deny`; cfn-lint's ECR schema accepts it with `Allow`",
-    ),
-    (
         "null_if_exists",
         "`Null` has no `IfExists` form and IAM rejects `NullIfExists`; cfn-lint's operator pattern accepts it",
     ),

@@ -727,10 +727,13 @@ impl Reader {
         if let (Some(Effect::Allow), Some(p)) = (st.effect, &st.principal)
             && p.negated
         {
-            self.invalid(
+            // A warning, not an error: IAM's own validation reports it as a security
+            // warning, and a policy that is accepted this way is public, which is the verdict
+            // that matters.
+            self.warn(
                 Some(index),
                 p.span,
-                "`NotPrincipal` with `Allow` is not supported by IAM; if accepted it grants everyone except the listed principals",
+                "`NotPrincipal` with `Allow` is not supported by IAM and may be rejected; if accepted it grants everyone except the listed principals, anonymous users included",
             );
         }
         st
@@ -1046,6 +1049,24 @@ mod tests {
     }
 
     #[test]
+    fn allow_with_not_principal_is_public_with_a_warning_not_invalid() {
+        let p = parse_text(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotPrincipal":{"AWS":"123456789012"},"Action":"ecr:BatchGetImage"}]}"#,
+            PolicyKind::Repository,
+        )
+        .unwrap();
+        assert!(
+            p.problems.iter().any(|x| x.kind == ProblemKind::Warning
+                && x.message.contains("`NotPrincipal` with `Allow`")),
+            "{:?}",
+            p.problems
+        );
+        assert!(!p.problems.iter().any(|x| x.kind == ProblemKind::Invalid));
+        let a = crate::analysis::analyze(&p, &crate::analysis::AnalysisOptions::default());
+        assert_eq!(a.verdict, crate::analysis::Verdict::Public);
+    }
+
+    #[test]
     fn statement_object_or_list_and_string_or_list() {
         let one = parse_text(
             r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"ecr:*"}}"#,
@@ -1102,10 +1123,6 @@ mod tests {
             (
                 r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"BatchGetImage"}]}"#,
                 "form `service:Action`",
-            ),
-            (
-                r#"{"Statement":[{"Effect":"Allow","NotPrincipal":{"AWS":"123456789012"},"Action":"ecr:*"}]}"#,
-                "`NotPrincipal` with `Allow`",
             ),
             (
                 r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"ecr:*","NotAction":"ecr:PutImage"}]}"#,

@@ -94,7 +94,8 @@ fn cases() -> Vec<Case> {
         case("orphaned_unique_id_grants_nothing", allow(r#"{"AWS":"AROAEXAMPLEEXAMPLE123"}"#, read, ""), Private, &[]),
         case("wildcard_account_in_arn", allow(r#"{"AWS":"arn:aws:iam::*:root"}"#, read, ""), Invalid, &["*"]),
         case("wildcard_role_in_arn", allow(r#"{"AWS":"arn:aws:iam::222222222222:role/ci-*"}"#, read, ""), Invalid, &["222222222222"]),
-        case("allow_not_principal", r#"{"Statement":[{"Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"ecr:*"}]}"#.into(), Invalid, &["*"]),
+        // SEMANTICS.md: scored public, with a warning that AWS may reject it (not invalid).
+        case("allow_not_principal", r#"{"Statement":[{"Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"ecr:*"}]}"#.into(), Public, &["*"]),
         // Effect.
         case("deny_star_only", r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"ecr:*"}]}"#.into(), Private, &[]),
         case("effect_lower_case", r#"{"Statement":[{"Effect":"allow","Principal":"*","Action":"ecr:*"}]}"#.into(), Invalid, &["*"]),

@@ -10,10 +10,11 @@ declare_rule! {
     /// Flags policies AWS would reject, or parts AWS ignores: text that is not JSON, an
     /// `Effect` other than exactly `Allow`/`Deny`, a condition operator in the wrong case
     /// (`stringEquals`), a wildcard inside a principal ARN (`arn:aws:iam::*:root`), an unknown
-    /// `Version`, a statement without `Action` or `Principal`, `Allow` with `NotPrincipal`, or a
-    /// text over 10,240 characters. Problems that AWS accepts but that deserve review (a
+    /// `Version`, a statement without `Action` or `Principal`, or a text over 10,240
+    /// characters. Problems that AWS accepts or may accept but that deserve review (a
     /// `Resource` element in a repository policy, an orphaned `AROA...` principal, an action
-    /// that does not exist) are reported at low severity.
+    /// that does not exist, `Allow` with `NotPrincipal`, which IAM validation reports as a
+    /// security warning and ECR002 reports as public) are reported at low severity.
     ///
     /// ## Why is this bad?
     /// An invalid policy fails `terraform apply` or a CloudFormation stack, often after other

@@ -7,7 +7,8 @@
 pub mod adapt;
 pub mod serverless;
 pub mod template;
-pub mod yaml;
+/// The YAML reader (its own crate, shared with the Kubernetes source).
+pub use ecrguard_yaml as yaml;
 
 use adapt::MetadataSuppression;
 use ecrguard_iam::json;

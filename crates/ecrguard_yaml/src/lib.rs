@@ -1,4 +1,5 @@
-//! YAML into the spanned JSON tree the policy engine reads. CloudFormation's short-form tags
+//! YAML into the spanned JSON tree the policy engine reads (CloudFormation templates,
+//! Kubernetes manifests, `serverless.yml`). CloudFormation's short-form tags
 //! become their long forms (`!Ref X` -> `{"Ref": "X"}`, `!GetAtt A.B` ->
 //! `{"Fn::GetAtt": ["A", "B"]}`, `!Sub ...` -> `{"Fn::Sub": ...}`), every node keeps its byte
 //! span, and anchors/aliases are resolved. An unknown tag is an error with its line.
@@ -136,6 +137,8 @@ struct Builder<'a> {
     anchors: Vec<(usize, Node, u64)>,
     alias_nodes: u64,
     root: Option<Node>,
+    /// Documents finished so far, when several are read (`---`).
+    documents: Vec<Node>,
     error: Option<YamlError>,
     last_end: usize,
 }
@@ -394,7 +397,13 @@ impl MarkedEventReceiver for Builder<'_> {
                         ..
                     } => (start, Value::Object(members), tag, anchor),
                 };
-                let end = self.last_end.max(start);
+                // A flow collection ends with its bracket; a block one with its last value.
+                let end = if matches!(self.text.as_bytes().get(at), Some(b']' | b'}')) {
+                    at + 1
+                } else {
+                    self.last_end.max(start)
+                };
+                self.last_end = self.last_end.max(end);
                 let node = Node {
                     value,
                     span: Some(Span::new(start, end)),
@@ -437,11 +446,15 @@ impl MarkedEventReceiver for Builder<'_> {
                     }
                 }
             }
-            Event::Nothing
-            | Event::StreamStart
-            | Event::StreamEnd
-            | Event::DocumentStart
-            | Event::DocumentEnd => {}
+            Event::DocumentEnd => {
+                // An empty document (`---` with nothing, or comments only) is no document.
+                if let Some(root) = self.root.take().filter(|r| r.value != Value::Null) {
+                    self.documents.push(root);
+                }
+                // Anchors do not cross documents.
+                self.anchors.clear();
+            }
+            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentStart => {}
         }
     }
 }
@@ -451,6 +464,26 @@ impl MarkedEventReceiver for Builder<'_> {
 /// # Errors
 /// When the text is not YAML, or uses a tag CloudFormation does not define.
 pub fn parse(text: &str) -> Result<Node, YamlError> {
+    let mut documents = load(text, false)?;
+    Ok(if documents.is_empty() {
+        Node::new(Value::Null)
+    } else {
+        documents.swap_remove(0)
+    })
+}
+
+/// Every document of a stream (`---` between them), as Kubernetes manifests, `helm template`
+/// and `kustomize build` output are written. Empty documents are left out. The alias budget
+/// applies to the whole stream.
+///
+/// # Errors
+/// The first error, with its byte offset: one bad document makes the stream unreadable, as
+/// it does for `kubectl apply`.
+pub fn parse_documents(text: &str) -> Result<Vec<Node>, YamlError> {
+    load(text, true)
+}
+
+fn load(text: &str, multi: bool) -> Result<Vec<Node>, YamlError> {
     let mut b = Builder {
         text,
         offsets: CharOffsets::new(text),
@@ -458,11 +491,12 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
         anchors: Vec::new(),
         alias_nodes: 0,
         root: None,
+        documents: Vec::new(),
         error: None,
         last_end: 0,
     };
     let mut parser = Parser::new_from_str(text);
-    let loaded = parser.load(&mut b, false);
+    let loaded = parser.load(&mut b, multi);
     if let Some(e) = b.error {
         return Err(e);
     }
@@ -470,12 +504,30 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
         message: e.info().to_string(),
         offset: b.offsets.byte(text, e.marker().index()),
     })?;
-    Ok(b.root.unwrap_or(Node::new(Value::Null)))
+    if let Some(root) = b.root.take().filter(|r| r.value != Value::Null) {
+        b.documents.push(root);
+    }
+    Ok(b.documents)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn several_documents_are_read_with_their_own_spans() {
+        let text = "a: 1\n---\n# a comment only\n---\nb: &x [1]\nc: *x\n";
+        let docs = parse_documents(text).unwrap();
+        assert_eq!(docs.len(), 2, "{docs:?}");
+        assert_eq!(docs[0].to_json(), r#"{"a":1}"#);
+        assert_eq!(docs[1].to_json(), r#"{"b":[1],"c":[1]}"#);
+        let b = docs[1].get("b").unwrap().span.unwrap();
+        assert_eq!(&text[b.start as usize..b.end as usize], "[1]");
+        // An alias to an anchor of another document is an error, as in YAML.
+        assert!(parse_documents("a: &x 1\n---\nb: *x\n").is_err());
+        // The single-document reader still reads the first document only.
+        assert_eq!(parse(text).unwrap().to_json(), r#"{"a":1}"#);
+    }
 
     #[test]
     fn short_form_tags_become_long_form() {

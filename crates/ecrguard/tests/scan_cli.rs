@@ -739,3 +739,36 @@ fn findings_of_a_module_shared_by_several_roots_name_their_root() {
         "{v}"
     );
 }
+
+#[test]
+fn kubernetes_manifests_are_scanned_with_annotation_suppressions() {
+    let dir = "crates/ecrguard/tests/fixtures/k8s";
+    let (v, code) = json(&["scan", dir, "--format", "json"]);
+    assert_eq!(code, Some(1), "{v}");
+    let findings = v["findings"].as_array().unwrap();
+    let of = |rule: &str| {
+        findings
+            .iter()
+            .find(|f| f["rule_id"] == rule)
+            .unwrap_or_else(|| panic!("{rule}: {v}"))
+    };
+    assert_eq!(of("ECR002")["resource"], "Repository/shop/web");
+    // The policy text, on the line after `policy: |`.
+    assert_eq!(of("ECR002")["location"]["start_line"], 13);
+    assert_eq!(
+        of("ECR013")["suppressed"]["reason"],
+        "lifecycle managed by the platform team"
+    );
+    // An annotation without a reason does not suppress and is itself reported.
+    assert!(of("ECR011")["suppressed"].is_null());
+    assert!(
+        findings.iter().any(|f| f["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("a reason is required")),
+        "{v}"
+    );
+    // The values file and the Deployment are not counted and not errors.
+    assert_eq!(v["summary"]["files"], 1);
+    assert_eq!(v["summary"]["errors"], 0);
+}

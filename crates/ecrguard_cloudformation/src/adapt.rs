@@ -8,8 +8,8 @@ use ecrguard_iam::PolicyKind;
 use ecrguard_iam::json::{self, Node, Value as J};
 use ecrguard_model::{
     CreationTemplate, EcrState, Encryption, EncryptionKind, FileId, Identity, IdentityKind,
-    IdentityPolicy, ManagedPolicy, Origin, PolicyDoc, PolicyState, PublicRepository,
-    RegistryPolicy, RegistryScanning, Repository, ResourceId, Span, TagMutability, Value,
+    IdentityPolicy, ManagedPolicy, Origin, PolicyState, PublicRepository, RegistryPolicy,
+    RegistryScanning, Repository, ResourceId, Span, TagMutability, Value,
 };
 use std::collections::BTreeMap;
 
@@ -91,17 +91,7 @@ impl Ctx<'_, '_> {
         match &node.value {
             J::Unknown(why) => PolicyState::Unknown(why.clone(), origin),
             J::Partial(p) => PolicyState::Unknown(p.describe(), origin),
-            J::String(s) => match json::parse(s) {
-                Ok(mut parsed) => {
-                    strip(&mut parsed);
-                    present(&parsed, kind, s, origin, declared_by)
-                }
-                Err(e) => PolicyState::Unparseable {
-                    error: format!("not valid JSON: {}", e.message),
-                    origin,
-                    declared_by: declared_by.clone(),
-                },
-            },
+            J::String(s) => PolicyState::read_json_string(s, kind, origin, declared_by),
             J::Object(_) => present(node, kind, &node.to_json(), origin, declared_by),
             _ => PolicyState::Unparseable {
                 error: format!(
@@ -185,32 +175,11 @@ fn present(
     origin: Origin,
     declared_by: &ResourceId,
 ) -> PolicyState {
-    match ecrguard_iam::policy::parse_node_of_text(node, kind, text) {
-        Ok(policy) => PolicyState::Present(Box::new(PolicyDoc {
-            policy,
-            origin,
-            declared_by: declared_by.clone(),
-        })),
-        Err(e) => PolicyState::Unparseable {
-            error: e.message,
-            origin,
-            declared_by: declared_by.clone(),
-        },
-    }
+    PolicyState::read(node, kind, text, origin, declared_by)
 }
 
 fn strip(n: &mut Node) {
-    n.span = None;
-    match &mut n.value {
-        J::Array(items) => items.iter_mut().for_each(strip),
-        J::Object(members) => {
-            for m in members {
-                m.key_span = None;
-                strip(&mut m.value);
-            }
-        }
-        _ => {}
-    }
+    n.strip_spans();
 }
 
 /// How a template names an identity: by its logical id (`!Ref CiRole`,

@@ -122,6 +122,25 @@ impl Node {
             .map(|m| &m.value)
     }
 
+    /// Drops every position in the tree (for a tree parsed from text embedded elsewhere, whose
+    /// offsets are not the embedding file's). Iterative: the tree may be deep.
+    pub fn strip_spans(&mut self) {
+        let mut stack = vec![self];
+        while let Some(n) = stack.pop() {
+            n.span = None;
+            match &mut n.value {
+                Value::Array(items) => stack.extend(items.iter_mut()),
+                Value::Object(members) => {
+                    for m in members {
+                        m.key_span = None;
+                        stack.push(&mut m.value);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
     /// Serializes back to compact JSON (used for sizes and for showing values).
     #[must_use]
     pub fn to_json(&self) -> String {

@@ -79,6 +79,8 @@ pub enum ResourceId {
     Arn(String),
     /// A policy given on its own (`check-policy`): the file it came from.
     Input(String),
+    /// A Kubernetes object: `Kind/name`, or `Kind/namespace/name` for a namespaced one.
+    Kubernetes(String),
 }
 
 impl ResourceId {
@@ -87,7 +89,10 @@ impl ResourceId {
     pub fn label(&self) -> &str {
         match self {
             ResourceId::Terraform(a) => &a.label,
-            ResourceId::CloudFormation(s) | ResourceId::Arn(s) | ResourceId::Input(s) => s,
+            ResourceId::CloudFormation(s)
+            | ResourceId::Arn(s)
+            | ResourceId::Input(s)
+            | ResourceId::Kubernetes(s) => s,
         }
     }
 
@@ -151,6 +156,53 @@ pub enum PolicyState {
 }
 
 impl PolicyState {
+    /// A policy read from a JSON tree whose text is `text` (for limits and messages): present,
+    /// or unparseable with the engine's reason.
+    #[must_use]
+    pub fn read(
+        node: &ecrguard_iam::json::Node,
+        kind: PolicyKind,
+        text: &str,
+        origin: Origin,
+        declared_by: &ResourceId,
+    ) -> PolicyState {
+        match ecrguard_iam::policy::parse_node_of_text(node, kind, text) {
+            Ok(policy) => PolicyState::Present(Box::new(PolicyDoc {
+                policy,
+                origin,
+                declared_by: declared_by.clone(),
+            })),
+            Err(e) => PolicyState::Unparseable {
+                error: e.message,
+                origin,
+                declared_by: declared_by.clone(),
+            },
+        }
+    }
+
+    /// A policy written as a JSON string inside another document (a YAML block scalar, a
+    /// CloudFormation string): positions inside the string are not kept, the whole string is
+    /// where the policy is.
+    #[must_use]
+    pub fn read_json_string(
+        text: &str,
+        kind: PolicyKind,
+        origin: Origin,
+        declared_by: &ResourceId,
+    ) -> PolicyState {
+        match ecrguard_iam::json::parse(text) {
+            Ok(mut node) => {
+                node.strip_spans();
+                PolicyState::read(&node, kind, text, origin, declared_by)
+            }
+            Err(e) => PolicyState::Unparseable {
+                error: format!("not valid JSON: {}", e.message),
+                origin,
+                declared_by: declared_by.clone(),
+            },
+        }
+    }
+
     /// The document, when present.
     #[must_use]
     pub fn doc(&self) -> Option<&PolicyDoc> {

@@ -217,9 +217,24 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         templates.into_iter().map(|p| (p, None)).collect();
     cfn_inputs.extend(piped.templates.into_iter().map(|(p, t)| (p, Some(t))));
     let cfn = ecrguard_cloudformation::scan_inputs(cfn_inputs, &mut sources, &cfn_options);
-    let unclaimed = unclaimed_named_files(&listing, &tf.other_json, &cfn.templates);
+    // Kubernetes manifests: YAML that is neither a template nor a plan; only files naming an
+    // API group that manages ECR are read.
+    let manifests: Vec<PathBuf> = listing
+        .files(ecrguard_kubernetes::candidate)
+        .into_iter()
+        .filter(|p| !cfn.templates.contains(p))
+        .collect();
+    let k8s = ecrguard_kubernetes::scan_files(&manifests, &mut sources);
+    let claimed: Vec<PathBuf> = cfn
+        .templates
+        .iter()
+        .chain(&k8s.manifests)
+        .cloned()
+        .collect();
+    let unclaimed = unclaimed_named_files(&listing, &tf.other_json, &claimed);
     let mut state = tf.state;
     state.extend(cfn.state);
+    state.extend(k8s.state);
     // Analysed once: the rules read the analyses, and so does the "not evaluated" list below.
     let policies = ecrguard_rules::analyze_state(&state, &resolved.settings);
     let mut findings = ecrguard_rules::check_analyzed(
@@ -273,6 +288,29 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
             kind: ecrguard_rules::SuppressionKind::InSource,
         });
     }
+    for a in k8s.suppressions {
+        if a.reason.trim().is_empty() || registry::find_meta(&a.rule).is_none() {
+            let why = if a.reason.trim().is_empty() {
+                "a reason is required".to_string()
+            } else {
+                format!("unknown rule `{}`", a.rule)
+            };
+            findings.push(suppression::invalid(
+                ecrguard_model::ResourceId::Kubernetes(a.resource),
+                a.origin,
+                format!("Suppression annotation `ecrguard.io/ignore` cannot be read: {why}"),
+            ));
+            continue;
+        }
+        config_suppressions.push(ConfigSuppression {
+            rule: a.rule,
+            resource: a.resource,
+            reason: a.reason,
+            expires: a.until,
+            origin: a.origin,
+            kind: ecrguard_rules::SuppressionKind::InSource,
+        });
+    }
     let today = std::env::var("ECRGUARD_TODAY").unwrap_or_else(|_| suppression::today());
     suppression::apply(
         &mut findings,
@@ -294,6 +332,10 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
             message: e.message,
         })
         .chain(cfn.errors.into_iter().map(|e| InputError {
+            location: e.location,
+            message: e.message,
+        }))
+        .chain(k8s.errors.into_iter().map(|e| InputError {
             location: e.location,
             message: e.message,
         }))
@@ -336,6 +378,7 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
     not_evaluated.extend(
         cfn.not_evaluated
             .into_iter()
+            .chain(k8s.not_evaluated)
             .map(|(address, reason)| NotEvaluated { address, reason }),
     );
     for p in &policies {
@@ -365,7 +408,7 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         findings,
         errors,
         not_evaluated,
-        files: tf.files + cfn.files,
+        files: tf.files + cfn.files + k8s.files,
         files_noun: ["file", "files"],
         access: None,
         rules,
@@ -470,7 +513,8 @@ fn not_recognised(p: &std::path::Path, text: &str) -> String {
         format!(
             "`{}` is not a format ecrguard scans (Terraform or OpenTofu `.tf` / `.tf.json` / \
              `.tofu` / `.tofu.json`, a Terragrunt `terragrunt.hcl`, a plan from \
-             `terraform show -json`, or a CloudFormation template)",
+             `terraform show -json`, a CloudFormation template, a `serverless.yml`, or \
+             Kubernetes manifests of ACK or Crossplane ECR resources)",
             p.display()
         )
     }

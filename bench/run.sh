@@ -6,12 +6,15 @@
 # usage: bash bench/run.sh [small|large|cfn-small|cfn-large] [--no-checkov]
 #   small/large: the Terraform monorepo of ../shared/bench/gen_corpus.py (100 / 1000 modules)
 #   cfn-small/cfn-large: CloudFormation stacks of bench/gen_cfn_corpus.py (300 / 3000 templates)
+#   k8s-small/k8s-large: Kubernetes manifests of bench/gen_k8s_corpus.py (300 / 3000 files)
 # Needs python3 (and pip for Checkov, installed into bench/.venv on first use).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 preset="${1:-small}"
 with_checkov=1
 [ "${2:-}" = "--no-checkov" ] && with_checkov=0
+# No peer reads ACK or Crossplane ECR objects: nothing to compare against.
+case "$preset" in k8s-*) with_checkov=0 ;; esac
 
 work="${BENCH_DIR:-/tmp/ecrguard-bench}"
 corpus="$work/corpus-$preset"
@@ -26,6 +29,11 @@ case "$preset" in
     stacks=300; [ "$preset" = cfn-large ] && stacks=3000
     [ -f "$corpus/expected_cfn.json" ] || python3 bench/gen_cfn_corpus.py "$corpus" --stacks "$stacks"
     pattern='template.*' ;;
+  k8s-small|k8s-large)
+    framework=kubernetes
+    apps=300; [ "$preset" = k8s-large ] && apps=3000
+    [ -f "$corpus/expected_k8s.json" ] || python3 bench/gen_k8s_corpus.py "$corpus" --apps "$apps"
+    pattern='manifests.yaml' ;;
   *) echo "unknown preset $preset" >&2; exit 2 ;;
 esac
 files=$(find "$corpus" -name "$pattern" | wc -l)
@@ -36,6 +44,9 @@ bin=target/release/ecrguard
 if [ "$framework" = terraform ]; then
   cargo build --release -q -p ecrguard_terraform --example parse_only
   baseline=target/release/examples/parse_only
+elif [ "$framework" = kubernetes ]; then
+  cargo build --release -q -p ecrguard_kubernetes --example k8s_parse_only
+  baseline=target/release/examples/k8s_parse_only
 else
   cargo build --release -q -p ecrguard_cloudformation --example cfn_parse_only
   baseline=target/release/examples/cfn_parse_only

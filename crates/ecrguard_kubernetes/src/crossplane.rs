@@ -13,6 +13,7 @@ use ecrguard_iam::json::Node;
 use ecrguard_model::{
     CreationTemplate, PolicyState, PublicRepository, RegistryPolicy, Repository, ResourceId, Value,
 };
+use std::collections::HashMap;
 
 const FOR_PROVIDER: &[&str] = &["spec", "forProvider"];
 
@@ -207,59 +208,54 @@ impl RepositoryRef {
 
 impl Links {
     /// Gives each repository the policies and lifecycle policies that name it; a policy whose
-    /// repository is not among the manifests is analysed on its own.
+    /// repository is not among the manifests is analysed on its own. Repositories are indexed
+    /// by what references match on: a scan of every repository per policy was quadratic.
     pub(crate) fn finish(self, scan: &mut KubernetesScan) {
-        for (target, state, public) in self.policies {
-            let mut matched = false;
-            if public {
-                for d in &self.public {
-                    let repo = &mut scan.state.public_repositories[d.index];
-                    match target.names(d, repo.name.known()) {
-                        Some(true) => {
-                            repo.policy = state.clone();
-                            matched = true;
-                        }
-                        Some(false) => {}
-                        None => {
-                            repo.policy = PolicyState::Unknown(
-                                format!(
-                                    "a repository policy whose repository is unknown may apply \
-                                     ({})",
-                                    target.why()
-                                ),
-                                repo.origin.clone(),
-                            );
-                        }
-                    }
-                }
+        let private = Index::new(&self.repositories, |i| {
+            scan.state.repositories[i].name.known().cloned()
+        });
+        let public = Index::new(&self.public, |i| {
+            scan.state.public_repositories[i].name.known().cloned()
+        });
+        for (target, state, is_public) in self.policies {
+            let (declared, index) = if is_public {
+                (&self.public, &public)
             } else {
-                for d in &self.repositories {
-                    let repo = &mut scan.state.repositories[d.index];
-                    match target.names(d, repo.name.known()) {
-                        Some(true) => {
-                            repo.policy = state.clone();
-                            matched = true;
-                        }
-                        Some(false) => {}
-                        None => {
-                            repo.policy = PolicyState::Unknown(
-                                format!(
-                                    "a repository policy whose repository is unknown may apply \
-                                     ({})",
-                                    target.why()
-                                ),
-                                repo.origin.clone(),
-                            );
-                        }
+                (&self.repositories, &private)
+            };
+            let hits = index.candidates(&target, declared);
+            let mut matched = false;
+            for d in hits {
+                let (name, policy, origin) = if is_public {
+                    let r = &mut scan.state.public_repositories[d.index];
+                    (r.name.known().cloned(), &mut r.policy, r.origin.clone())
+                } else {
+                    let r = &mut scan.state.repositories[d.index];
+                    (r.name.known().cloned(), &mut r.policy, r.origin.clone())
+                };
+                match target.names(d, name.as_ref()) {
+                    Some(true) => {
+                        *policy = state.clone();
+                        matched = true;
+                    }
+                    Some(false) => {}
+                    None => {
+                        *policy = PolicyState::Unknown(
+                            format!(
+                                "a repository policy whose repository is unknown may apply ({})",
+                                target.why()
+                            ),
+                            origin,
+                        );
                     }
                 }
             }
-            if !matched && !public {
+            if !matched && !is_public {
                 outside(scan, &target, state);
             }
         }
         for (target, origin) in self.lifecycles {
-            for d in &self.repositories {
+            for d in private.candidates(&target, &self.repositories) {
                 let repo = &mut scan.state.repositories[d.index];
                 match target.names(d, repo.name.known()) {
                     Some(true) => repo.lifecycle_policy = Value::Set(true, origin.clone()),
@@ -276,6 +272,59 @@ impl Links {
                 }
             }
         }
+    }
+}
+
+/// Repositories by AWS name, by object (name, namespace), and by label.
+struct Index {
+    by_name: HashMap<String, Vec<usize>>,
+    by_object: HashMap<(String, Option<String>), Vec<usize>>,
+    by_label: HashMap<(String, String), Vec<usize>>,
+}
+
+impl Index {
+    fn new(declared: &[Declared], aws_name: impl Fn(usize) -> Option<String>) -> Index {
+        let mut x = Index {
+            by_name: HashMap::new(),
+            by_object: HashMap::new(),
+            by_label: HashMap::new(),
+        };
+        for (pos, d) in declared.iter().enumerate() {
+            if let Some(n) = aws_name(d.index) {
+                x.by_name.entry(n).or_default().push(pos);
+            }
+            x.by_object
+                .entry((d.object_name.clone(), d.namespace.clone()))
+                .or_default()
+                .push(pos);
+            for l in &d.labels {
+                x.by_label.entry(l.clone()).or_default().push(pos);
+            }
+        }
+        x
+    }
+
+    /// The repositories a reference may name (a superset: `names` decides).
+    fn candidates<'d>(
+        &self,
+        target: &RepositoryRef,
+        declared: &'d [Declared],
+    ) -> Vec<&'d Declared> {
+        let positions: Vec<usize> = match target {
+            RepositoryRef::Name(n) => self.by_name.get(n).cloned().unwrap_or_default(),
+            RepositoryRef::Object { name, namespace } => self
+                .by_object
+                .get(&(name.clone(), namespace.clone()))
+                .cloned()
+                .unwrap_or_default(),
+            RepositoryRef::Labels(want) => match want.first() {
+                Some(first) => self.by_label.get(first).cloned().unwrap_or_default(),
+                None => Vec::new(),
+            },
+            // Any repository may be the one.
+            RepositoryRef::Unknown(_) => (0..declared.len()).collect(),
+        };
+        positions.into_iter().map(|p| &declared[p]).collect()
     }
 }
 

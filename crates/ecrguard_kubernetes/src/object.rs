@@ -288,6 +288,78 @@ fn unknown_like<T, U>(v: Value<U>) -> Value<T> {
     }
 }
 
+/// Whether a field is an `envsubst` placeholder (`$POLICY`, `${POLICY}`), filled in before
+/// the manifest is applied: unknown, not an invalid value.
+pub(crate) fn is_placeholder(s: &str) -> bool {
+    let s = s.trim();
+    let name = s
+        .strip_prefix("${")
+        .and_then(|r| r.strip_suffix('}'))
+        .or_else(|| s.strip_prefix('$'));
+    name.is_some_and(|n| {
+        !n.is_empty()
+            && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !n.starts_with(|c: char| c.is_ascii_digit())
+    })
+}
+
+/// Turns `${NAME}` substitution variables (Flux's post-build substitution, `envsubst`, the
+/// test templates of Crossplane providers) in every string of a policy into unknown parts of
+/// that string. IAM's own policy variables (`${aws:username}`, `${*}`) have a colon or are not
+/// names, and are left alone.
+fn substitute_variables(root: &mut Node) {
+    let mut stack = vec![root];
+    while let Some(n) = stack.pop() {
+        if let J::String(s) = &n.value
+            && let Some(v) = variables(s)
+        {
+            n.value = v;
+            continue;
+        }
+        match &mut n.value {
+            J::Array(items) => stack.extend(items.iter_mut()),
+            J::Object(members) => stack.extend(members.iter_mut().map(|m| &mut m.value)),
+            _ => {}
+        }
+    }
+}
+
+fn variables(s: &str) -> Option<J> {
+    let mut out = ecrguard_iam::partial::PartialBuilder::default();
+    let mut rest = s;
+    let mut found = false;
+    while let Some(i) = rest.find("${") {
+        let Some(len) = rest[i + 2..].find('}') else {
+            break;
+        };
+        let name = &rest[i + 2..i + 2 + len];
+        out.text(&rest[..i]);
+        let is_variable = !name.is_empty()
+            && !name.starts_with(|c: char| c.is_ascii_digit())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+        if is_variable {
+            found = true;
+            out.unknown(format!(
+                "`${{{name}}}` is substituted before the manifest is applied"
+            ));
+        } else {
+            out.text(&rest[i..i + 3 + len]);
+        }
+        rest = &rest[i + 3 + len..];
+    }
+    if !found {
+        return None;
+    }
+    out.text(rest);
+    Some(match out.finish() {
+        Ok(text) => J::String(text),
+        Err(p) if p.pieces().len() == 1 => J::Unknown(p.why().to_string()),
+        Err(p) => J::Partial(p),
+    })
+}
+
 /// A policy written as a JSON string field.
 pub(crate) fn policy(
     o: &Object,
@@ -296,6 +368,21 @@ pub(crate) fn policy(
     declared_by: &ResourceId,
 ) -> PolicyState {
     match &n.value {
+        J::String(s) if is_placeholder(s) => PolicyState::Unknown(
+            format!(
+                "`{}` is a placeholder filled in before the manifest is applied",
+                s.trim()
+            ),
+            o.origin(n),
+        ),
+        J::String(s) if s.contains("${") => match ecrguard_iam::json::parse(s) {
+            Ok(mut node) => {
+                node.strip_spans();
+                substitute_variables(&mut node);
+                PolicyState::read(&node, kind, s, o.origin(n), declared_by)
+            }
+            Err(_) => PolicyState::read_json_string(s, kind, o.origin(n), declared_by),
+        },
         J::String(s) => PolicyState::read_json_string(s, kind, o.origin(n), declared_by),
         J::Object(_) => PolicyState::read(n, kind, &n.to_json(), o.origin(n), declared_by),
         _ => PolicyState::Unparseable {
@@ -303,5 +390,40 @@ pub(crate) fn policy(
             origin: o.origin(n),
             declared_by: declared_by.clone(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn substitution_variables_are_unknown_parts_and_policy_variables_stay() {
+        use ecrguard_iam::json::Value as J;
+        match super::variables("arn:aws:iam::${data.aws_account_id}:root") {
+            Some(J::Partial(p)) => assert_eq!(p.shown(), "arn:aws:iam::${?}:root"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            super::variables("${ACCOUNT}"),
+            Some(J::Unknown(_))
+        ));
+        assert!(super::variables("arn:aws:iam::*:user/${aws:username}").is_none());
+        assert!(super::variables("${*}").is_none());
+    }
+
+    #[test]
+    fn placeholders_are_told_from_values() {
+        for p in ["$REPOSITORY_POLICY", "${POLICY}", " $A_1 "] {
+            assert!(super::is_placeholder(p), "{p}");
+        }
+        for v in [
+            "{\"Version\":\"2012-10-17\"}",
+            "$",
+            "${}",
+            "$1X",
+            "price $5",
+            "${a.b}",
+        ] {
+            assert!(!super::is_placeholder(v), "{v}");
+        }
     }
 }

@@ -79,7 +79,9 @@ def stack(rng, idx, svc, expected, path):
             own, _ = statement(rng, "own")
             props["RepositoryPolicyText"] = {"Version": "2012-10-17", "Statement": [{**own, "Principal": {"Fn::If": ["Open", "*", own["Principal"]]}}]}
         resources[logical] = {"Type": "AWS::ECR::Repository", "Properties": props}
-        expected.append({"file": path, "resource": logical, "style": style, "has_policy": style != "none", "public_policy": public})
+        # "if": public when a deployment sets Exposure=open, which the parameter permits (no
+        # AllowedValues), whatever its default.
+        expected.append({"file": path, "resource": logical, "style": style, "has_policy": style != "none", "public_policy": public or style == "if"})
     resources["Key"] = {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": {"Fn::Sub": "arn:aws:iam::${AWS::AccountId}:root"}}, "Action": "kms:*", "Resource": "*"}]}}}
     resources["CiRole"] = {"Type": "AWS::IAM::Role", "Properties": {
         "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "codebuild.amazonaws.com"}, "Action": "sts:AssumeRole"}]},

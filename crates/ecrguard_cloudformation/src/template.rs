@@ -16,6 +16,10 @@ pub struct Template<'a> {
     /// The whole document.
     pub root: &'a Node,
     params: BTreeMap<String, Node>,
+    /// Parameters the user did not pin (`--parameter`): the values a deployment may give
+    /// them, `None` for any value (no `AllowedValues`). A condition on one of them holds for
+    /// some deployments and not others unless every permitted value agrees.
+    open: BTreeMap<String, Option<Vec<String>>>,
     /// Resources by logical id.
     pub resources: BTreeMap<String, &'a Node>,
 }
@@ -25,11 +29,36 @@ impl<'a> Template<'a> {
     #[must_use]
     pub fn new(root: &'a Node, overrides: &BTreeMap<String, String>) -> Self {
         let mut params = BTreeMap::new();
+        let mut open = BTreeMap::new();
         for m in root
             .get("Parameters")
             .and_then(Node::as_object)
             .unwrap_or(&[])
         {
+            if !overrides.contains_key(&m.key) {
+                let allowed = match m.value.get("AllowedValues").map(|a| &a.value) {
+                    Some(Value::Array(items)) => {
+                        let mut values: Vec<String> = items
+                            .iter()
+                            .filter_map(|i| match &i.value {
+                                Value::String(s) | Value::Number(s) => Some(s.clone()),
+                                Value::Bool(b) => Some(b.to_string()),
+                                _ => None,
+                            })
+                            .collect();
+                        if let Some(d) = m.value.get("Default").and_then(|d| match &d.value {
+                            Value::String(s) | Value::Number(s) => Some(s.clone()),
+                            _ => None,
+                        }) && !values.contains(&d)
+                        {
+                            values.push(d);
+                        }
+                        Some(values)
+                    }
+                    _ => None,
+                };
+                open.insert(m.key.clone(), allowed);
+            }
             let value = match overrides.get(&m.key) {
                 Some(v) => Some(Node {
                     value: Value::String(v.clone()),
@@ -58,6 +87,7 @@ impl<'a> Template<'a> {
         Template {
             root,
             params,
+            open,
             resources,
         }
     }
@@ -449,6 +479,17 @@ impl<'t, 'a> Resolver<'t, 'a> {
         self.eval_condition(def, seen)
     }
 
+    /// The values a condition operand may have: `None` when any value is possible (or it is
+    /// unknown).
+    fn possible(&self, n: &Node) -> Option<Vec<String>> {
+        if let Some(name) = n.get("Ref").and_then(Node::as_str)
+            && let Some(open) = self.t.open.get(name)
+        {
+            return open.clone();
+        }
+        self.str_of(n).ok().map(|s| vec![s])
+    }
+
     fn eval_condition(&self, n: &Node, seen: &mut BTreeSet<String>) -> Option<bool> {
         let [m] = n.as_object()? else { return None };
         let args = match &m.value.value {
@@ -458,11 +499,12 @@ impl<'t, 'a> Resolver<'t, 'a> {
         match m.key.as_str() {
             "Condition" => self.condition(m.value.as_str()?, seen),
             "Fn::Equals" => {
-                let (a, b) = (
-                    self.str_of(args.first()?).ok()?,
-                    self.str_of(args.get(1)?).ok()?,
-                );
-                Some(a == b)
+                // Each side's possible values: one, or those a parameter the user did not pin
+                // may take. Decided only when every pair agrees.
+                let (a, b) = (self.possible(args.first()?)?, self.possible(args.get(1)?)?);
+                let mut outcomes = a.iter().flat_map(|x| b.iter().map(move |y| x == y));
+                let first = outcomes.next()?;
+                outcomes.all(|o| o == first).then_some(first)
             }
             "Fn::Not" => self.eval_condition(args.first()?, seen).map(|b| !b),
             "Fn::And" => {
@@ -536,6 +578,34 @@ mod tests {
             resolve(T, "!Sub ['${X}-${!Literal}', {X: !Ref Env}]"),
             r#""prod-${Literal}""#
         );
+    }
+
+    #[test]
+    fn a_condition_on_a_parameter_not_pinned_holds_for_the_values_it_may_take() {
+        let decide = |params: &str, pins: &[(&str, &str)]| {
+            let text = format!(
+                "Parameters:\n{params}\nConditions:\n  Open: !Equals [!Ref Exposure, open]\n"
+            );
+            let root = yaml::parse(&text).unwrap();
+            let pins = pins
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+                .collect();
+            let t = Template::new(&root, &pins);
+            Resolver::new(&t, BTreeMap::new()).condition("Open", &mut BTreeSet::new())
+        };
+        let any = "  Exposure:\n    Type: String\n    Default: closed";
+        let allowed =
+            "  Exposure:\n    Type: String\n    Default: closed\n    AllowedValues: [closed, open]";
+        let never = "  Exposure:\n    Type: String\n    Default: closed\n    AllowedValues: [closed, internal]";
+        // Any value may be given, `open` included: the default does not decide.
+        assert_eq!(decide(any, &[]), None);
+        assert_eq!(decide(allowed, &[]), None);
+        // No permitted value opens it.
+        assert_eq!(decide(never, &[]), Some(false));
+        // Pinned by the user: decided.
+        assert_eq!(decide(allowed, &[("Exposure", "closed")]), Some(false));
+        assert_eq!(decide(any, &[("Exposure", "open")]), Some(true));
     }
 
     #[test]

@@ -219,10 +219,11 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
     let cfn = ecrguard_cloudformation::scan_inputs(cfn_inputs, &mut sources, &cfn_options);
     // Kubernetes manifests: YAML that is neither a template nor a plan; only files naming an
     // API group that manages ECR are read.
+    let templates: std::collections::HashSet<&PathBuf> = cfn.templates.iter().collect();
     let manifests: Vec<PathBuf> = listing
         .files(ecrguard_kubernetes::candidate)
         .into_iter()
-        .filter(|p| !cfn.templates.contains(p))
+        .filter(|p| !templates.contains(p))
         .collect();
     let k8s = ecrguard_kubernetes::scan_files(&manifests, &mut sources);
     let claimed: Vec<PathBuf> = cfn

@@ -556,8 +556,26 @@ fn templates_that_do_not_parse_are_errors_with_lines_and_the_scan_goes_on() {
 #[test]
 fn template_metadata_suppressions_and_parameters() {
     let dir = format!("{FIX}/../cfn/suppressed");
-    let (v, code) = json(&["scan", &dir, "--no-config", "--format", "json"]);
-    // Closed by default: no public grant; the ECR002 suppression is unused, ECR013's has no reason.
+    // Not pinned: `Exposure` may be `open` (no `AllowedValues`), so the public branch is
+    // analysed whatever the default, and found suppressed in source.
+    let (v, _) = json(&["scan", &dir, "--no-config", "--format", "json"]);
+    let public = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule_id"] == "ECR002")
+        .unwrap_or_else(|| panic!("public when open: {v}"));
+    assert_eq!(public["suppressed"]["kind"], "in-source");
+    // Pinned closed: no public grant; the ECR002 suppression is unused, ECR013's has no reason.
+    let (v, code) = json(&[
+        "scan",
+        &dir,
+        "--no-config",
+        "--format",
+        "json",
+        "--parameter",
+        "Exposure=closed",
+    ]);
     assert!(
         !codes(&v).contains(&"ECR002".to_string()),
         "{:?}",

@@ -9,7 +9,8 @@ use ecrguard_iam::json::{self, Node, Value as J};
 use ecrguard_model::{
     CreationTemplate, EcrState, Encryption, EncryptionKind, FileId, Identity, IdentityKind,
     IdentityPolicy, ManagedPolicy, Origin, PolicyState, PublicRepository, RegistryPolicy,
-    RegistryScanning, Repository, ResourceId, Span, TagMutability, Value,
+    RegistryScanning, Replication, ReplicationDestination, ReplicationRule, Repository, ResourceId,
+    Span, TagMutability, Value,
 };
 use std::collections::BTreeMap;
 
@@ -211,6 +212,41 @@ fn logical_targets(ctx: &Ctx<'_, '_>, list: Option<&Node>) -> Vec<IdentityRef> {
             None => ctx
                 .resolve(i)
                 .and_then(|v| v.as_str().map(|s| IdentityRef::Name(s.to_string()))),
+        })
+        .collect()
+}
+
+/// The rules of a resolved `ReplicationConfiguration`.
+fn replication_rules(ctx: &Ctx<'_, '_>, rc: &Node) -> Vec<ReplicationRule> {
+    let items = |n: Option<&Node>| match n.map(|n| &n.value) {
+        Some(J::Array(items)) => items.clone(),
+        _ => Vec::new(),
+    };
+    items(rc.get("Rules"))
+        .iter()
+        .map(|rule| ReplicationRule {
+            origin: ctx.origin(rule),
+            destinations: items(rule.get("Destinations"))
+                .iter()
+                .map(|d| {
+                    let at = ctx.origin(d);
+                    let text = |k: &str| match d.get(k).map(|v| &v.value) {
+                        Some(J::String(s)) => Value::Set(s.clone(), at.clone()),
+                        Some(J::Unknown(why)) => Value::Unknown(why.clone(), at.clone()),
+                        Some(J::Partial(p)) => Value::Unknown(p.describe(), at.clone()),
+                        _ => Value::Unknown(format!("`{k}` is not a string"), at.clone()),
+                    };
+                    ReplicationDestination {
+                        region: text("Region"),
+                        registry_id: text("RegistryId"),
+                        origin: at.clone(),
+                    }
+                })
+                .collect(),
+            filters: items(rule.get("RepositoryFilters"))
+                .iter()
+                .filter_map(|f| f.get("Filter").and_then(Node::as_str).map(str::to_string))
+                .collect(),
         })
         .collect()
 }
@@ -639,6 +675,20 @@ pub fn adapt(root: &Node, file: FileId, overrides: &BTreeMap<String, String>) ->
                         groups: Vec::new(),
                     },
                 ));
+            }
+            "AWS::ECR::ReplicationConfiguration" => {
+                let rules = props
+                    .and_then(|p| p.get("ReplicationConfiguration"))
+                    .and_then(|rc| ctx.resolve(rc))
+                    .map(|rc| replication_rules(&ctx, &rc))
+                    .unwrap_or_default();
+                out.state.replications.push(Replication {
+                    id,
+                    account: None,
+                    region: None,
+                    origin: origin.clone(),
+                    rules: Value::Set(rules, origin),
+                });
             }
             // A SAM function runs as `Role` when one is given (its policies are that role's,
             // and SAM ignores `Policies`); otherwise as the role SAM creates from `Policies`.

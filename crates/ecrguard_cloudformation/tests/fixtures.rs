@@ -59,7 +59,7 @@ fn every_rule_has_good_and_bad_templates_that_behave() {
             }
         }
     }
-    assert_eq!(bad_rules, 15);
+    assert_eq!(bad_rules, 16);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 

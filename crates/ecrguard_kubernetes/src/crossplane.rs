@@ -11,7 +11,8 @@ use crate::object::{self, Object};
 use ecrguard_iam::PolicyKind;
 use ecrguard_iam::json::Node;
 use ecrguard_model::{
-    CreationTemplate, PolicyState, PublicRepository, RegistryPolicy, Repository, ResourceId, Value,
+    CreationTemplate, PolicyState, PublicRepository, RegistryPolicy, Replication,
+    ReplicationDestination, ReplicationRule, Repository, ResourceId, Value,
 };
 use std::collections::HashMap;
 
@@ -156,6 +157,50 @@ pub(crate) fn add(o: &Object, scan: &mut KubernetesScan, links: &mut Links) {
                     }),
                 origin: o.whole(),
                 policy,
+            });
+        }
+        (false, "ReplicationConfiguration") => {
+            let config = object::block(o.field(FOR_PROVIDER, &["replicationConfiguration"]));
+            let items = |n: Option<&Node>| match n.map(|n| &n.value) {
+                Some(ecrguard_iam::json::Value::Array(items)) => items.clone(),
+                Some(ecrguard_iam::json::Value::Object(_)) => n.into_iter().cloned().collect(),
+                _ => Vec::new(),
+            };
+            let rules = items(config.and_then(|c| c.get("rule")))
+                .iter()
+                .map(|rule| ReplicationRule {
+                    origin: o.origin(rule),
+                    destinations: items(rule.get("destination"))
+                        .iter()
+                        .map(|d| {
+                            let at = o.origin(d);
+                            let text = |k: &str| {
+                                o.string(d.get(k)).unwrap_or_else(|| {
+                                    Value::Unknown(format!("`{k}` is not set"), at.clone())
+                                })
+                            };
+                            ReplicationDestination {
+                                region: text("region"),
+                                registry_id: text("registryId"),
+                                origin: at.clone(),
+                            }
+                        })
+                        .collect(),
+                    filters: items(rule.get("repositoryFilter"))
+                        .iter()
+                        .filter_map(|f| f.get("filter").and_then(Node::as_str).map(str::to_string))
+                        .collect(),
+                })
+                .collect();
+            scan.state.replications.push(Replication {
+                id,
+                account: None,
+                region: o
+                    .field(FOR_PROVIDER, &["region"])
+                    .and_then(Node::as_str)
+                    .map(str::to_string),
+                origin: o.whole(),
+                rules: Value::Set(rules, o.whole()),
             });
         }
         (true, "Repository") => {

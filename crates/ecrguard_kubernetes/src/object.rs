@@ -115,6 +115,13 @@ impl Object {
     pub(crate) fn string(&self, n: Option<&Node>) -> Option<Value<String>> {
         let n = n?;
         Some(match &n.value {
+            J::String(s) if is_placeholder(s) => Value::Unknown(
+                format!(
+                    "`{}` is a placeholder filled in before the manifest is applied",
+                    s.trim()
+                ),
+                self.origin(n),
+            ),
             J::String(s) => Value::Set(s.clone(), self.origin(n)),
             J::Null => return None,
             _ => Value::Unknown(

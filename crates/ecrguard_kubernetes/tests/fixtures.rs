@@ -99,12 +99,12 @@ fn a_broken_manifest_is_an_error_with_its_line() {
 
 #[test]
 fn positions_names_and_kinds_not_modelled() {
-    let text = "apiVersion: ecr.aws.upbound.io/v1beta1\nkind: ReplicationConfiguration\nmetadata:\n  name: dr\nspec:\n  forProvider:\n    region: us-east-1\n---\napiVersion: ecr.aws.upbound.io/v1beta2\nkind: Repository\nmetadata:\n  name: obj-name\n  namespace: team-a\n  annotations:\n    crossplane.io/external-name: real-name\n    ecrguard.io/ignore: \"ECR013 images are rebuilt nightly until=2027-01-01\"\nspec:\n  forProvider:\n    region: us-east-1\n";
+    let text = "apiVersion: ecr.aws.upbound.io/v1beta1\nkind: PullThroughCacheRule\nmetadata:\n  name: dr\nspec:\n  forProvider:\n    region: us-east-1\n---\napiVersion: ecr.aws.upbound.io/v1beta2\nkind: Repository\nmetadata:\n  name: obj-name\n  namespace: team-a\n  annotations:\n    crossplane.io/external-name: real-name\n    ecrguard.io/ignore: \"ECR013 images are rebuilt nightly until=2027-01-01\"\nspec:\n  forProvider:\n    region: us-east-1\n";
     let (scan, db) = scan_text("names", text);
     assert!(
         scan.not_evaluated
             .iter()
-            .any(|(at, why)| at == "ReplicationConfiguration/dr" && why.contains("not read")),
+            .any(|(at, why)| at == "PullThroughCacheRule/dr" && why.contains("not read")),
         "{:?}",
         scan.not_evaluated
     );

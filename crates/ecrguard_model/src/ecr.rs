@@ -471,6 +471,48 @@ pub struct EcrState {
     pub identities: Vec<Identity>,
     /// Customer managed IAM policies.
     pub managed_policies: Vec<ManagedPolicy>,
+    /// Registry replication configurations.
+    pub replications: Vec<Replication>,
+}
+
+/// A registry's replication configuration: ECR copies every image pushed to a matching
+/// repository to each destination registry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Replication {
+    /// How it is named where declared.
+    pub id: ResourceId,
+    /// Owner account, when known (live).
+    pub account: Option<String>,
+    /// Region, when known.
+    pub region: Option<String>,
+    /// Where it was declared.
+    pub origin: Origin,
+    /// The rules, in order; unknown when the source could not read them.
+    pub rules: Value<Vec<ReplicationRule>>,
+}
+
+/// One replication rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplicationRule {
+    /// Where it was written.
+    pub origin: Origin,
+    /// Where images go.
+    pub destinations: Vec<ReplicationDestination>,
+    /// Repository name prefixes it applies to (`PREFIX_MATCH` filters); empty for every
+    /// repository.
+    pub filters: Vec<String>,
+}
+
+/// A destination registry of a replication rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplicationDestination {
+    /// Where it was written.
+    pub origin: Origin,
+    /// The destination region.
+    pub region: Value<String>,
+    /// The destination registry: an account id ([`ecrguard_iam::principal::SELF_ACCOUNT`]
+    /// for the owner's own registry, as sources write it).
+    pub registry_id: Value<String>,
 }
 
 /// What a policy is attached to.
@@ -560,6 +602,7 @@ impl EcrState {
         append(&mut self.public_repositories, other.public_repositories);
         append(&mut self.registry_scanning, other.registry_scanning);
         append(&mut self.identities, other.identities);
+        append(&mut self.replications, other.replications);
         append(&mut self.managed_policies, other.managed_policies);
     }
 
@@ -581,6 +624,7 @@ impl EcrState {
             registry_scanning: gather(&mut parts, |s| &mut s.registry_scanning),
             identities: gather(&mut parts, |s| &mut s.identities),
             managed_policies: gather(&mut parts, |s| &mut s.managed_policies),
+            replications: gather(&mut parts, |s| &mut s.replications),
         }
     }
 

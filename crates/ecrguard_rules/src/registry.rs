@@ -9,6 +9,7 @@ use crate::rules::{
     image_tag_mutable::ImageTagMutable, lifecycle_policy_missing::LifecyclePolicyMissing,
     policy_invalid::PolicyInvalid, public_repository_unapproved::PublicRepositoryUnapproved,
     registry_policy_untrusted::RegistryPolicyUntrusted,
+    replication_untrusted_destination::ReplicationUntrustedDestination,
     repository_policy_broad_actions::RepositoryPolicyBroadActions,
     repository_policy_cross_account::RepositoryPolicyCrossAccount,
     repository_policy_public::RepositoryPolicyPublic,
@@ -33,6 +34,7 @@ pub static RULES: &[&dyn Rule] = &[
     &LifecyclePolicyMissing,
     &PublicRepositoryUnapproved,
     &ServicePrincipalUnscoped,
+    &ReplicationUntrustedDestination,
 ];
 
 /// Findings about suppressions themselves, produced by [`crate::suppression::apply`].
@@ -99,6 +101,7 @@ mod tests {
             "ECR013 lifecycle-policy-missing",
             "ECR014 public-repository-unapproved",
             "ECR015 service-principal-unscoped",
+            "ECR016 replication-untrusted-destination",
             "ECR090 suppression-unused",
             "ECR091 suppression-expired",
             "ECR092 suppression-invalid",

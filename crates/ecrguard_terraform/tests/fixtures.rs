@@ -63,7 +63,7 @@ fn every_rule_has_good_and_bad_fixtures_that_behave() {
         }
     }
     assert_eq!(
-        rules_with_bad, 15,
+        rules_with_bad, 16,
         "a bad fixture for every policy and hygiene rule"
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));

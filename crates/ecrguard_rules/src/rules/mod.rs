@@ -9,6 +9,7 @@ pub mod lifecycle_policy_missing;
 pub mod policy_invalid;
 pub mod public_repository_unapproved;
 pub mod registry_policy_untrusted;
+pub mod replication_untrusted_destination;
 pub mod repository_policy_broad_actions;
 pub mod repository_policy_cross_account;
 pub mod repository_policy_public;

@@ -8,7 +8,8 @@ use crate::value::{V, Val};
 use ecrguard_iam::PolicyKind;
 use ecrguard_model::{
     CreationTemplate, Encryption, EncryptionKind, PolicyState, PublicRepository, RegistryPolicy,
-    RegistryScanning, Repository, ResourceId, TagMutability, TerraformAddress, Value,
+    RegistryScanning, Replication, ReplicationDestination, ReplicationRule, Repository, ResourceId,
+    TagMutability, TerraformAddress, Value,
 };
 
 impl Collector {
@@ -176,6 +177,48 @@ impl Collector {
                         Ok(f) => Value::Set(f, it.block_origin.clone()),
                         Err(why) => Value::Unknown(why, it.block_origin.clone()),
                     },
+                });
+            }
+            "aws_ecr_replication_configuration" => {
+                let rules = match first_block(it.obj, "replication_configuration") {
+                    None => Vec::new(),
+                    Some(rc) => list_of(rc.get("rule"))
+                        .iter()
+                        .map(|rule| ReplicationRule {
+                            origin: it.site.element_origin(rule),
+                            destinations: list_of(rule.get("destination"))
+                                .iter()
+                                .map(|d| {
+                                    let at = it.site.element_origin(d);
+                                    let text = |k: &str| match d.get(k) {
+                                        Some(v) => match v.as_string() {
+                                            Some(s) => Value::Set(s, at.clone()),
+                                            None => Value::Unknown(unknown_why(v), at.clone()),
+                                        },
+                                        None => {
+                                            Value::Unknown(format!("`{k}` is not set"), at.clone())
+                                        }
+                                    };
+                                    ReplicationDestination {
+                                        region: text("region"),
+                                        registry_id: text("registry_id"),
+                                        origin: at.clone(),
+                                    }
+                                })
+                                .collect(),
+                            filters: list_of(rule.get("repository_filter"))
+                                .iter()
+                                .filter_map(|f| f.get("filter").and_then(V::as_string))
+                                .collect(),
+                        })
+                        .collect(),
+                };
+                self.state.replications.push(Replication {
+                    id: it.id.clone(),
+                    account: None,
+                    region: None,
+                    origin: it.block_origin.clone(),
+                    rules: Value::Set(rules, it.block_origin.clone()),
                 });
             }
             "aws_ecrpublic_repository" => {

@@ -7,30 +7,15 @@ use crate::template::{Resolver, Template};
 use ecrguard_iam::PolicyKind;
 use ecrguard_iam::json::{self, Node, Value as J};
 use ecrguard_model::{
-    CreationTemplate, EcrState, Encryption, EncryptionKind, FileId, Identity, IdentityKind,
-    IdentityPolicy, ManagedPolicy, Origin, PolicyState, PublicRepository, RegistryPolicy,
-    RegistryScanning, Replication, ReplicationDestination, ReplicationRule, Repository, ResourceId,
-    Span, TagMutability, Value,
+    CreationTemplate, DeclaredSuppression, EcrState, Encryption, EncryptionKind, FileId, Identity,
+    IdentityKind, IdentityPolicy, ManagedPolicy, Origin, PolicyState, PublicRepository,
+    RegistryPolicy, RegistryScanning, Replication, ReplicationDestination, ReplicationRule,
+    Repository, ResourceId, Span, TagMutability, Value,
 };
 use std::collections::BTreeMap;
 
 /// Most undecided conditions expanded in one policy (2^n variants).
 const MAX_VARIANT_CONDITIONS: usize = 3;
-
-/// A suppression written in a resource's `Metadata` (`ecrguard: {ignore: [...]}`).
-#[derive(Debug, Clone)]
-pub struct MetadataSuppression {
-    /// Rule code or name.
-    pub rule: String,
-    /// The logical id.
-    pub resource: String,
-    /// Why (may be empty: reported as invalid by the caller).
-    pub reason: String,
-    /// Expiry date.
-    pub until: Option<String>,
-    /// Where it is written.
-    pub origin: Origin,
-}
 
 /// What one template gives.
 #[derive(Default)]
@@ -38,7 +23,7 @@ pub struct Adapted {
     /// The model.
     pub state: EcrState,
     /// Suppressions from resource metadata.
-    pub suppressions: Vec<MetadataSuppression>,
+    pub suppressions: Vec<DeclaredSuppression>,
     /// (logical id, why) of what could not be evaluated.
     pub not_evaluated: Vec<(String, String)>,
 }
@@ -808,7 +793,7 @@ fn metadata_suppressions(
     ctx: &Ctx<'_, '_>,
     logical: &str,
     res: &Node,
-    out: &mut Vec<MetadataSuppression>,
+    out: &mut Vec<DeclaredSuppression>,
 ) {
     let Some(J::Array(list)) = res
         .get("Metadata")
@@ -819,13 +804,14 @@ fn metadata_suppressions(
         return;
     };
     for entry in list {
-        out.push(MetadataSuppression {
+        out.push(DeclaredSuppression {
             rule: entry
                 .get("rule")
                 .and_then(Node::as_str)
                 .unwrap_or_default()
                 .to_string(),
-            resource: logical.to_string(),
+            resource: ResourceId::CloudFormation(logical.to_string()),
+            written: "in `Metadata`",
             reason: entry
                 .get("reason")
                 .and_then(Node::as_str)

@@ -10,7 +10,6 @@ pub mod template;
 /// The YAML reader (its own crate, shared with the Kubernetes source).
 pub use ecrguard_yaml as yaml;
 
-use adapt::MetadataSuppression;
 use ecrguard_iam::json;
 use ecrguard_model::{EcrState, Location, SourceDb};
 use rayon::prelude::*;
@@ -41,7 +40,7 @@ pub struct CfnScan {
     /// Errors.
     pub errors: Vec<CfnError>,
     /// Suppressions from resources' `Metadata`.
-    pub suppressions: Vec<MetadataSuppression>,
+    pub suppressions: Vec<ecrguard_model::DeclaredSuppression>,
     /// (logical id, why) of what was not evaluated.
     pub not_evaluated: Vec<(String, String)>,
     /// Templates read.

@@ -43,21 +43,6 @@ pub struct ManifestError {
     pub message: String,
 }
 
-/// An `ecrguard.io/ignore` annotation.
-#[derive(Debug, Clone)]
-pub struct AnnotationSuppression {
-    /// Rule code or name.
-    pub rule: String,
-    /// The object, as findings name it.
-    pub resource: String,
-    /// Why (may be empty: reported as invalid by the caller).
-    pub reason: String,
-    /// Expiry date.
-    pub until: Option<String>,
-    /// Where it is written.
-    pub origin: Origin,
-}
-
 /// The result of scanning manifests.
 #[derive(Default)]
 pub struct KubernetesScan {
@@ -66,7 +51,7 @@ pub struct KubernetesScan {
     /// Files that name an ECR group but cannot be read.
     pub errors: Vec<ManifestError>,
     /// Suppressions from annotations.
-    pub suppressions: Vec<AnnotationSuppression>,
+    pub suppressions: Vec<ecrguard_model::DeclaredSuppression>,
     /// (object, why) of what was not evaluated.
     pub not_evaluated: Vec<(String, String)>,
     /// Files with at least one ECR object.

@@ -1,6 +1,5 @@
 //! One Kubernetes object of a manifest: its group, kind, names and where its fields are.
 
-use crate::AnnotationSuppression;
 use ecrguard_iam::PolicyKind;
 use ecrguard_iam::json::{Node, Value as J};
 use ecrguard_model::{
@@ -133,7 +132,7 @@ impl Object {
 
     /// `ecrguard.io/ignore` annotations: `RULE reason until=YYYY-MM-DD`, several separated by
     /// `;`.
-    pub(crate) fn suppressions(&self) -> Vec<AnnotationSuppression> {
+    pub(crate) fn suppressions(&self) -> Vec<ecrguard_model::DeclaredSuppression> {
         let Some(node) = self
             .metadata("annotations")
             .and_then(|a| a.get("ecrguard.io/ignore"))
@@ -156,9 +155,10 @@ impl Object {
                         None => reason.push(w),
                     }
                 }
-                AnnotationSuppression {
+                ecrguard_model::DeclaredSuppression {
                     rule,
-                    resource: self.id(),
+                    resource: ResourceId::Kubernetes(self.id()),
+                    written: "in annotation `ecrguard.io/ignore`",
                     reason: reason.join(" "),
                     until,
                     origin: self.origin(node),

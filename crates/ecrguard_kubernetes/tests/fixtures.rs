@@ -121,7 +121,7 @@ fn positions_names_and_kinds_not_modelled() {
             s.rule.as_str(),
             s.reason.as_str(),
             s.until.as_deref(),
-            s.resource.as_str()
+            s.resource.label()
         ),
         (
             "ECR013",

@@ -515,6 +515,24 @@ pub struct ReplicationDestination {
     pub registry_id: Value<String>,
 }
 
+/// A suppression a source declares in its own structure (a CloudFormation resource's
+/// `Metadata`, a Kubernetes annotation), before the caller checks its rule and reason.
+#[derive(Debug, Clone)]
+pub struct DeclaredSuppression {
+    /// Rule code or name.
+    pub rule: String,
+    /// The resource it is declared on.
+    pub resource: ResourceId,
+    /// Why (may be empty: reported as invalid by the caller).
+    pub reason: String,
+    /// Expiry date.
+    pub until: Option<String>,
+    /// Where it is written.
+    pub origin: Origin,
+    /// How it is written, for messages: "in `Metadata`", "in annotation `ecrguard.io/ignore`".
+    pub written: &'static str,
+}
+
 /// What a policy is attached to.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum PolicyOwner<'a> {

@@ -266,49 +266,28 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
     };
     let known = |r: &str| registry::find_meta(r).is_some();
     let mut config_suppressions = config_suppressions;
-    for ms in cfn.suppressions {
-        if ms.reason.trim().is_empty() || registry::find_meta(&ms.rule).is_none() {
-            let why = if ms.reason.trim().is_empty() {
+    // Suppressions declared inside the sources' own structure: template `Metadata`,
+    // Kubernetes annotations.
+    for ds in cfn.suppressions.into_iter().chain(k8s.suppressions) {
+        if ds.reason.trim().is_empty() || registry::find_meta(&ds.rule).is_none() {
+            let why = if ds.reason.trim().is_empty() {
                 "a reason is required".to_string()
             } else {
-                format!("unknown rule `{}`", ms.rule)
+                format!("unknown rule `{}`", ds.rule)
             };
             findings.push(suppression::invalid(
-                ecrguard_model::ResourceId::CloudFormation(ms.resource),
-                ms.origin,
-                format!("Suppression in `Metadata` cannot be read: {why}"),
+                ds.resource,
+                ds.origin,
+                format!("Suppression {} cannot be read: {why}", ds.written),
             ));
             continue;
         }
         config_suppressions.push(ConfigSuppression {
-            rule: ms.rule,
-            resource: ms.resource,
-            reason: ms.reason,
-            expires: ms.until,
-            origin: ms.origin,
-            kind: ecrguard_rules::SuppressionKind::InSource,
-        });
-    }
-    for a in k8s.suppressions {
-        if a.reason.trim().is_empty() || registry::find_meta(&a.rule).is_none() {
-            let why = if a.reason.trim().is_empty() {
-                "a reason is required".to_string()
-            } else {
-                format!("unknown rule `{}`", a.rule)
-            };
-            findings.push(suppression::invalid(
-                ecrguard_model::ResourceId::Kubernetes(a.resource),
-                a.origin,
-                format!("Suppression annotation `ecrguard.io/ignore` cannot be read: {why}"),
-            ));
-            continue;
-        }
-        config_suppressions.push(ConfigSuppression {
-            rule: a.rule,
-            resource: a.resource,
-            reason: a.reason,
-            expires: a.until,
-            origin: a.origin,
+            rule: ds.rule,
+            resource: ds.resource.label().to_string(),
+            reason: ds.reason,
+            expires: ds.until,
+            origin: ds.origin,
             kind: ecrguard_rules::SuppressionKind::InSource,
         });
     }

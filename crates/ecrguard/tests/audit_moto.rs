@@ -49,6 +49,24 @@ fn audit_reports_every_finding_and_non_finding() {
         ]
     );
     assert_eq!(on("ECR004"), ["eu-public"], "ecr:* to everyone");
+    // Replication read from ecr:DescribeRegistry: only the destination outside the owner and
+    // the trusted accounts is reported, on the registry of the region that replicates.
+    let replication: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule_id"] == "ECR016")
+        .collect();
+    assert_eq!(replication.len(), 1, "{text}");
+    assert_eq!(
+        replication[0]["resource"],
+        "arn:aws:ecr:us-east-1:123456789012:registry/replication"
+    );
+    let message = replication[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("`999999999999`") && message.contains("`prod`"),
+        "{message}"
+    );
     // Identities, from iam:GetAccountAuthorizationDetails: broad write on users, groups and
     // customer managed policies (once, on the policy); scoped and read-only are clean.
     assert_eq!(

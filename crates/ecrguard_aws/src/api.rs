@@ -122,6 +122,20 @@ pub trait EcrApi: Sync {
         &self,
         region: &str,
     ) -> impl Future<Output = Result<Vec<String>, ApiError>> + Send;
+    /// `ecr:DescribeRegistry`: the replication rules of the region's registry.
+    fn replication_rules(
+        &self,
+        region: &str,
+    ) -> impl Future<Output = Result<Vec<ReplicationRuleInfo>, ApiError>> + Send;
+}
+
+/// A replication rule as `DescribeRegistry` gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplicationRuleInfo {
+    /// (region, registry id) of each destination.
+    pub destinations: Vec<(String, String)>,
+    /// Repository prefix filters; empty for every repository.
+    pub filters: Vec<String>,
 }
 
 /// An image in a repository: its digest and tags (what a deletion backup records).

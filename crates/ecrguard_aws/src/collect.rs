@@ -10,7 +10,8 @@ use ecrguard_iam::PolicyKind;
 use ecrguard_model::{
     CreationTemplate, EcrState, Encryption, EncryptionKind, Identity, IdentityKind, IdentityPolicy,
     ManagedPolicy, Origin, PolicyDoc, PolicyState, PublicRepository, RegistryPolicy,
-    RegistryScanning, Repository, ResourceId, TagMutability, Value,
+    RegistryScanning, Replication, ReplicationDestination, ReplicationRule, Repository, ResourceId,
+    TagMutability, Value,
 };
 use futures::stream::{self, StreamExt};
 use std::sync::Arc;
@@ -311,12 +312,47 @@ pub async fn collect<A: EcrApi>(api: &A, opts: &AuditOptions) -> Audit {
 /// A region's registry: its policy, scanning configuration and creation templates.
 async fn read_registry<A: EcrApi>(api: &A, region: &str, account: &str, audit: &mut Audit) {
     let registry = format!("arn:aws:ecr:{region}:{account}:registry");
-    audit.calls += 3;
-    let (registry_policy, scanning, templates) = futures::join!(
+    audit.calls += 4;
+    let (registry_policy, scanning, templates, replication) = futures::join!(
         api.get_registry_policy(region),
         api.registry_scan_filters(region),
-        api.creation_templates(region)
+        api.creation_templates(region),
+        api.replication_rules(region)
     );
+    let at = origin(&registry, region, "ecr:DescribeRegistry");
+    let rules = match replication {
+        Ok(rules) => Value::Set(
+            rules
+                .into_iter()
+                .map(|r| ReplicationRule {
+                    origin: at.clone(),
+                    destinations: r
+                        .destinations
+                        .into_iter()
+                        .map(|(dest_region, registry_id)| ReplicationDestination {
+                            origin: at.clone(),
+                            region: Value::Set(dest_region, at.clone()),
+                            registry_id: Value::Set(registry_id, at.clone()),
+                        })
+                        .collect(),
+                    filters: r.filters,
+                })
+                .collect(),
+            at.clone(),
+        ),
+        // Unknown rules are not "no replication": the error is kept and nothing is judged.
+        Err(e) => {
+            audit.error(&registry, region, "ecr:DescribeRegistry", &e);
+            Value::Unknown(format!("ecr:DescribeRegistry failed: {e}"), at.clone())
+        }
+    };
+    audit.state.replications.push(Replication {
+        id: ResourceId::Arn(format!("{registry}/replication")),
+        account: audit.account.clone(),
+        region: Some(region.to_string()),
+        origin: at,
+        rules,
+    });
     match templates {
         Ok(templates) => {
             for (prefix, policy) in templates {

@@ -689,6 +689,38 @@ impl EcrApi for SdkApi {
         }
     }
 
+    async fn replication_rules(
+        &self,
+        region: &str,
+    ) -> Result<Vec<crate::api::ReplicationRuleInfo>, ApiError> {
+        let out = self
+            .client(region)?
+            .describe_registry()
+            .send()
+            .await
+            .map_err(|e| classify(&e))?;
+        Ok(out
+            .replication_configuration()
+            .map(|c| {
+                c.rules()
+                    .iter()
+                    .map(|r| crate::api::ReplicationRuleInfo {
+                        destinations: r
+                            .destinations()
+                            .iter()
+                            .map(|d| (d.region().to_string(), d.registry_id().to_string()))
+                            .collect(),
+                        filters: r
+                            .repository_filters()
+                            .iter()
+                            .map(|f| f.filter().to_string())
+                            .collect(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
     async fn registry_scan_filters(&self, region: &str) -> Result<Vec<String>, ApiError> {
         let out = self
             .client(region)?

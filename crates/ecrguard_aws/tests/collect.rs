@@ -81,6 +81,12 @@ impl EcrApi for Fake {
     async fn registry_scan_filters(&self, _: &str) -> Result<Vec<String>, ApiError> {
         Err(err(ErrorKind::NotImplemented, "NotImplemented"))
     }
+    async fn replication_rules(
+        &self,
+        _: &str,
+    ) -> Result<Vec<ecrguard_aws::api::ReplicationRuleInfo>, ApiError> {
+        Err(err(ErrorKind::NotImplemented, "NotImplemented"))
+    }
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -56,6 +56,12 @@ impl EcrApi for Ecr {
     async fn registry_scan_filters(&self, _: &str) -> Result<Vec<String>, ApiError> {
         Ok(Vec::new())
     }
+    async fn replication_rules(
+        &self,
+        _: &str,
+    ) -> Result<Vec<ecrguard_aws::api::ReplicationRuleInfo>, ApiError> {
+        Ok(Vec::new())
+    }
 }
 
 impl EcrWriteApi for Ecr {

@@ -33,6 +33,16 @@ us.set_repository_policy(repositoryName="mutable", policyText=policy({"Sid": "Ow
 us.put_lifecycle_policy(repositoryName="private", lifecyclePolicyText=json.dumps({"rules": [{"rulePriority": 1, "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": 14}, "action": {"type": "expire"}}]}))
 eu.create_repository(repositoryName="eu-public", imageTagMutability="IMMUTABLE", imageScanningConfiguration={"scanOnPush": True})
 eu.set_repository_policy(repositoryName="eu-public", policyText=policy({"Sid": "Everyone", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "ecr:*"}))
+# Replication from us-east-1: to the owner's own registry in another region (fine), to a
+# trusted account (fine), and to an account outside the trust boundary (ECR016).
+us.put_replication_configuration(replicationConfiguration={"rules": [{
+    "destinations": [
+        {"region": "us-west-2", "registryId": OWN},
+        {"region": "eu-west-1", "registryId": "333333333333"},
+        {"region": "eu-west-1", "registryId": "999999999999"},
+    ],
+    "repositoryFilters": [{"filter": "prod", "filterType": "PREFIX_MATCH"}],
+}]})
 print("seeded")
 
 # IAM: identities with broad and scoped ECR rights.

@@ -7,7 +7,8 @@ use ecrguard_iam::principal::SELF_ACCOUNT;
 declare_rule! {
     /// ## What it does
     /// Flags registry replication rules (`aws_ecr_replication_configuration`,
-    /// `AWS::ECR::ReplicationConfiguration`, Crossplane `ReplicationConfiguration`) that copy
+    /// `AWS::ECR::ReplicationConfiguration`, Crossplane `ReplicationConfiguration`,
+    /// `ecr:DescribeRegistry` on live accounts) that copy
     /// images to a registry of an account that is neither the owner nor in `trusted-accounts`.
     /// The finding names the destination account and region and the repositories the rule
     /// copies (its prefix filters, or every repository).
@@ -50,7 +51,7 @@ declare_rule! {
         category: Exposure,
         summary: "Registry replication copies images to an account that is not trusted",
         compliance: [],
-        sources: [Terraform, CloudFormation],
+        sources: [Terraform, CloudFormation, Aws],
     }
 }
 

@@ -62,7 +62,7 @@ impl Rule for EncryptionNotCmk {
                     repo.id
                 ),
                 (_, false) => format!(
-                    "Repository `{}` uses KMS encryption without `kms_key`, so the AWS managed `aws/ecr` key",
+                    "Repository `{}` uses KMS encryption without a key of its own, so the AWS managed `aws/ecr` key",
                     repo.id
                 ),
                 (_, true) => continue,
@@ -70,7 +70,9 @@ impl Rule for EncryptionNotCmk {
             cx.report(&repo.id, message)
                 .repository(Some(repo.id.clone()))
                 .at(repo.encryption.origin().clone())
-                .help("Encrypt with `KMS` and a customer managed `kms_key`")
+                .help(
+                    "Encrypt with `KMS` and a customer managed key (`kms_key`, `KmsKey`, `kmsKey`)",
+                )
                 .emit();
         }
     }

@@ -58,7 +58,7 @@ impl Rule for ImageTagMutable {
                 continue;
             }
             let how = if repo.tag_mutability.is_default() {
-                " (the default when `image_tag_mutability` is omitted)"
+                " (the default when tag mutability is not set)"
             } else {
                 ""
             };

@@ -26,7 +26,27 @@ pub struct IdentityGrant {
     pub unresolved: Option<String>,
 }
 
+/// What a pull-through cache needs beyond pulling: importing an upstream image into a cache
+/// repository (`ecr:BatchImportUpstreamImage`) and creating that repository on the first pull
+/// (`ecr:CreateRepository`). AWS's `AmazonEC2ContainerRegistryPullOnly` grants the import to
+/// every node that pulls through a cache. The image comes from the cache rule's fixed upstream
+/// into the rule's own prefix: neither action puts an image the caller chooses into a
+/// repository, nor changes an existing repository, so for identity policies they are an
+/// import, not a push (ECR005, ECR009). In repository and registry policies they keep their
+/// catalogue class.
+pub const PULL_THROUGH_IMPORT: [&str; 2] = ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"];
+
 impl IdentityGrant {
+    /// The granted actions that write, delete or change permissions, pull-through imports
+    /// left out ([`PULL_THROUGH_IMPORT`]), in name order.
+    #[must_use]
+    pub fn risky_actions(&self) -> Vec<&'static str> {
+        self.actions_at_least(ActionClass::Write)
+            .into_iter()
+            .filter(|a| !PULL_THROUGH_IMPORT.contains(a))
+            .collect()
+    }
+
     /// The granted actions of `class` or a more dangerous one, in name order.
     #[must_use]
     pub fn actions_at_least(&self, class: ActionClass) -> Vec<&'static str> {

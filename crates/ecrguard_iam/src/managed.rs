@@ -19,7 +19,7 @@ pub fn document(arn_or_name: &str) -> Option<String> {
         ),
         "AmazonEC2ContainerRegistryReadOnly" => format!(r#"{{"Effect":"Allow","Action":[{READ_ACTIONS}],"Resource":"*"}}"#),
         "AmazonEC2ContainerRegistryPullOnly" => {
-            r#"{"Effect":"Allow","Action":["ecr:GetAuthorizationToken","ecr:BatchGetImage","ecr:GetDownloadUrlForLayer"],"Resource":"*"}"#.to_string()
+            r#"{"Effect":"Allow","Action":["ecr:GetAuthorizationToken","ecr:BatchGetImage","ecr:GetDownloadUrlForLayer","ecr:BatchImportUpstreamImage"],"Resource":"*"}"#.to_string()
         }
         "AmazonElasticContainerRegistryPublicFullAccess" => r#"{"Effect":"Allow","Action":["ecr-public:*","sts:GetServiceBearerToken"],"Resource":"*"}"#.to_string(),
         "AdministratorAccess" => r#"{"Effect":"Allow","Action":"*","Resource":"*"}"#.to_string(),
@@ -60,10 +60,22 @@ mod tests {
             classes("arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"),
             Some(ActionClass::Read)
         );
+        // The catalogue classes the pull-through import as write; it is the only one, and
+        // identity rules leave it out (`identity::PULL_THROUGH_IMPORT`).
+        let pull_only = parse_text(
+            &document("AmazonEC2ContainerRegistryPullOnly").unwrap(),
+            PolicyKind::Identity,
+        )
+        .unwrap();
+        let grants = ecr_grants(&pull_only);
         assert_eq!(
-            classes("AmazonEC2ContainerRegistryPullOnly"),
-            Some(ActionClass::Read)
+            grants
+                .iter()
+                .flat_map(|g| g.actions_at_least(ActionClass::Write))
+                .collect::<Vec<_>>(),
+            ["ecr:BatchImportUpstreamImage"]
         );
+        assert!(grants.iter().all(|g| g.risky_actions().is_empty()));
         assert!(
             document("arn:aws:iam::123456789012:policy/AmazonEC2ContainerRegistryPowerUser")
                 .is_none(),

@@ -60,7 +60,7 @@ impl Rule for ClusterNodeRoleEcrWrite {
                     continue;
                 };
                 for g in ecr_grants(&doc.policy) {
-                    let risky = g.actions_at_least(ActionClass::Write);
+                    let risky = g.risky_actions();
                     if risky.is_empty() {
                         continue;
                     }

@@ -11,7 +11,10 @@ declare_rule! {
     /// Flags IAM identity policies (user, group and role policies, inline or attached) that
     /// grant ECR write, delete or permissions-management actions on every repository
     /// (`Resource: "*"` or `arn:aws:ecr:*:*:repository/*`, or `NotResource`), unless a
-    /// positive `aws:ResourceTag` / `ecr:ResourceTag` condition scopes them.
+    /// positive `aws:ResourceTag` / `ecr:ResourceTag` condition scopes them. What a
+    /// pull-through cache needs (`ecr:BatchImportUpstreamImage`, and `ecr:CreateRepository`
+    /// for the cache repository) is an import from the cache rule's fixed upstream, not a push,
+    /// and is left out (AWS's `AmazonEC2ContainerRegistryPullOnly` grants the import).
     ///
     /// ## Why is this bad?
     /// An identity that can push to every repository can replace any image any workload runs;
@@ -65,7 +68,7 @@ impl Rule for IdentityPolicyBroadEcrAccess {
                 if !g.every_repository || g.tag_scoped {
                     continue;
                 }
-                let risky = g.actions_at_least(ActionClass::Write);
+                let risky = g.risky_actions();
                 if risky.is_empty() {
                     continue;
                 }
@@ -96,7 +99,7 @@ impl Rule for IdentityPolicyBroadEcrAccess {
                     if !g.every_repository || g.tag_scoped {
                         continue;
                     }
-                    let risky = g.actions_at_least(ActionClass::Write);
+                    let risky = g.risky_actions();
                     if risky.is_empty() {
                         continue;
                     }
@@ -147,6 +150,17 @@ mod tests {
             (
                 r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:*","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/team":"core"}}}]}"#,
                 None,
+            ),
+            // What a pull-through cache needs (AWS's `PullOnly` plus creating the cache
+            // repository) is an import, not a push.
+            (
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ecr:BatchGetImage","ecr:GetDownloadUrlForLayer","ecr:BatchImportUpstreamImage","ecr:CreateRepository"],"Resource":"*"}]}"#,
+                None,
+            ),
+            // Tagging every repository still counts: tags decide tag-scoped access.
+            (
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ecr:BatchImportUpstreamImage","ecr:CreateRepository","ecr:TagResource"],"Resource":"*"}]}"#,
+                Some(Severity::High),
             ),
         ] {
             let f = codes(&identity_state(text, false), &owner(), "ECR005");

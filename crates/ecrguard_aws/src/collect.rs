@@ -9,9 +9,9 @@ use crate::api::{
 use ecrguard_iam::PolicyKind;
 use ecrguard_model::{
     CreationTemplate, EcrState, Encryption, EncryptionKind, Identity, IdentityKind, IdentityPolicy,
-    ManagedPolicy, Origin, PolicyDoc, PolicyState, PublicRepository, RegistryPolicy,
-    RegistryScanning, Replication, ReplicationDestination, ReplicationRule, Repository, ResourceId,
-    TagMutability, Value,
+    ManagedPolicy, Origin, PolicyState, PublicRepository, RegistryPolicy, RegistryScanning,
+    Replication, ReplicationDestination, ReplicationRule, Repository, ResourceId, TagMutability,
+    Value,
 };
 use futures::stream::{self, StreamExt};
 use std::sync::Arc;
@@ -110,18 +110,7 @@ fn policy_state(
     origin: Origin,
     declared_by: &ResourceId,
 ) -> PolicyState {
-    match ecrguard_iam::parse_text(text, kind) {
-        Ok(policy) => PolicyState::Present(Box::new(PolicyDoc {
-            policy,
-            origin,
-            declared_by: declared_by.clone(),
-        })),
-        Err(e) => PolicyState::Unparseable {
-            error: e.message,
-            origin,
-            declared_by: declared_by.clone(),
-        },
-    }
+    PolicyState::read_text(text, kind, origin, declared_by)
 }
 
 impl Audit {

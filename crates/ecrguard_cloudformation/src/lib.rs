@@ -21,6 +21,10 @@ use std::path::{Path, PathBuf};
 pub struct CfnOptions {
     /// Parameter values (`--parameter Key=Value`), over the templates' defaults.
     pub parameters: BTreeMap<String, String>,
+    /// Texts of files that are not templates to hand back (in [`CfnScan::other_texts`]) when
+    /// this says so: another source that reads the same files (Kubernetes manifests) then
+    /// does not read them a second time.
+    pub keep_other: Option<fn(&str) -> bool>,
 }
 
 /// A file that could not be read as a template.
@@ -47,6 +51,8 @@ pub struct CfnScan {
     pub files: usize,
     /// The files that were templates (read, or meant as templates and in error).
     pub templates: Vec<PathBuf>,
+    /// Files read that are not templates, with their text, as `keep_other` chose.
+    pub other_texts: Vec<(PathBuf, String)>,
 }
 
 /// Whether the walk should keep a file as a possible template (its content decides).
@@ -227,6 +233,8 @@ fn read_text(p: &Path, kinds: ecrguard_walk::input::Kinds) -> Result<Option<Stri
 /// One file's outcome.
 enum FileResult {
     NotTemplate,
+    /// Not a template; its text, kept for another source.
+    Other(String),
     Adapted(adapt::Adapted),
     Error(CfnError),
 }
@@ -308,7 +316,10 @@ pub fn scan_inputs(
                 ))
             });
             let result = match read {
-                Ok(None) => FileResult::NotTemplate,
+                Ok(None) => match opts.keep_other {
+                    Some(keep) if keep(&text) => FileResult::Other(text),
+                    _ => FileResult::NotTemplate,
+                },
                 Ok(Some(root)) => {
                     let file = add(&p, text);
                     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -343,11 +354,12 @@ pub fn scan_inputs(
     let mut out = CfnScan::default();
     let mut states = Vec::with_capacity(results.len());
     for (p, r) in results {
-        if !matches!(r, FileResult::NotTemplate) {
-            out.templates.push(p);
+        if !matches!(r, FileResult::NotTemplate | FileResult::Other(_)) {
+            out.templates.push(p.clone());
         }
         match r {
             FileResult::NotTemplate => {}
+            FileResult::Other(text) => out.other_texts.push((p, text)),
             FileResult::Adapted(a) => {
                 out.files += 1;
                 states.push(a.state);

@@ -11,7 +11,7 @@
 
 use ecrguard_iam::analysis::SELF_ACCOUNT;
 use ecrguard_iam::json::{Member, Node, Value};
-use ecrguard_iam::partial::PartialBuilder;
+use ecrguard_iam::partial::{Variable, substitute};
 use std::path::Path;
 
 /// The logical id given to the role the framework creates for the functions.
@@ -111,81 +111,25 @@ pub fn to_template(root: &Node) -> Option<Node> {
         ]),
         span: root.span,
     };
-    resolve_variables(&mut template);
+    template.map_strings(variables);
     Some(template)
-}
-
-/// Replaces Serverless variables in every string with unknown parts (iteratively: the tree
-/// may be deep).
-fn resolve_variables(root: &mut Node) {
-    let mut stack = vec![root];
-    while let Some(n) = stack.pop() {
-        if let Value::String(s) = &n.value
-            && s.contains("${")
-        {
-            if let Some(v) = variables(s) {
-                n.value = v;
-            }
-            continue;
-        }
-        match &mut n.value {
-            Value::Array(items) => stack.extend(items.iter_mut()),
-            Value::Object(members) => stack.extend(members.iter_mut().map(|m| &mut m.value)),
-            _ => {}
-        }
-    }
 }
 
 /// A string with its Serverless variables resolved: `None` when it has none.
 fn variables(s: &str) -> Option<Value> {
-    let mut out = PartialBuilder::default();
-    let mut rest = s;
-    let mut found = false;
-    while let Some(i) = rest.find("${") {
-        let inner_start = i + 2;
-        // Variables nest (`${self:custom.${opt:stage}}`): find the matching brace.
-        let mut depth = 1usize;
-        let mut end = None;
-        let bytes = rest.as_bytes();
-        let mut j = inner_start;
-        while j < bytes.len() {
-            match bytes[j] {
-                b'{' if j > 0 && bytes[j - 1] == b'$' => depth += 1,
-                b'}' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        end = Some(j);
-                        break;
-                    }
-                }
-                _ => {}
-            }
-            j += 1;
-        }
-        let Some(end) = end else { break };
-        let inner = &rest[inner_start..end];
-        out.text(&rest[..i]);
-        if !SOURCES.iter().any(|src| inner.starts_with(src)) {
-            out.text(&rest[i..=end]);
-        } else if inner == "aws:accountId" {
-            found = true;
-            out.text(SELF_ACCOUNT);
-        } else {
-            found = true;
-            out.unknown(format!(
-                "Serverless variable `${{{inner}}}` is resolved at deploy time"
-            ));
-        }
-        rest = &rest[end + 1..];
-    }
-    if !found {
+    if !s.contains("${") {
         return None;
     }
-    out.text(rest);
-    Some(match out.finish() {
-        Ok(text) => Value::String(text),
-        Err(p) if p.pieces().len() == 1 => Value::Unknown(p.why().to_string()),
-        Err(p) => Value::Partial(p),
+    substitute(s, |inner| {
+        if !SOURCES.iter().any(|src| inner.starts_with(src)) {
+            Variable::Keep
+        } else if inner == "aws:accountId" {
+            Variable::Text(SELF_ACCOUNT.to_string())
+        } else {
+            Variable::Unknown(format!(
+                "Serverless variable `${{{inner}}}` is resolved at deploy time"
+            ))
+        }
     })
 }
 

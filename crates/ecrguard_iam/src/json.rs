@@ -141,6 +141,24 @@ impl Node {
         }
     }
 
+    /// Replaces every string `f` gives a new value for (iteratively: the tree may be deep).
+    pub fn map_strings(&mut self, f: impl Fn(&str) -> Option<Value>) {
+        let mut stack = vec![self];
+        while let Some(n) = stack.pop() {
+            if let Value::String(s) = &n.value {
+                if let Some(v) = f(s) {
+                    n.value = v;
+                }
+                continue;
+            }
+            match &mut n.value {
+                Value::Array(items) => stack.extend(items.iter_mut()),
+                Value::Object(members) => stack.extend(members.iter_mut().map(|m| &mut m.value)),
+                _ => {}
+            }
+        }
+    }
+
     /// Serializes back to compact JSON (used for sizes and for showing values).
     #[must_use]
     pub fn to_json(&self) -> String {

@@ -191,6 +191,68 @@ impl Partial {
     }
 }
 
+/// What a `${...}` reference in a string stands for, as a source's variable syntax decides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Variable {
+    /// Not a variable of this syntax (IAM's own `${aws:username}`): left as written.
+    Keep,
+    /// Known text.
+    Text(String),
+    /// Resolved only later (deploy time, a substitution step); the text says why.
+    Unknown(String),
+}
+
+/// Resolves the `${...}` references of `s` (nested ones, `${a.${b}}`, as one) with `resolve`,
+/// which gets what is between the braces. `None` when no reference was resolved, else the
+/// string, an unknown value when it was a single unknown reference, or a partial string.
+pub fn substitute(s: &str, resolve: impl Fn(&str) -> Variable) -> Option<crate::json::Value> {
+    use crate::json::Value;
+    let mut out = PartialBuilder::default();
+    let mut rest = s;
+    let mut changed = false;
+    while let Some(i) = rest.find("${") {
+        let bytes = rest.as_bytes();
+        let mut depth = 1usize;
+        let mut end = None;
+        for j in i + 2..bytes.len() {
+            match bytes[j] {
+                b'{' if bytes[j - 1] == b'$' => depth += 1,
+                b'}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = Some(j);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let Some(end) = end else { break };
+        out.text(&rest[..i]);
+        match resolve(&rest[i + 2..end]) {
+            Variable::Keep => out.text(&rest[i..=end]),
+            Variable::Text(t) => {
+                changed = true;
+                out.text(&t);
+            }
+            Variable::Unknown(why) => {
+                changed = true;
+                out.unknown(why);
+            }
+        }
+        rest = &rest[end + 1..];
+    }
+    if !changed {
+        return None;
+    }
+    out.text(rest);
+    Some(match out.finish() {
+        Ok(text) => Value::String(text),
+        Err(p) if p.pieces.len() == 1 => Value::Unknown(p.why().to_string()),
+        Err(p) => Value::Partial(p),
+    })
+}
+
 /// What stands for an unknown part while splitting an ARN: a character no ARN contains.
 pub const HOLE: &str = "\u{0}";
 

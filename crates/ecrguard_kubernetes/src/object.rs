@@ -314,56 +314,20 @@ pub(crate) fn is_placeholder(s: &str) -> bool {
 /// test templates of Crossplane providers) in every string of a policy into unknown parts of
 /// that string. IAM's own policy variables (`${aws:username}`, `${*}`) have a colon or are not
 /// names, and are left alone.
-fn substitute_variables(root: &mut Node) {
-    let mut stack = vec![root];
-    while let Some(n) = stack.pop() {
-        if let J::String(s) = &n.value
-            && let Some(v) = variables(s)
-        {
-            n.value = v;
-            continue;
-        }
-        match &mut n.value {
-            J::Array(items) => stack.extend(items.iter_mut()),
-            J::Object(members) => stack.extend(members.iter_mut().map(|m| &mut m.value)),
-            _ => {}
-        }
-    }
-}
-
 fn variables(s: &str) -> Option<J> {
-    let mut out = ecrguard_iam::partial::PartialBuilder::default();
-    let mut rest = s;
-    let mut found = false;
-    while let Some(i) = rest.find("${") {
-        let Some(len) = rest[i + 2..].find('}') else {
-            break;
-        };
-        let name = &rest[i + 2..i + 2 + len];
-        out.text(&rest[..i]);
+    ecrguard_iam::partial::substitute(s, |name| {
         let is_variable = !name.is_empty()
             && !name.starts_with(|c: char| c.is_ascii_digit())
             && name
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
         if is_variable {
-            found = true;
-            out.unknown(format!(
+            ecrguard_iam::partial::Variable::Unknown(format!(
                 "`${{{name}}}` is substituted before the manifest is applied"
-            ));
+            ))
         } else {
-            out.text(&rest[i..i + 3 + len]);
+            ecrguard_iam::partial::Variable::Keep
         }
-        rest = &rest[i + 3 + len..];
-    }
-    if !found {
-        return None;
-    }
-    out.text(rest);
-    Some(match out.finish() {
-        Ok(text) => J::String(text),
-        Err(p) if p.pieces().len() == 1 => J::Unknown(p.why().to_string()),
-        Err(p) => J::Partial(p),
     })
 }
 
@@ -385,7 +349,7 @@ pub(crate) fn policy(
         J::String(s) if s.contains("${") => match ecrguard_iam::json::parse(s) {
             Ok(mut node) => {
                 node.strip_spans();
-                substitute_variables(&mut node);
+                node.map_strings(variables);
                 PolicyState::read(&node, kind, s, o.origin(n), declared_by)
             }
             Err(_) => PolicyState::read_json_string(s, kind, o.origin(n), declared_by),

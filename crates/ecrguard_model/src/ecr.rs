@@ -166,7 +166,30 @@ impl PolicyState {
         origin: Origin,
         declared_by: &ResourceId,
     ) -> PolicyState {
-        match ecrguard_iam::policy::parse_node_of_text(node, kind, text) {
+        Self::from_reading(
+            ecrguard_iam::policy::parse_node_of_text(node, kind, text),
+            origin,
+            declared_by,
+        )
+    }
+
+    /// A policy read from its text, positions kept relative to it (an API response).
+    #[must_use]
+    pub fn read_text(
+        text: &str,
+        kind: PolicyKind,
+        origin: Origin,
+        declared_by: &ResourceId,
+    ) -> PolicyState {
+        Self::from_reading(ecrguard_iam::parse_text(text, kind), origin, declared_by)
+    }
+
+    fn from_reading(
+        read: Result<Policy, ecrguard_iam::PolicyError>,
+        origin: Origin,
+        declared_by: &ResourceId,
+    ) -> PolicyState {
+        match read {
             Ok(policy) => PolicyState::Present(Box::new(PolicyDoc {
                 policy,
                 origin,

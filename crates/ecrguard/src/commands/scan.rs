@@ -195,6 +195,9 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
     };
     let cfn_options = ecrguard_cloudformation::CfnOptions {
         parameters: parse_parameters(&args.parameters, args.parameters_file.as_deref())?,
+        // The template reader reads every YAML file: the Kubernetes source takes the texts
+        // that name an ECR API group from it instead of reading them again.
+        keep_other: Some(ecrguard_kubernetes::mentions_ecr_group),
     };
     // One walk for every source: two walks of the same tree would compete for the same cores.
     let mut listing = ecrguard_walk::walk(&args.paths, &|p| {
@@ -217,15 +220,15 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         templates.into_iter().map(|p| (p, None)).collect();
     cfn_inputs.extend(piped.templates.into_iter().map(|(p, t)| (p, Some(t))));
     let cfn = ecrguard_cloudformation::scan_inputs(cfn_inputs, &mut sources, &cfn_options);
-    // Kubernetes manifests: YAML that is neither a template nor a plan; only files naming an
-    // API group that manages ECR are read.
-    let templates: std::collections::HashSet<&PathBuf> = cfn.templates.iter().collect();
-    let manifests: Vec<PathBuf> = listing
-        .files(ecrguard_kubernetes::candidate)
+    // Kubernetes manifests: the YAML files the template reader read and found to be no
+    // template but to name an API group that manages ECR.
+    let manifests: Vec<(PathBuf, Option<String>)> = cfn
+        .other_texts
         .into_iter()
-        .filter(|p| !templates.contains(p))
+        .filter(|(p, _)| ecrguard_kubernetes::candidate(p))
+        .map(|(p, t)| (p, Some(t)))
         .collect();
-    let k8s = ecrguard_kubernetes::scan_files(&manifests, &mut sources);
+    let k8s = ecrguard_kubernetes::scan_inputs(manifests, &mut sources);
     let claimed: Vec<PathBuf> = cfn
         .templates
         .iter()

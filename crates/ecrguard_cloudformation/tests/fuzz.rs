@@ -1,5 +1,6 @@
-//! Fuzzing the CloudFormation source on stable Rust: the fixtures, mutated, as YAML and JSON
-//! through the YAML reader and the whole scan. Properties: no panic and the same result twice.
+//! Fuzzing the CloudFormation source on stable Rust: the fixtures, mutated, as YAML, JSON and
+//! `serverless.yml`, through the YAML reader and the whole scan. Properties: no panic and the
+//! same result twice.
 
 use ecrguard_cloudformation::{CfnOptions, scan_inputs, yaml};
 use ecrguard_model::SourceDb;
@@ -57,7 +58,8 @@ fn mutated_templates_never_panic_and_are_deterministic() {
                     }
                 }
             }
-            let name = if n % 2 == 0 { "t.yaml" } else { "t.json" };
+            // As YAML, as JSON, and as a Serverless Framework service file, in turn.
+            let name = ["t.yaml", "t.json", "serverless.yml"][n % 3];
             let first = result_of(name, input);
             if n % 10 == 0 {
                 assert_eq!(first, result_of(name, input), "not deterministic");

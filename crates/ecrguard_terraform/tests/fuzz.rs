@@ -47,3 +47,46 @@ fn mutated_terraform_never_panics_and_is_deterministic() {
     });
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Terragrunt configurations, mutated, as a unit whose `include` and `source` point at a
+/// module and a root configuration beside it: no panic, deterministic.
+#[test]
+fn mutated_terragrunt_never_panics_and_is_deterministic() {
+    let seeds: Vec<(std::path::PathBuf, String)> = vec![
+        (
+            "unit".into(),
+            "include \"root\" {\n  path   = find_in_parent_folders(\"root.hcl\")\n  expose = true\n}\nterraform {\n  source = \"../modules//ecr\"\n}\nlocals {\n  env  = read_terragrunt_config(\"env.hcl\")\n  name = \"${include.root.locals.org}-${local.env.locals.e}\"\n}\ndependency \"kms\" {\n  config_path = \"../kms\"\n}\ninputs = {\n  name    = local.name\n  key     = dependency.kms.outputs.arn\n  readers = [\"*\"]\n}\n".into(),
+        ),
+    ];
+    let dir = std::env::temp_dir().join(format!("ecrguard-fuzz-tg-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("live/unit")).unwrap();
+    std::fs::create_dir_all(dir.join("modules/ecr")).unwrap();
+    std::fs::create_dir_all(dir.join(".git")).unwrap();
+    std::fs::write(
+        dir.join("live/root.hcl"),
+        "locals {\n  org = \"acme\"\n}\ninputs = {\n  readers = []\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("live/unit/env.hcl"),
+        "locals {\n  e = \"prod\"\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("modules/ecr/main.tf"),
+        "variable \"name\" {}\nvariable \"readers\" {}\nresource \"aws_ecr_repository\" \"r\" { name = var.name }\n",
+    )
+    .unwrap();
+    let counter = std::cell::Cell::new(0usize);
+    ecrguard_fuzz::run("terragrunt", &seeds, ecrguard_fuzz::cases(200), &|input| {
+        let n = counter.get();
+        counter.set(n + 1);
+        std::fs::write(dir.join("live/unit/terragrunt.hcl"), input).unwrap();
+        let first = result_of(&dir);
+        if n % 10 == 0 {
+            assert_eq!(first, result_of(&dir), "not deterministic");
+        }
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -9,7 +9,7 @@ use serde_json::Value;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::fault_proxy::{Fault, FaultProxy};
-use support::moto::{Moto, aws_env, seed};
+use support::moto::{Moto, aws_env, is_moto_registry_gap, seed};
 
 fn fault_for(target: &str, body: &str, attempt: usize) -> Fault {
     if body.contains("Action=GetAccountAuthorizationDetails") {
@@ -41,8 +41,6 @@ fn fault_for(target: &str, body: &str, attempt: usize) -> Fault {
         Fault::Forward
     }
 }
-
-const TEMPLATES: &str = "ecr:DescribeRepositoryCreationTemplates ";
 
 #[test]
 fn faults_become_errors_and_retries_recover() {
@@ -136,9 +134,10 @@ fn faults_become_errors_and_retries_recover() {
             .any(|m| m.starts_with("missing permission: `iam:GetAccountAuthorizationDetails`")),
         "{errors:#?}"
     );
-    // moto does not implement creation templates (HTML 500): an error, not "no templates".
+    // moto does not implement creation templates nor pull-through cache rules (HTML 500):
+    // errors, not "none".
     for m in errors.iter().filter(|m| {
-        !m.starts_with("iam:") && !m.starts_with(TEMPLATES) && !m.starts_with("ecr-public:")
+        !m.starts_with("iam:") && !is_moto_registry_gap(m) && !m.starts_with("ecr-public:")
     }) {
         assert!(
             m.contains(":123456789012:repository/fault-") || m.starts_with("missing permission"),

@@ -210,6 +210,18 @@ fn policy_reach(policy: &Policy, account: &str) -> (bool, BTreeSet<&'static str>
     (reaches, names)
 }
 
+/// The class an action counts in: AWS files a pull-through cache import
+/// (`ecr:BatchImportUpstreamImage`, and `ecr:CreateRepository` as the cache uses it) under
+/// write, but it only copies the upstream's image into the cache's repository, so it counts
+/// as read (a pull), not as a push.
+fn matrix_class(a: &ActionInfo) -> ActionClass {
+    if ecrguard_iam::identity::PULL_THROUGH_IMPORT.contains(&a.name) {
+        ActionClass::Read
+    } else {
+        a.class
+    }
+}
+
 /// Builds the matrix.
 #[must_use]
 pub fn matrix(state: &EcrState) -> AccessMatrix {
@@ -285,10 +297,11 @@ pub fn matrix(state: &EcrState) -> AccessMatrix {
                     continue;
                 }
                 row.actions.insert(a.name, d.access);
-                let slot = row.classes.entry(a.class).or_insert(Access::No);
+                let class = matrix_class(a);
+                let slot = row.classes.entry(class).or_insert(Access::No);
                 *slot = (*slot).max(d.access);
                 row.granted_by
-                    .entry(a.class)
+                    .entry(class)
                     .or_default()
                     .extend(d.granted_by);
             }

@@ -233,3 +233,43 @@ fn unreadable_policies_are_listed_not_dropped() {
         ops.reasons
     );
 }
+
+/// A node role with AWS's pull-only policy (which includes the pull-through cache import)
+/// can pull, and cannot push: the import counts as a read.
+#[test]
+fn a_pull_through_import_is_a_read_not_a_write() {
+    let pull_only = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":[
+        "ecr:GetAuthorizationToken","ecr:BatchGetImage","ecr:GetDownloadUrlForLayer",
+        "ecr:BatchImportUpstreamImage"],"Resource":"*"}]}"#;
+    let push = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+        "Action":"ecr:PutImage","Resource":"*"}]}"#;
+    let state = EcrState {
+        repositories: vec![repo("cache", Some(&[]), None)],
+        identities: vec![
+            identity(
+                IdentityKind::Role,
+                "arn:aws:iam::111111111111:role/nodes",
+                &[],
+                &[("pull-only", pull_only)],
+            ),
+            identity(
+                IdentityKind::Role,
+                "arn:aws:iam::111111111111:role/ci",
+                &[],
+                &[("push", push)],
+            ),
+        ],
+        ..EcrState::default()
+    };
+    let m = matrix(&state);
+    let nodes = row(&m, "cache", "role/nodes").expect("nodes can pull");
+    assert_eq!(nodes.class(ActionClass::Read), Access::Yes);
+    assert_eq!(nodes.class(ActionClass::Write), Access::No);
+    assert_eq!(
+        nodes.actions.get("ecr:BatchImportUpstreamImage"),
+        Some(&Access::Yes),
+        "the import is still listed among the actions"
+    );
+    let ci = row(&m, "cache", "role/ci").expect("ci can push");
+    assert_eq!(ci.class(ActionClass::Write), Access::Yes);
+}

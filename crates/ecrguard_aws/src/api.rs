@@ -111,11 +111,16 @@ pub trait EcrApi: Sync {
         &self,
         region: &str,
     ) -> impl Future<Output = Result<Option<String>, ApiError>> + Send;
-    /// `ecr:DescribeRepositoryCreationTemplates`, every page: (prefix, repository policy).
+    /// `ecr:DescribeRepositoryCreationTemplates`, every page.
     fn creation_templates(
         &self,
         region: &str,
-    ) -> impl Future<Output = Result<Vec<(String, Option<String>)>, ApiError>> + Send;
+    ) -> impl Future<Output = Result<Vec<CreationTemplateInfo>, ApiError>> + Send;
+    /// `ecr:DescribePullThroughCacheRules`, every page.
+    fn pull_through_cache_rules(
+        &self,
+        region: &str,
+    ) -> impl Future<Output = Result<Vec<PullThroughCacheRuleInfo>, ApiError>> + Send;
     /// `ecr:GetRegistryScanningConfiguration`: the filters of rules that scan on push or
     /// continuously.
     fn registry_scan_filters(
@@ -127,6 +132,28 @@ pub trait EcrApi: Sync {
         &self,
         region: &str,
     ) -> impl Future<Output = Result<Vec<ReplicationRuleInfo>, ApiError>> + Send;
+}
+
+/// A repository creation template as `DescribeRepositoryCreationTemplates` gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreationTemplateInfo {
+    /// The prefix (`ROOT` for every repository).
+    pub prefix: String,
+    /// `PULL_THROUGH_CACHE`, `REPLICATION`, `CREATE_ON_PUSH`.
+    pub applied_for: Vec<String>,
+    /// The repository policy it applies, when it has one.
+    pub policy: Option<String>,
+}
+
+/// A pull-through cache rule as `DescribePullThroughCacheRules` gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullThroughCacheRuleInfo {
+    /// The repository name prefix.
+    pub prefix: String,
+    /// The upstream registry URL.
+    pub upstream_url: String,
+    /// The Secrets Manager secret holding the upstream's credentials.
+    pub credential_arn: Option<String>,
 }
 
 /// A replication rule as `DescribeRegistry` gives it.

@@ -9,9 +9,9 @@ use crate::api::{
 use ecrguard_iam::PolicyKind;
 use ecrguard_model::{
     CreationTemplate, EcrState, Encryption, EncryptionKind, Identity, IdentityKind, IdentityPolicy,
-    ManagedPolicy, Origin, PolicyState, PublicRepository, RegistryPolicy, RegistryScanning,
-    Replication, ReplicationDestination, ReplicationRule, Repository, ResourceId, TagMutability,
-    Value,
+    ManagedPolicy, Origin, PolicyState, PublicRepository, PullThroughCacheRule, RegistryPolicy,
+    RegistryScanning, Replication, ReplicationDestination, ReplicationRule, Repository, ResourceId,
+    TagMutability, Value,
 };
 use futures::stream::{self, StreamExt};
 use std::sync::Arc;
@@ -301,13 +301,38 @@ pub async fn collect<A: EcrApi>(api: &A, opts: &AuditOptions) -> Audit {
 /// A region's registry: its policy, scanning configuration and creation templates.
 async fn read_registry<A: EcrApi>(api: &A, region: &str, account: &str, audit: &mut Audit) {
     let registry = format!("arn:aws:ecr:{region}:{account}:registry");
-    audit.calls += 4;
-    let (registry_policy, scanning, templates, replication) = futures::join!(
+    audit.calls += 5;
+    let (registry_policy, scanning, templates, replication, pull_through) = futures::join!(
         api.get_registry_policy(region),
         api.registry_scan_filters(region),
         api.creation_templates(region),
-        api.replication_rules(region)
+        api.replication_rules(region),
+        api.pull_through_cache_rules(region)
     );
+    match pull_through {
+        Ok(rules) => {
+            for r in rules {
+                let at = origin(&registry, region, "ecr:DescribePullThroughCacheRules");
+                audit
+                    .state
+                    .pull_through_cache_rules
+                    .push(PullThroughCacheRule {
+                        id: ResourceId::Arn(format!(
+                            "{registry}/pull-through-cache-rule/{}",
+                            r.prefix
+                        )),
+                        account: audit.account.clone(),
+                        region: Some(region.to_string()),
+                        prefix: Value::Set(r.prefix, at.clone()),
+                        upstream_url: Value::Set(r.upstream_url, at.clone()),
+                        credential_arn: Value::Set(r.credential_arn, at.clone()),
+                        origin: at,
+                    });
+            }
+        }
+        // Unknown rules are not "no rules": the error is kept and nothing is judged.
+        Err(e) => audit.error(&registry, region, "ecr:DescribePullThroughCacheRules", &e),
+    }
     let at = origin(&registry, region, "ecr:DescribeRegistry");
     let rules = match replication {
         Ok(rules) => Value::Set(
@@ -344,16 +369,17 @@ async fn read_registry<A: EcrApi>(api: &A, region: &str, account: &str, audit: &
     });
     match templates {
         Ok(templates) => {
-            for (prefix, policy) in templates {
+            for t in templates {
                 let at = origin(&registry, region, "ecr:DescribeRepositoryCreationTemplates");
-                let id = ResourceId::Arn(format!("{registry}/creation-template/{prefix}"));
-                let policy = match policy {
+                let id = ResourceId::Arn(format!("{registry}/creation-template/{}", t.prefix));
+                let policy = match t.policy {
                     Some(text) => policy_state(&text, PolicyKind::Repository, at.clone(), &id),
                     None => PolicyState::Absent(at.clone()),
                 };
                 audit.state.creation_templates.push(CreationTemplate {
                     id,
-                    prefix: Value::Set(prefix, at.clone()),
+                    prefix: Value::Set(t.prefix, at.clone()),
+                    applied_for: Value::Set(t.applied_for, at.clone()),
                     origin: at,
                     policy,
                 });

@@ -621,7 +621,7 @@ impl EcrApi for SdkApi {
     async fn creation_templates(
         &self,
         region: &str,
-    ) -> Result<Vec<(String, Option<String>)>, ApiError> {
+    ) -> Result<Vec<crate::api::CreationTemplateInfo>, ApiError> {
         let client = self.client(region)?;
         let mut pages = client
             .describe_repository_creation_templates()
@@ -631,12 +631,41 @@ impl EcrApi for SdkApi {
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| classify(&e))?;
             for t in page.repository_creation_templates() {
-                out.push((
-                    t.prefix().unwrap_or_default().to_string(),
-                    t.repository_policy()
+                out.push(crate::api::CreationTemplateInfo {
+                    prefix: t.prefix().unwrap_or_default().to_string(),
+                    applied_for: t
+                        .applied_for()
+                        .iter()
+                        .map(|a| a.as_str().to_string())
+                        .collect(),
+                    policy: t
+                        .repository_policy()
                         .filter(|p| !p.is_empty())
                         .map(str::to_string),
-                ));
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn pull_through_cache_rules(
+        &self,
+        region: &str,
+    ) -> Result<Vec<crate::api::PullThroughCacheRuleInfo>, ApiError> {
+        let client = self.client(region)?;
+        let mut pages = client
+            .describe_pull_through_cache_rules()
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify(&e))?;
+            for r in page.pull_through_cache_rules() {
+                out.push(crate::api::PullThroughCacheRuleInfo {
+                    prefix: r.ecr_repository_prefix().unwrap_or_default().to_string(),
+                    upstream_url: r.upstream_registry_url().unwrap_or_default().to_string(),
+                    credential_arn: r.credential_arn().map(str::to_string),
+                });
             }
         }
         Ok(out)

@@ -72,11 +72,21 @@ impl EcrApi for Fake {
     async fn get_registry_policy(&self, _: &str) -> Result<Option<String>, ApiError> {
         Ok(None)
     }
-    async fn creation_templates(&self, _: &str) -> Result<Vec<(String, Option<String>)>, ApiError> {
-        Ok(vec![(
-            "cache".into(),
-            Some(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"ecr:BatchGetImage"}]}"#.into()),
-        )])
+    async fn creation_templates(
+        &self,
+        _: &str,
+    ) -> Result<Vec<ecrguard_aws::api::CreationTemplateInfo>, ApiError> {
+        Ok(vec![ecrguard_aws::api::CreationTemplateInfo {
+            prefix: "cache".into(),
+            applied_for: vec!["PULL_THROUGH_CACHE".into()],
+            policy: Some(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"ecr:BatchGetImage"}]}"#.into()),
+        }])
+    }
+    async fn pull_through_cache_rules(
+        &self,
+        _: &str,
+    ) -> Result<Vec<ecrguard_aws::api::PullThroughCacheRuleInfo>, ApiError> {
+        Err(err(ErrorKind::NotImplemented, "NotImplemented"))
     }
     async fn registry_scan_filters(&self, _: &str) -> Result<Vec<String>, ApiError> {
         Err(err(ErrorKind::NotImplemented, "NotImplemented"))
@@ -136,6 +146,17 @@ async fn errors_are_unknown_never_absent() {
             .any(|e| e.call == "ecr:GetRegistryScanningConfiguration"
                 && e.kind == ErrorKind::NotImplemented)
     );
+    // Pull-through cache rules that could not be listed are an error, never "no rules".
+    assert!(audit.state.pull_through_cache_rules.is_empty());
+    assert!(
+        audit
+            .errors
+            .iter()
+            .any(|e| e.call == "ecr:DescribePullThroughCacheRules"
+                && e.kind == ErrorKind::NotImplemented)
+    );
+    let template = &audit.state.creation_templates[0];
+    assert_eq!(template.for_pull_through_cache(), Some(true));
     assert_eq!(
         missing_permissions(&audit.errors),
         vec![

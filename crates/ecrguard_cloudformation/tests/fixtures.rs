@@ -97,3 +97,61 @@ fn cdk_out_templates_are_found_even_when_ignored() {
     assert!(errors.is_empty(), "{errors:?}");
     assert_eq!(files, [dir.join("cdk.out/App.template.json")]);
 }
+
+/// `AWS::ECR::PullThroughCacheRule` is in the model (a credential from an unpinned parameter
+/// is unknown; none given is "none"), `AppliedFor` is read, and ECR007 names the rule whose
+/// repositories a public template shapes: the template `quay/coreos` covers part of what the
+/// rule `quay` creates.
+#[test]
+fn pull_through_cache_rules_are_modelled_and_linked_to_templates() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ECR007");
+    let mut db = SourceDb::default();
+    let bad = scan(
+        &[dir.join("bad/pull_through_quay.yaml")],
+        &mut db,
+        &CfnOptions::default(),
+    );
+    assert!(bad.errors.is_empty(), "{:?}", bad.errors);
+    let rule = &bad.state.pull_through_cache_rules[0];
+    assert_eq!(rule.id.label(), "QuayCache");
+    assert_eq!(rule.prefix.known().map(String::as_str), Some("quay"));
+    assert_eq!(
+        rule.upstream_url.known().map(String::as_str),
+        Some("quay.io")
+    );
+    assert!(
+        rule.credential_arn.known().is_none(),
+        "{:?}",
+        rule.credential_arn
+    );
+    assert_eq!(
+        bad.state.creation_templates[0].applied_for.known(),
+        Some(&vec!["PULL_THROUGH_CACHE".to_string()])
+    );
+    let findings: Vec<_> = check(&bad.state, &Settings::default())
+        .into_iter()
+        .filter(|f| f.rule.code == "ECR007")
+        .collect();
+    assert_eq!(findings.len(), 1);
+    assert!(findings[0].message.contains("(for pull-through cache)"));
+    assert!(
+        findings[0]
+            .notes
+            .iter()
+            .any(|n| n.contains("QuayCache") && n.contains("`quay.io`")),
+        "{:?}",
+        findings[0].notes
+    );
+
+    let good = scan(
+        &[dir.join("good/pull_through_org.yaml")],
+        &mut db,
+        &CfnOptions::default(),
+    );
+    assert_eq!(
+        good.state.pull_through_cache_rules[0]
+            .credential_arn
+            .known(),
+        Some(&None)
+    );
+}

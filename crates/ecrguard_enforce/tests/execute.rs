@@ -50,7 +50,16 @@ impl EcrApi for Ecr {
     async fn get_registry_policy(&self, _: &str) -> Result<Option<String>, ApiError> {
         Ok(None)
     }
-    async fn creation_templates(&self, _: &str) -> Result<Vec<(String, Option<String>)>, ApiError> {
+    async fn creation_templates(
+        &self,
+        _: &str,
+    ) -> Result<Vec<ecrguard_aws::api::CreationTemplateInfo>, ApiError> {
+        Ok(Vec::new())
+    }
+    async fn pull_through_cache_rules(
+        &self,
+        _: &str,
+    ) -> Result<Vec<ecrguard_aws::api::PullThroughCacheRuleInfo>, ApiError> {
         Ok(Vec::new())
     }
     async fn registry_scan_filters(&self, _: &str) -> Result<Vec<String>, ApiError> {

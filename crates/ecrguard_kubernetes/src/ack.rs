@@ -1,7 +1,7 @@
 //! AWS Controllers for Kubernetes, `ecr.services.k8s.aws/v1alpha1`: a `Repository` carries
 //! its settings, policy (`spec.policy`, a JSON string) and lifecycle policy in its own spec;
 //! a `RepositoryCreationTemplate` carries the policy it gives the repositories ECR creates
-//! under its prefix.
+//! under its prefix; a `PullThroughCacheRule` names the upstream registry.
 
 use crate::KubernetesScan;
 use crate::object::{self, Object};
@@ -10,6 +10,13 @@ use ecrguard_iam::json::Node;
 use ecrguard_model::{CreationTemplate, PolicyState, ResourceId, Value};
 
 const SPEC: &[&str] = &["spec"];
+
+const PULL_THROUGH: object::PullThroughFields = object::PullThroughFields {
+    base: SPEC,
+    upstream_url: "upstreamRegistryURL",
+    credential_arn: "credentialARN",
+    credential_ref: &["credentialRef"],
+};
 
 /// Adds one ACK object.
 pub(crate) fn add(o: &Object, scan: &mut KubernetesScan) {
@@ -42,10 +49,18 @@ pub(crate) fn add(o: &Object, scan: &mut KubernetesScan) {
                 prefix: o.string(o.field(SPEC, &["prefix"])).unwrap_or_else(|| {
                     Value::Unknown("`spec.prefix` is not set".into(), o.whole())
                 }),
+                applied_for: o.strings(
+                    o.field(SPEC, &["appliedFor"]),
+                    "`spec.appliedFor` is not set",
+                ),
                 origin: o.whole(),
                 policy,
             });
         }
+        "PullThroughCacheRule" => scan
+            .state
+            .pull_through_cache_rules
+            .push(object::pull_through_cache_rule(o, &PULL_THROUGH)),
         other => scan
             .not_evaluated
             .push((o.id(), format!("ACK `{other}` is not read by ecrguard yet"))),

@@ -11,12 +11,19 @@ use crate::object::{self, Object};
 use ecrguard_iam::PolicyKind;
 use ecrguard_iam::json::Node;
 use ecrguard_model::{
-    CreationTemplate, PolicyState, PublicRepository, RegistryPolicy, Replication,
+    CreationTemplate, PolicyState, PublicRepository, RegistryPolicy, RegistryScanning, Replication,
     ReplicationDestination, ReplicationRule, Repository, ResourceId, Value,
 };
 use std::collections::HashMap;
 
 const FOR_PROVIDER: &[&str] = &["spec", "forProvider"];
+
+const PULL_THROUGH: object::PullThroughFields = object::PullThroughFields {
+    base: FOR_PROVIDER,
+    upstream_url: "upstreamRegistryUrl",
+    credential_arn: "credentialArn",
+    credential_ref: &[],
+};
 
 /// How a policy object names its repository.
 enum RepositoryRef {
@@ -155,17 +162,34 @@ pub(crate) fn add(o: &Object, scan: &mut KubernetesScan, links: &mut Links) {
                     .unwrap_or_else(|| {
                         Value::Unknown("`forProvider.prefix` is not set".into(), o.whole())
                     }),
+                applied_for: o.strings(
+                    o.field(FOR_PROVIDER, &["appliedFor"]),
+                    "`forProvider.appliedFor` is not set",
+                ),
                 origin: o.whole(),
                 policy,
             });
         }
+        (false, "RegistryScanningConfiguration") => {
+            scan.state.registry_scanning.push(RegistryScanning {
+                id,
+                account: None,
+                region: o
+                    .field(FOR_PROVIDER, &["region"])
+                    .and_then(Node::as_str)
+                    .map(str::to_string),
+                scan_on_push_filters: match scanning_filters(o) {
+                    Ok(f) => Value::Set(f, o.whole()),
+                    Err(why) => Value::Unknown(why, o.whole()),
+                },
+            });
+        }
+        (false, "PullThroughCacheRule") => scan
+            .state
+            .pull_through_cache_rules
+            .push(object::pull_through_cache_rule(o, &PULL_THROUGH)),
         (false, "ReplicationConfiguration") => {
             let config = object::block(o.field(FOR_PROVIDER, &["replicationConfiguration"]));
-            let items = |n: Option<&Node>| match n.map(|n| &n.value) {
-                Some(ecrguard_iam::json::Value::Array(items)) => items.clone(),
-                Some(ecrguard_iam::json::Value::Object(_)) => n.into_iter().cloned().collect(),
-                _ => Vec::new(),
-            };
             let rules = items(config.and_then(|c| c.get("rule")))
                 .iter()
                 .map(|rule| ReplicationRule {
@@ -404,4 +428,39 @@ fn outside(scan: &mut KubernetesScan, target: &RepositoryRef, state: PolicyState
     }
     repo.policy = state;
     scan.state.repositories.push(repo);
+}
+
+/// The wildcard filters of the rules that scan on push or continuously.
+fn scanning_filters(o: &Object) -> Result<Vec<String>, String> {
+    let mut filters = Vec::new();
+    for rule in items(o.field(FOR_PROVIDER, &["rule"])) {
+        let frequency = rule
+            .get("scanFrequency")
+            .and_then(Node::as_str)
+            .ok_or("a rule's `scanFrequency` is not a known string")?;
+        if object::is_placeholder(frequency) {
+            return Err(format!(
+                "a rule's `scanFrequency` is the placeholder `{frequency}`"
+            ));
+        }
+        if frequency != "SCAN_ON_PUSH" && frequency != "CONTINUOUS_SCAN" {
+            continue;
+        }
+        for f in items(rule.get("repositoryFilter")) {
+            match f.get("filter").and_then(Node::as_str) {
+                Some(text) if !object::is_placeholder(text) => filters.push(text.to_string()),
+                _ => return Err("a `repositoryFilter.filter` is not a known string".into()),
+            }
+        }
+    }
+    Ok(filters)
+}
+
+/// A list field's elements; a lone object (a v1beta2 block) is a list of one.
+fn items(n: Option<&Node>) -> Vec<&Node> {
+    match n.map(|n| &n.value) {
+        Some(ecrguard_iam::json::Value::Array(items)) => items.iter().collect(),
+        Some(ecrguard_iam::json::Value::Object(_)) => n.into_iter().collect(),
+        _ => Vec::new(),
+    }
 }

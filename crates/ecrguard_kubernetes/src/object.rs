@@ -3,8 +3,8 @@
 use ecrguard_iam::PolicyKind;
 use ecrguard_iam::json::{Node, Value as J};
 use ecrguard_model::{
-    Encryption, EncryptionKind, FileId, Origin, PolicyState, Repository, ResourceId, TagMutability,
-    Value,
+    Encryption, EncryptionKind, FileId, Origin, PolicyState, PullThroughCacheRule, Repository,
+    ResourceId, TagMutability, Value,
 };
 
 /// `kind: List` (and the `*List` kinds `kubectl get -o yaml` writes) hold objects in `items`.
@@ -128,6 +128,28 @@ impl Object {
                 self.origin(n),
             ),
         })
+    }
+
+    /// A list of strings; unknown when not set (`what` says what that means), or when the
+    /// list or an element is not a known string.
+    pub(crate) fn strings(&self, n: Option<&Node>, what: &str) -> Value<Vec<String>> {
+        let Some(n) = n.filter(|n| n.value != J::Null) else {
+            return Value::Unknown(what.to_string(), self.whole());
+        };
+        let J::Array(items) = &n.value else {
+            return Value::Unknown(format!("not a list but {}", n.kind_name()), self.origin(n));
+        };
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            match self.string(Some(item)) {
+                Some(Value::Set(s, _) | Value::Default(s, _)) => out.push(s),
+                Some(Value::Unknown(why, at)) => return Value::Unknown(why, at),
+                None => {
+                    return Value::Unknown("an element is null".into(), self.origin(item));
+                }
+            }
+        }
+        Value::Set(out, self.origin(n))
     }
 
     /// `ecrguard.io/ignore` annotations: `RULE reason until=YYYY-MM-DD`, several separated by
@@ -297,6 +319,52 @@ fn unknown_like<T, U>(v: Value<U>) -> Value<T> {
 
 /// Whether a field is an `envsubst` placeholder (`$POLICY`, `${POLICY}`), filled in before
 /// the manifest is applied: unknown, not an invalid value.
+/// The field names of a pull-through cache rule (ACK and Crossplane spell them differently).
+pub(crate) struct PullThroughFields {
+    pub(crate) base: &'static [&'static str],
+    pub(crate) upstream_url: &'static str,
+    pub(crate) credential_arn: &'static str,
+    /// A reference to another object that supplies the credential ARN when applied.
+    pub(crate) credential_ref: &'static [&'static str],
+}
+
+/// A pull-through cache rule from its spec.
+pub(crate) fn pull_through_cache_rule(
+    o: &Object,
+    fields: &PullThroughFields,
+) -> PullThroughCacheRule {
+    let required = |key: &str| {
+        o.string(o.field(fields.base, &[key]))
+            .unwrap_or_else(|| Value::Unknown(format!("`{key}` is not set"), o.whole()))
+    };
+    let credential_arn = match o.string(o.field(fields.base, &[fields.credential_arn])) {
+        Some(v) => v.map(Some),
+        None => match fields
+            .credential_ref
+            .iter()
+            .find(|k| o.field(fields.base, &[k]).is_some())
+        {
+            Some(k) => Value::Unknown(
+                format!("the secret is named by `{k}`, resolved when the manifest is applied"),
+                o.whole(),
+            ),
+            None => Value::Set(None, o.whole()),
+        },
+    };
+    PullThroughCacheRule {
+        id: ResourceId::Kubernetes(o.id()),
+        account: None,
+        region: o
+            .field(fields.base, &["region"])
+            .and_then(Node::as_str)
+            .map(str::to_string),
+        origin: o.whole(),
+        prefix: required("ecrRepositoryPrefix"),
+        upstream_url: required(fields.upstream_url),
+        credential_arn,
+    }
+}
+
 pub(crate) fn is_placeholder(s: &str) -> bool {
     let s = s.trim();
     let name = s

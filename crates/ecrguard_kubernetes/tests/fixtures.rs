@@ -99,12 +99,12 @@ fn a_broken_manifest_is_an_error_with_its_line() {
 
 #[test]
 fn positions_names_and_kinds_not_modelled() {
-    let text = "apiVersion: ecr.aws.upbound.io/v1beta1\nkind: PullThroughCacheRule\nmetadata:\n  name: dr\nspec:\n  forProvider:\n    region: us-east-1\n---\napiVersion: ecr.aws.upbound.io/v1beta2\nkind: Repository\nmetadata:\n  name: obj-name\n  namespace: team-a\n  annotations:\n    crossplane.io/external-name: real-name\n    ecrguard.io/ignore: \"ECR013 images are rebuilt nightly until=2027-01-01\"\nspec:\n  forProvider:\n    region: us-east-1\n";
+    let text = "apiVersion: ecr.aws.upbound.io/v1beta1\nkind: AccountSetting\nmetadata:\n  name: dr\nspec:\n  forProvider:\n    region: us-east-1\n---\napiVersion: ecr.aws.upbound.io/v1beta2\nkind: Repository\nmetadata:\n  name: obj-name\n  namespace: team-a\n  annotations:\n    crossplane.io/external-name: real-name\n    ecrguard.io/ignore: \"ECR013 images are rebuilt nightly until=2027-01-01\"\nspec:\n  forProvider:\n    region: us-east-1\n";
     let (scan, db) = scan_text("names", text);
     assert!(
         scan.not_evaluated
             .iter()
-            .any(|(at, why)| at == "PullThroughCacheRule/dr" && why.contains("not read")),
+            .any(|(at, why)| at == "AccountSetting/dr" && why.contains("not read")),
         "{:?}",
         scan.not_evaluated
     );
@@ -129,5 +129,93 @@ fn positions_names_and_kinds_not_modelled() {
             Some("2027-01-01"),
             "Repository/team-a/obj-name"
         )
+    );
+}
+
+/// Pull-through cache rules from both controllers, in the model with their upstream, prefix
+/// and credential (known, absent, or named by a reference and so unknown); the template's
+/// `appliedFor` is read, and ECR007 names the rules a public template shapes.
+#[test]
+fn pull_through_cache_rules_and_the_templates_that_shape_them() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ECR007");
+    let mut db = SourceDb::default();
+    let bad = scan_files(
+        &[dir.join("bad/pull_through_ack_and_crossplane.yaml")],
+        &mut db,
+    );
+    type Row<'a> = (
+        String,
+        Option<&'a String>,
+        Option<&'a String>,
+        Option<&'a Option<String>>,
+    );
+    let rules: Vec<Row<'_>> = bad
+        .state
+        .pull_through_cache_rules
+        .iter()
+        .map(|r| {
+            (
+                r.id.label().to_string(),
+                r.prefix.known(),
+                r.upstream_url.known(),
+                r.credential_arn.known(),
+            )
+        })
+        .collect();
+    let secret = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:ecr-pullthroughcache/hub";
+    assert_eq!(
+        rules,
+        vec![
+            (
+                "PullThroughCacheRule/registry/quay-cache".to_string(),
+                Some(&"quay".to_string()),
+                Some(&"quay.io".to_string()),
+                Some(&None)
+            ),
+            (
+                "PullThroughCacheRule/hub-cache".to_string(),
+                Some(&"docker-hub".to_string()),
+                Some(&"registry-1.docker.io".to_string()),
+                Some(&Some(secret.to_string()))
+            ),
+        ]
+    );
+    assert_eq!(
+        bad.state.pull_through_cache_rules[1].region.as_deref(),
+        Some("eu-west-1")
+    );
+    let template = &bad.state.creation_templates[0];
+    assert_eq!(
+        template.applied_for.known(),
+        Some(&vec![
+            "PULL_THROUGH_CACHE".to_string(),
+            "REPLICATION".to_string()
+        ])
+    );
+    let findings: Vec<_> = check(&bad.state, &Settings::default())
+        .into_iter()
+        .filter(|f| f.rule.code == "ECR007")
+        .collect();
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    let f = &findings[0];
+    assert!(
+        f.message
+            .contains("(for pull-through cache and replication)"),
+        "{}",
+        f.message
+    );
+    for upstream in ["`quay.io`", "`registry-1.docker.io`"] {
+        assert!(
+            f.notes.iter().any(|n| n.contains(upstream)),
+            "{:?}",
+            f.notes
+        );
+    }
+
+    let good = scan_files(&[dir.join("good/pull_through_org_template.yaml")], &mut db);
+    let credential = &good.state.pull_through_cache_rules[0].credential_arn;
+    assert!(
+        matches!(credential, ecrguard_model::Value::Unknown(why, _) if why.contains("credentialRef")),
+        "{credential:?}"
     );
 }

@@ -391,10 +391,66 @@ pub struct CreationTemplate {
     pub id: ResourceId,
     /// The prefix (`ROOT` for the default template).
     pub prefix: Value<String>,
+    /// What creates the repositories it applies to: `PULL_THROUGH_CACHE`, `REPLICATION`,
+    /// `CREATE_ON_PUSH`, as written (upper case).
+    pub applied_for: Value<Vec<String>>,
     /// Where it was declared.
     pub origin: Origin,
     /// The repository policy it applies.
     pub policy: PolicyState,
+}
+
+/// The prefix a creation template uses for every repository.
+pub const ROOT_PREFIX: &str = "ROOT";
+
+/// How a creation template names pull-through cache in `appliedFor`.
+pub const APPLIED_FOR_PULL_THROUGH_CACHE: &str = "PULL_THROUGH_CACHE";
+
+impl CreationTemplate {
+    /// Whether the template may apply to repositories named under `prefix` (a pull-through
+    /// cache rule's prefix): the template's prefix is `ROOT`, or one prefix is a path prefix
+    /// of the other (the template `team` covers `team/hub/...`; the template
+    /// `hub/library` covers part of what the rule `hub` creates). `None` when the template's
+    /// prefix is unknown.
+    #[must_use]
+    pub fn may_cover(&self, prefix: &str) -> Option<bool> {
+        let mine = self.prefix.known()?;
+        let path_prefix = |short: &str, long: &str| {
+            long == short || long.strip_prefix(short).is_some_and(|r| r.starts_with('/'))
+        };
+        Some(mine == ROOT_PREFIX || path_prefix(mine, prefix) || path_prefix(prefix, mine))
+    }
+
+    /// Whether the template applies to repositories a pull-through cache creates: `None`
+    /// when its `appliedFor` is unknown.
+    #[must_use]
+    pub fn for_pull_through_cache(&self) -> Option<bool> {
+        self.applied_for
+            .known()
+            .map(|uses| uses.iter().any(|u| u == APPLIED_FOR_PULL_THROUGH_CACHE))
+    }
+}
+
+/// A pull-through cache rule: on the first pull of `<prefix>/<path>`, ECR creates that
+/// repository (with the matching creation template's settings) and imports the image from
+/// the upstream registry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PullThroughCacheRule {
+    /// How it is named where declared.
+    pub id: ResourceId,
+    /// Owner account, when known (live).
+    pub account: Option<String>,
+    /// Region, when known.
+    pub region: Option<String>,
+    /// Where it was declared.
+    pub origin: Origin,
+    /// The repository name prefix (`ROOT` for every repository).
+    pub prefix: Value<String>,
+    /// The upstream registry URL (`registry-1.docker.io`, `public.ecr.aws`...).
+    pub upstream_url: Value<String>,
+    /// The Secrets Manager secret with the upstream's credentials; `None` when the rule
+    /// has none (a public upstream).
+    pub credential_arn: Value<Option<String>>,
 }
 
 /// An ECR Public repository: public by design.
@@ -496,6 +552,8 @@ pub struct EcrState {
     pub managed_policies: Vec<ManagedPolicy>,
     /// Registry replication configurations.
     pub replications: Vec<Replication>,
+    /// Pull-through cache rules.
+    pub pull_through_cache_rules: Vec<PullThroughCacheRule>,
 }
 
 /// A registry's replication configuration: ECR copies every image pushed to a matching
@@ -645,6 +703,10 @@ impl EcrState {
         append(&mut self.identities, other.identities);
         append(&mut self.replications, other.replications);
         append(&mut self.managed_policies, other.managed_policies);
+        append(
+            &mut self.pull_through_cache_rules,
+            other.pull_through_cache_rules,
+        );
     }
 
     /// Many states as one, each list allocated once at its final size.
@@ -666,6 +728,7 @@ impl EcrState {
             identities: gather(&mut parts, |s| &mut s.identities),
             managed_policies: gather(&mut parts, |s| &mut s.managed_policies),
             replications: gather(&mut parts, |s| &mut s.replications),
+            pull_through_cache_rules: gather(&mut parts, |s| &mut s.pull_through_cache_rules),
         }
     }
 

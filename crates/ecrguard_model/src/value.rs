@@ -31,6 +31,16 @@ impl<T> Value<T> {
         }
     }
 
+    /// The same provenance around a transformed value.
+    #[must_use]
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Value<U> {
+        match self {
+            Value::Set(v, o) => Value::Set(f(v), o),
+            Value::Default(v, o) => Value::Default(f(v), o),
+            Value::Unknown(why, o) => Value::Unknown(why, o),
+        }
+    }
+
     /// Whether it was filled in from a default.
     #[must_use]
     pub fn is_default(&self) -> bool {

@@ -95,8 +95,10 @@ pub enum SourceKind {
     Policy,
     /// Terraform HCL or plan JSON.
     Terraform,
-    /// CloudFormation templates.
+    /// CloudFormation templates (SAM and Serverless included).
     CloudFormation,
+    /// Kubernetes manifests of the ACK and Crossplane controllers.
+    Kubernetes,
     /// Live AWS accounts.
     Aws,
 }

@@ -20,6 +20,7 @@ pub static SUPPRESSION_UNUSED: RuleMeta = RuleMeta {
     sources: &[
         SourceKind::Terraform,
         SourceKind::CloudFormation,
+        SourceKind::Kubernetes,
         SourceKind::Aws,
     ],
 };
@@ -36,6 +37,7 @@ pub static SUPPRESSION_EXPIRED: RuleMeta = RuleMeta {
     sources: &[
         SourceKind::Terraform,
         SourceKind::CloudFormation,
+        SourceKind::Kubernetes,
         SourceKind::Aws,
     ],
 };
@@ -52,6 +54,7 @@ pub static SUPPRESSION_INVALID: RuleMeta = RuleMeta {
     sources: &[
         SourceKind::Terraform,
         SourceKind::CloudFormation,
+        SourceKind::Kubernetes,
         SourceKind::Aws,
     ],
 };

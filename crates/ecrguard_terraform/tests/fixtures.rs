@@ -68,3 +68,57 @@ fn every_rule_has_good_and_bad_fixtures_that_behave() {
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// A pull-through cache rule is in the model with its prefix, upstream and credential (a
+/// reference to a secret created in the same apply is unknown, never "none"); the template's
+/// `applied_for` is read, and ECR007 names the rule whose repositories it makes public.
+#[test]
+fn pull_through_cache_rules_are_modelled_and_linked_to_templates() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ECR007");
+    let bad = scan(
+        &[dir.join("bad/pull_through_root_template.tf")],
+        &TerraformOptions::default(),
+    );
+    assert!(bad.errors.is_empty(), "{:?}", bad.errors);
+    let rule = &bad.state.pull_through_cache_rules[0];
+    assert_eq!(rule.id.label(), "aws_ecr_pull_through_cache_rule.hub");
+    assert_eq!(rule.prefix.known().map(String::as_str), Some("docker-hub"));
+    assert_eq!(
+        rule.upstream_url.known().map(String::as_str),
+        Some("registry-1.docker.io")
+    );
+    assert!(
+        rule.credential_arn.known().is_none(),
+        "computed ARN is unknown"
+    );
+    let findings: Vec<_> = check(&bad.state, &Settings::default())
+        .into_iter()
+        .filter(|f| f.rule.code == "ECR007")
+        .collect();
+    assert_eq!(findings.len(), 1);
+    assert!(
+        findings[0]
+            .notes
+            .iter()
+            .any(|n| n.contains("aws_ecr_pull_through_cache_rule.hub")
+                && n.contains("`docker-hub/`")
+                && n.contains("`registry-1.docker.io`")),
+        "{:?}",
+        findings[0].notes
+    );
+
+    let good = scan(
+        &[dir.join("good/pull_through_org_template.tf")],
+        &TerraformOptions::default(),
+    );
+    let rule = &good.state.pull_through_cache_rules[0];
+    assert_eq!(
+        rule.credential_arn.known(),
+        Some(&None),
+        "no credential: a public upstream"
+    );
+    assert_eq!(
+        good.state.creation_templates[0].applied_for.known(),
+        Some(&vec!["PULL_THROUGH_CACHE".to_string()])
+    );
+}

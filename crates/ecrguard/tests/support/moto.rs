@@ -157,3 +157,16 @@ pub(crate) fn now() -> i64 {
     )
     .unwrap()
 }
+
+/// The registry reads moto does not implement (an HTML 500 per region): every audit lists
+/// them as errors, never as "no templates" or "no rules".
+pub(crate) const MOTO_REGISTRY_GAPS: [&str; 2] = [
+    "ecr:DescribeRepositoryCreationTemplates ",
+    "ecr:DescribePullThroughCacheRules ",
+];
+
+/// Whether an error message is one of [`MOTO_REGISTRY_GAPS`].
+#[allow(dead_code)]
+pub(crate) fn is_moto_registry_gap(message: &str) -> bool {
+    MOTO_REGISTRY_GAPS.iter().any(|g| message.starts_with(g))
+}

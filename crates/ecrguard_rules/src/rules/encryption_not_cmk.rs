@@ -37,7 +37,7 @@ declare_rule! {
         category: Hygiene,
         summary: "Repository is not encrypted with a customer managed KMS key",
         compliance: [],
-        sources: [Terraform, CloudFormation, Aws],
+        sources: [Terraform, CloudFormation, Kubernetes, Aws],
     }
 }
 

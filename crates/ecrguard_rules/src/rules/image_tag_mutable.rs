@@ -37,7 +37,7 @@ declare_rule! {
         category: Hygiene,
         summary: "Image tags can be overwritten",
         compliance: ["AWS FSBP ECR.2"],
-        sources: [Terraform, CloudFormation, Aws],
+        sources: [Terraform, CloudFormation, Kubernetes, Aws],
     }
 }
 

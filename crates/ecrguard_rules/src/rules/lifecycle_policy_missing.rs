@@ -33,7 +33,7 @@ declare_rule! {
         category: Hygiene,
         summary: "Repository has no lifecycle policy",
         compliance: ["AWS FSBP ECR.3"],
-        sources: [Terraform, CloudFormation, Aws],
+        sources: [Terraform, CloudFormation, Kubernetes, Aws],
     }
 }
 

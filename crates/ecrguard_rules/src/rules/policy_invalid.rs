@@ -46,7 +46,7 @@ declare_rule! {
         category: Validity,
         summary: "Policy would be rejected by AWS, or has parts AWS ignores",
         compliance: [],
-        sources: [Policy, Terraform, CloudFormation, Aws],
+        sources: [Policy, Terraform, CloudFormation, Kubernetes, Aws],
     }
 }
 

@@ -37,7 +37,7 @@ declare_rule! {
         category: Exposure,
         summary: "ECR Public repository is not on the approved list",
         compliance: [],
-        sources: [Terraform, CloudFormation, Aws],
+        sources: [Terraform, CloudFormation, Kubernetes, Aws],
     }
 }
 

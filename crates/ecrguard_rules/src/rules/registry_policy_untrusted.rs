@@ -41,7 +41,7 @@ declare_rule! {
         category: Exposure,
         summary: "Registry policy grants anyone or untrusted accounts",
         compliance: [],
-        sources: [Terraform, CloudFormation, Aws],
+        sources: [Terraform, CloudFormation, Kubernetes, Aws],
     }
 }
 

@@ -51,7 +51,7 @@ declare_rule! {
         category: Exposure,
         summary: "Registry replication copies images to an account that is not trusted",
         compliance: [],
-        sources: [Terraform, CloudFormation, Aws],
+        sources: [Terraform, CloudFormation, Kubernetes, Aws],
     }
 }
 

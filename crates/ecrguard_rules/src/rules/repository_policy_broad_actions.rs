@@ -45,7 +45,7 @@ declare_rule! {
         category: Privilege,
         summary: "Repository policy grants every ECR action (`ecr:*`, `*` or `NotAction`)",
         compliance: ["CIS Amazon EKS Benchmark 5.1.2", "Kubescape C-0222"],
-        sources: [Policy, Terraform, CloudFormation, Aws],
+        sources: [Policy, Terraform, CloudFormation, Kubernetes, Aws],
     }
 }
 

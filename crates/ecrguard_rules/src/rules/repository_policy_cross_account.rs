@@ -46,7 +46,7 @@ declare_rule! {
         category: Exposure,
         summary: "Repository policy grants access to accounts outside the trusted set",
         compliance: ["CIS Amazon EKS Benchmark 5.1.2", "Kubescape C-0222"],
-        sources: [Policy, Terraform, CloudFormation, Aws],
+        sources: [Policy, Terraform, CloudFormation, Kubernetes, Aws],
     }
 }
 

@@ -51,7 +51,7 @@ declare_rule! {
         category: Exposure,
         summary: "Repository policy lets anyone (`*`) in",
         compliance: ["CIS Amazon EKS Benchmark 5.1.2", "AWS FSBP ECR (public access)", "Kubescape C-0222"],
-        sources: [Policy, Terraform, CloudFormation, Aws],
+        sources: [Policy, Terraform, CloudFormation, Kubernetes, Aws],
     }
 }
 

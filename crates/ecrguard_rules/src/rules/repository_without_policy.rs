@@ -39,7 +39,7 @@ declare_rule! {
         category: Privilege,
         summary: "Repository has no repository policy",
         compliance: ["CIS Amazon EKS Benchmark 5.1.2"],
-        sources: [Terraform, CloudFormation, Aws],
+        sources: [Terraform, CloudFormation, Kubernetes, Aws],
     }
 }
 

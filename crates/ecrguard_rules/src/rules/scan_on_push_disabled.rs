@@ -40,7 +40,7 @@ declare_rule! {
         category: Hygiene,
         summary: "Images are not scanned on push",
         compliance: ["CIS Amazon EKS Benchmark 5.1.1", "AWS FSBP ECR.1", "Kubescape C-0221"],
-        sources: [Terraform, CloudFormation, Aws],
+        sources: [Terraform, CloudFormation, Kubernetes, Aws],
     }
 }
 

@@ -42,7 +42,7 @@ declare_rule! {
         category: Exposure,
         summary: "Service principal granted access without a source account or ARN condition",
         compliance: [],
-        sources: [Policy, Terraform, CloudFormation, Aws],
+        sources: [Policy, Terraform, CloudFormation, Kubernetes, Aws],
     }
 }
 

@@ -1,15 +1,18 @@
 //! ECR resources: repositories and their policies and lifecycle policies, the registry's
-//! policy and scanning configuration, creation templates, and ECR Public repositories; and
+//! policy and scanning configuration, creation templates, replication and pull-through cache
+//! rules, and ECR Public repositories; and
 //! the link step that gives each repository its policy.
 
 use super::link::{InstanceKey, Link, LinkIndex, Target};
-use super::{Collector, Item, first_block, list_of, policy_state, unknown_why, value_string};
+use super::{
+    Collector, Item, first_block, list_of, policy_state, unknown_why, value_string, value_strings,
+};
 use crate::value::{V, Val};
 use ecrguard_iam::PolicyKind;
 use ecrguard_model::{
-    CreationTemplate, Encryption, EncryptionKind, PolicyState, PublicRepository, RegistryPolicy,
-    RegistryScanning, Replication, ReplicationDestination, ReplicationRule, Repository, ResourceId,
-    TagMutability, TerraformAddress, Value,
+    CreationTemplate, Encryption, EncryptionKind, PolicyState, PublicRepository,
+    PullThroughCacheRule, RegistryPolicy, RegistryScanning, Replication, ReplicationDestination,
+    ReplicationRule, Repository, ResourceId, TagMutability, TerraformAddress, Value,
 };
 
 impl Collector {
@@ -163,9 +166,34 @@ impl Collector {
                 self.state.creation_templates.push(CreationTemplate {
                     id: it.id.clone(),
                     prefix,
+                    applied_for: value_strings(it.obj, "applied_for", it.site),
                     origin: it.block_origin.clone(),
                     policy,
                 });
+            }
+            "aws_ecr_pull_through_cache_rule" => {
+                let credential_arn = match it.obj.get("credential_arn") {
+                    None | Some(V { val: Val::Null, .. }) => {
+                        Value::Set(None, it.block_origin.clone())
+                    }
+                    Some(v) => match v.as_string() {
+                        Some(s) => Value::Set(Some(s), it.site.attr_origin("credential_arn")),
+                        None => {
+                            Value::Unknown(unknown_why(v), it.site.attr_origin("credential_arn"))
+                        }
+                    },
+                };
+                self.state
+                    .pull_through_cache_rules
+                    .push(PullThroughCacheRule {
+                        id: it.id.clone(),
+                        account: None,
+                        region: None,
+                        origin: it.block_origin.clone(),
+                        prefix: value_string(it.obj, "ecr_repository_prefix", it.site),
+                        upstream_url: value_string(it.obj, "upstream_registry_url", it.site),
+                        credential_arn,
+                    });
             }
             "aws_ecr_registry_scanning_configuration" => {
                 let filters = scanning_filters(it.obj);

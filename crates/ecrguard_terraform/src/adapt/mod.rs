@@ -389,6 +389,29 @@ fn value_string(obj: &V, name: &str, site: &dyn ResourceSite) -> Value<String> {
     }
 }
 
+/// A list of strings; unknown when the list or any element is.
+fn value_strings(obj: &V, name: &str, site: &dyn ResourceSite) -> Value<Vec<String>> {
+    let at = site.attr_origin(name);
+    match obj.get(name) {
+        None | Some(V { val: Val::Null, .. }) => {
+            Value::Unknown(format!("`{name}` is not set"), site.block_origin())
+        }
+        Some(v) => match v.as_list() {
+            Some(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    match item.as_string() {
+                        Some(s) => out.push(s),
+                        None => return Value::Unknown(unknown_why(item), at),
+                    }
+                }
+                Value::Set(out, at)
+            }
+            None => Value::Unknown(unknown_why(v), at),
+        },
+    }
+}
+
 fn first_block<'a>(obj: &'a V, name: &str) -> Option<&'a V> {
     match obj.get(name).map(|v| &v.val) {
         Some(Val::List(l)) => l.first(),

@@ -367,29 +367,34 @@ pub(crate) fn pull_through_cache_rule(
 
 pub(crate) fn is_placeholder(s: &str) -> bool {
     let s = s.trim();
-    let name = s
-        .strip_prefix("${")
-        .and_then(|r| r.strip_suffix('}'))
-        .or_else(|| s.strip_prefix('$'));
-    name.is_some_and(|n| {
-        !n.is_empty()
-            && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            && !n.starts_with(|c: char| c.is_ascii_digit())
-    })
+    match s.strip_prefix("${").and_then(|r| r.strip_suffix('}')) {
+        Some(name) => is_variable_name(name),
+        None => s.strip_prefix('$').is_some_and(|n| {
+            !n.is_empty()
+                && !n.starts_with(|c: char| c.is_ascii_digit())
+                && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        }),
+    }
 }
 
-/// Turns `${NAME}` substitution variables (Flux's post-build substitution, `envsubst`, the
-/// test templates of Crossplane providers) in every string of a policy into unknown parts of
-/// that string. IAM's own policy variables (`${aws:username}`, `${*}`) have a colon or are not
-/// names, and are left alone.
+/// What goes between `${` and `}` in a substitution variable: a shell name (`envsubst`,
+/// Flux's post-build substitution) or a Terraform-style reference
+/// (`data.aws_caller_identity.current.account_id`, `var.names[0]`, as the generated examples
+/// of Crossplane providers write them). IAM's own policy variables (`aws:username`, `*`) have
+/// a colon or are not names.
+fn is_variable_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']'))
+}
+
+/// Turns substitution variables ([`is_variable_name`]) in every string of a policy into
+/// unknown parts of that string; IAM's policy variables are left alone.
 fn variables(s: &str) -> Option<J> {
     ecrguard_iam::partial::substitute(s, |name| {
-        let is_variable = !name.is_empty()
-            && !name.starts_with(|c: char| c.is_ascii_digit())
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
-        if is_variable {
+        if is_variable_name(name) {
             ecrguard_iam::partial::Variable::Unknown(format!(
                 "`${{{name}}}` is substituted before the manifest is applied"
             ))
@@ -414,6 +419,16 @@ pub(crate) fn policy(
             ),
             o.origin(n),
         ),
+        // `${jsonencode({...})}`: a whole expression of a template language (the generated
+        // examples of Crossplane providers), rendered before anything is applied.
+        J::String(s) if s.trim().starts_with("${") && s.trim().ends_with('}') => {
+            PolicyState::Unknown(
+                "the policy is a template expression (`${...}`) rendered before the manifest \
+                 is applied"
+                    .into(),
+                o.origin(n),
+            )
+        }
         J::String(s) if s.contains("${") => match ecrguard_iam::json::parse(s) {
             Ok(mut node) => {
                 node.strip_spans();
@@ -451,7 +466,13 @@ mod tests {
 
     #[test]
     fn placeholders_are_told_from_values() {
-        for p in ["$REPOSITORY_POLICY", "${POLICY}", " $A_1 "] {
+        for p in [
+            "$REPOSITORY_POLICY",
+            "${POLICY}",
+            " $A_1 ",
+            "${data.aws_iam_policy_document.example.json}",
+            "${data.aws_regions.example.names[0]}",
+        ] {
             assert!(super::is_placeholder(p), "{p}");
         }
         for v in [
@@ -460,7 +481,9 @@ mod tests {
             "${}",
             "$1X",
             "price $5",
-            "${a.b}",
+            "${aws:username}",
+            "${.x}",
+            "prefix-${NAME}",
         ] {
             assert!(!super::is_placeholder(v), "{v}");
         }

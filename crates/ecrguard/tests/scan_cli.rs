@@ -414,7 +414,7 @@ fn sarif_validates_against_the_official_schema() {
     assert!(
         results
             .iter()
-            .all(|r| r["partialFingerprints"]["ecrguardFingerprint/v1"].is_string())
+            .all(|r| r["partialFingerprints"]["ecrguardFingerprint/v2"].is_string())
     );
     assert!(
         results
@@ -789,4 +789,68 @@ fn kubernetes_manifests_are_scanned_with_annotation_suppressions() {
     // The values file and the Deployment are not counted and not errors.
     assert_eq!(v["summary"]["files"], 1);
     assert_eq!(v["summary"]["errors"], 0);
+}
+
+/// Fingerprints survive what does not change a finding: every file of a Terraform module and
+/// a CloudFormation template shifted down by lines of comments gives the same fingerprints;
+/// the lines change.
+#[test]
+fn fingerprints_do_not_move_when_lines_do() {
+    let dir = std::env::temp_dir().join(format!("ecrguard-fp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let tf = "resource \"aws_ecr_repository\" \"app\" { name = \"app\" }\n\
+              resource \"aws_ecr_repository_policy\" \"app\" {\n  repository = aws_ecr_repository.app.name\n  \
+              policy = jsonencode({ Version = \"2012-10-17\", Statement = [\n    \
+              { Sid = \"Anyone\", Effect = \"Allow\", Principal = \"*\", Action = \"ecr:BatchGetImage\" },\n    \
+              { Effect = \"Allow\", Principal = { AWS = \"arn:aws:iam::444455556666:root\" }, Action = \"ecr:*\" }] })\n}\n";
+    let cfn = "Resources:\n  Repo:\n    Type: AWS::ECR::Repository\n    Properties:\n      RepositoryName: web\n      \
+               RepositoryPolicyText:\n        Version: '2012-10-17'\n        Statement:\n          - Effect: Allow\n            \
+               Principal: '*'\n            Action: ecr:BatchGetImage\n";
+    let scan = |shift: usize| {
+        let pad = "# moved\n".repeat(shift);
+        std::fs::write(dir.join("main.tf"), format!("{pad}{tf}")).unwrap();
+        std::fs::write(dir.join("stack.yaml"), format!("{pad}{cfn}")).unwrap();
+        let (v, code) = json(&[
+            "scan",
+            "--no-config",
+            "--format",
+            "json",
+            dir.to_str().unwrap(),
+        ]);
+        assert_eq!(code, Some(1));
+        let mut out: Vec<(String, String, u64)> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["rule_id"].as_str().unwrap().to_string(),
+                    f["fingerprint"].as_str().unwrap().to_string(),
+                    f["location"]["start_line"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    let before = scan(0);
+    let after = scan(7);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(before.len() >= 4, "{before:?}");
+    let prints = |v: &[(String, String, u64)]| {
+        v.iter()
+            .map(|f| (f.0.clone(), f.1.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(prints(&before), prints(&after));
+    for (b, a) in before.iter().zip(&after) {
+        assert_eq!(a.2, b.2 + 7, "{b:?} {a:?}");
+    }
+    let unique: std::collections::BTreeSet<&String> = before.iter().map(|f| &f.1).collect();
+    assert_eq!(
+        unique.len(),
+        before.len(),
+        "every finding has its own fingerprint"
+    );
 }

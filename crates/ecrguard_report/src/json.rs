@@ -50,6 +50,7 @@ struct FindingJson<'a> {
 }
 
 fn finding_json<'a>(
+    sources: &SourceDb,
     location: Option<&'a ecrguard_model::Location>,
     f: &'a Finding,
 ) -> FindingJson<'a> {
@@ -76,7 +77,7 @@ fn finding_json<'a>(
         message: &f.message,
         notes: &f.notes,
         help: f.help.as_deref(),
-        fingerprint: f.fingerprint(),
+        fingerprint: f.fingerprint(sources),
         suppressed: f.suppression.as_ref().map(|s| SuppressedJson {
             reason: &s.reason,
             kind: match s.kind {
@@ -92,7 +93,7 @@ fn finding_json<'a>(
 #[must_use]
 pub fn finding(sources: &SourceDb, f: &Finding) -> Value {
     let location = f.origin.as_ref().and_then(|o| sources.lines(o));
-    serde_json::to_value(finding_json(location.as_ref(), f)).unwrap_or(Value::Null)
+    serde_json::to_value(finding_json(sources, location.as_ref(), f)).unwrap_or(Value::Null)
 }
 
 fn summary(findings: &[&Finding], errors: usize) -> Value {
@@ -266,7 +267,10 @@ pub fn write_scan(
             });
             let location = f.origin.as_ref().and_then(|o| report.sources.lines(o));
             one.clear();
-            serde_json::to_writer_pretty(&mut one, &finding_json(location.as_ref(), f))?;
+            serde_json::to_writer_pretty(
+                &mut one,
+                &finding_json(report.sources, location.as_ref(), f),
+            )?;
             // JSON strings hold no raw line breaks, so every b'\n' is layout.
             for line in one.split_inclusive(|&b| b == b'\n') {
                 block.extend_from_slice(line);

@@ -42,7 +42,7 @@ fn result(report: &ScanReport<'_>, f: &Finding, rule_index: usize) -> Value {
         "ruleIndex": rule_index,
         "level": level(f.severity),
         "message": {"text": f.message},
-        "partialFingerprints": {"ecrguardFingerprint/v1": f.fingerprint()},
+        "partialFingerprints": {"ecrguardFingerprint/v2": f.fingerprint(report.sources)},
         "properties": {"severity": f.severity.as_str(), "resource": f.resource.label()},
     });
     if let Some(root) = f.resource.root() {

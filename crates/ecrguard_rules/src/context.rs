@@ -172,6 +172,8 @@ impl<'a> Context<'a> {
                 notes: Vec::new(),
                 help: None,
                 suppression: None,
+                key: None,
+                occurrence: 0,
             }),
         }
     }
@@ -232,6 +234,13 @@ impl FindingBuilder<'_, '_> {
     #[must_use]
     pub fn statement(self, s: StatementRef) -> Self {
         self.with(|f| f.statement = Some(s))
+    }
+    /// What tells this finding from others of the rule on the same resource and statement
+    /// (see [`Finding::key`]).
+    #[must_use]
+    pub fn key(self, key: impl Into<String>) -> Self {
+        let key = key.into();
+        self.with(|f| f.key = Some(key))
     }
     /// A note explaining why.
     #[must_use]

@@ -1,7 +1,7 @@
 //! Findings: what rules report.
 
 use crate::rule::{RuleMeta, Severity};
-use ecrguard_model::{Origin, ResourceId};
+use ecrguard_model::{Origin, ResourceId, SourceDb};
 
 /// A statement a finding is about.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -55,29 +55,189 @@ pub struct Finding {
     pub help: Option<String>,
     /// The suppression that applies, if any.
     pub suppression: Option<Suppression>,
+    /// What tells this finding from others of its rule on the same resource and statement
+    /// (a replication destination, the identity a shared policy is attached to), in stable
+    /// words: part of the fingerprint, never shown.
+    pub key: Option<String>,
+    /// 0 for the first finding with this rule, resource, statement and key; 1, 2... for the
+    /// next ones in the order the rule reported them (set once all rules have run).
+    pub occurrence: u32,
 }
 
 impl Finding {
-    /// A stable fingerprint: rule, resource and statement, not the message or lines.
+    /// A stable fingerprint: the rule, the resource's identity (a Terraform address with its
+    /// root; a CloudFormation logical id or a Kubernetes object with the file that declares
+    /// it, which scopes the name; an ARN), the statement (`Sid`, else its index), the key and
+    /// the occurrence. Never the message, the line or the column: rewording a message,
+    /// a count in it changing, or moving a resource keeps it.
     #[must_use]
-    pub fn fingerprint(&self) -> String {
+    pub fn fingerprint(&self, sources: &SourceDb) -> String {
         let stmt = self.statement.as_ref().map_or(String::new(), |s| {
             s.sid
                 .clone()
                 .filter(|s| !s.is_empty())
                 .unwrap_or_else(|| format!("#{}", s.index))
         });
-        // FNV-1a: stable across runs and platforms, unlike `DefaultHasher`.
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in format!(
-            "{}\u{0}{}\u{0}{}\u{0}{}",
-            self.rule.code, self.resource, stmt, self.message
-        )
-        .bytes()
-        {
-            h ^= u64::from(b);
+        let scope = match self.resource {
+            ResourceId::CloudFormation(_) | ResourceId::Kubernetes(_) => {
+                self.origin.as_ref().and_then(Origin::file).map_or("", |f| {
+                    let path = sources.get(f).path.as_str();
+                    path.strip_prefix("./").unwrap_or(path)
+                })
+            }
+            _ => "",
+        };
+        let occurrence = if self.occurrence == 0 {
+            String::new()
+        } else {
+            self.occurrence.to_string()
+        };
+        fnv1a(&[
+            self.rule.code,
+            scope,
+            self.resource.label(),
+            &stmt,
+            self.key.as_deref().unwrap_or(""),
+            &occurrence,
+        ])
+    }
+}
+
+/// FNV-1a over NUL-separated parts, as 16 hex digits: stable across runs, versions and
+/// platforms, unlike `DefaultHasher`.
+fn fnv1a(parts: &[&str]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for (i, part) in parts.iter().enumerate() {
+        let sep: &[u8] = if i == 0 { b"" } else { b"\0" };
+        for b in sep.iter().chain(part.as_bytes()) {
+            h ^= u64::from(*b);
             h = h.wrapping_mul(0x0100_0000_01b3);
         }
-        format!("{h:016x}")
+    }
+    format!("{h:016x}")
+}
+
+/// Numbers findings that share rule, resource, statement and key, in reporting order, so each
+/// has its own fingerprint.
+pub fn number_occurrences(findings: &mut [Finding]) {
+    type Identity<'f> = (
+        &'f str,
+        &'f ResourceId,
+        Option<&'f StatementRef>,
+        Option<&'f str>,
+    );
+    let mut seen: std::collections::HashMap<Identity<'_>, u32> = std::collections::HashMap::new();
+    let numbers: Vec<u32> = findings
+        .iter()
+        .map(|f| {
+            let n = seen
+                .entry((
+                    f.rule.code,
+                    &f.resource,
+                    f.statement.as_ref(),
+                    f.key.as_deref(),
+                ))
+                .or_insert(0);
+            *n += 1;
+            *n - 1
+        })
+        .collect();
+    for (f, n) in findings.iter_mut().zip(numbers) {
+        f.occurrence = n;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry;
+    use ecrguard_model::{SourceDb, Span, TerraformAddress};
+
+    fn finding(resource: ResourceId, origin: Option<Origin>, message: &str) -> Finding {
+        Finding {
+            rule: registry::find("ECR002").unwrap().meta(),
+            severity: crate::Severity::Critical,
+            message: message.into(),
+            resource,
+            repository: None,
+            origin,
+            statement: Some(StatementRef {
+                index: 0,
+                sid: Some("Public".into()),
+            }),
+            notes: Vec::new(),
+            help: None,
+            suppression: None,
+            key: None,
+            occurrence: 0,
+        }
+    }
+
+    #[test]
+    fn the_fingerprint_ignores_wording_and_place_and_tells_roots_files_and_keys_apart() {
+        let mut db = SourceDb::default();
+        let main = db.add("main.tf", "x".repeat(100));
+        let other = db.add("./stacks/b.yaml", "x".repeat(100));
+        let stack_a = db.add("stacks/a.yaml", "x".repeat(100));
+        let at = |file, start| {
+            Some(Origin::Span {
+                file,
+                span: Span::new(start, start + 5),
+            })
+        };
+        let tf = |root: &str| {
+            ResourceId::Terraform(TerraformAddress::in_root(
+                root,
+                "aws_ecr_repository_policy.app",
+            ))
+        };
+        let base = finding(tf(""), at(main, 3), "allows anyone to call 3 actions");
+        let fp = base.fingerprint(&db);
+        // Reworded, a count changed, moved: the same finding.
+        let moved = finding(
+            tf(""),
+            at(main, 60),
+            "allows anyone (`*`) to call 4 actions",
+        );
+        assert_eq!(moved.fingerprint(&db), fp);
+        // Another root, another statement, another rule: another finding.
+        assert_ne!(
+            finding(tf("examples/simple"), at(main, 3), "").fingerprint(&db),
+            fp
+        );
+        let mut by_index = finding(tf(""), at(main, 3), "");
+        by_index.statement = Some(StatementRef {
+            index: 0,
+            sid: None,
+        });
+        assert_ne!(by_index.fingerprint(&db), fp);
+        let mut other_rule = base.clone();
+        other_rule.rule = registry::find("ECR004").unwrap().meta();
+        assert_ne!(other_rule.fingerprint(&db), fp);
+        // A logical id is scoped by its template's path (a leading `./` aside).
+        let cfn = |file| finding(ResourceId::CloudFormation("Repo".into()), at(file, 0), "");
+        assert_ne!(cfn(other).fingerprint(&db), cfn(stack_a).fingerprint(&db));
+        let mut db2 = SourceDb::default();
+        let same_b = db2.add("stacks/b.yaml", String::new());
+        assert_eq!(
+            cfn(other).fingerprint(&db),
+            finding(ResourceId::CloudFormation("Repo".into()), at(same_b, 0), "").fingerprint(&db2)
+        );
+        // Keys, and failing those the order of reporting, tell apart several findings of one
+        // rule on one resource and statement.
+        let mut many = vec![base.clone(), base.clone(), base.clone()];
+        many[0].key = Some("111111111111 eu-west-1".into());
+        number_occurrences(&mut many);
+        assert_eq!(
+            many.iter().map(|f| f.occurrence).collect::<Vec<_>>(),
+            [0, 0, 1]
+        );
+        let prints: std::collections::BTreeSet<String> =
+            many.iter().map(|f| f.fingerprint(&db)).collect();
+        assert_eq!(prints.len(), 3);
+        assert!(
+            prints.contains(&fp),
+            "the first unkeyed one keeps the plain fingerprint"
+        );
     }
 }

@@ -62,5 +62,6 @@ pub fn check_analyzed<'r>(
     for mut findings in per_rule {
         all.append(&mut findings);
     }
+    finding::number_occurrences(&mut all);
     all
 }

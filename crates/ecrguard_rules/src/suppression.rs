@@ -223,6 +223,7 @@ pub fn apply(
                     ResourceId::Input(src.path.clone()),
                     Origin::Span { file, span },
                     format!("Suppression comment cannot be read: {why}"),
+                    String::new(),
                 )),
             }
         }
@@ -301,6 +302,7 @@ pub fn apply(
                 ResourceId::Input(path),
                 origin,
                 format!("Suppression of {} expired on {until}", d.rules.join(", ")),
+                d.rules.join(","),
             ));
         } else if !d.used {
             meta_findings.push(meta(
@@ -308,6 +310,7 @@ pub fn apply(
                 ResourceId::Input(path),
                 origin,
                 format!("Suppression of {} matches no finding", d.rules.join(", ")),
+                d.rules.join(","),
             ));
         }
     }
@@ -322,6 +325,7 @@ pub fn apply(
                     "Configured suppression of `{}` on `{}` expired on {e}",
                     c.rule, c.resource
                 ),
+                format!("{} {}", c.rule, c.resource),
             ));
         } else if !used {
             meta_findings.push(meta(
@@ -332,9 +336,11 @@ pub fn apply(
                     "Configured suppression of `{}` on `{}` matches no finding",
                     c.rule, c.resource
                 ),
+                format!("{} {}", c.rule, c.resource),
             ));
         }
     }
+    crate::finding::number_occurrences(&mut meta_findings);
     findings.extend(meta_findings);
 }
 
@@ -342,10 +348,24 @@ pub fn apply(
 /// suppressions outside comments (a template's `Metadata`).
 #[must_use]
 pub fn invalid(resource: ResourceId, origin: Origin, message: String) -> Finding {
-    meta(&SUPPRESSION_INVALID, resource, origin, message)
+    meta(
+        &SUPPRESSION_INVALID,
+        resource,
+        origin,
+        message,
+        String::new(),
+    )
 }
 
-fn meta(rule: &'static RuleMeta, resource: ResourceId, origin: Origin, message: String) -> Finding {
+/// A finding about a suppression; `key` is what it suppresses (rule codes, and the resource
+/// for a config entry), which tells apart several suppressions of one file.
+fn meta(
+    rule: &'static RuleMeta,
+    resource: ResourceId,
+    origin: Origin,
+    message: String,
+    key: String,
+) -> Finding {
     Finding {
         rule,
         severity: rule.severity,
@@ -357,6 +377,8 @@ fn meta(rule: &'static RuleMeta, resource: ResourceId, origin: Origin, message: 
         notes: Vec::new(),
         help: None,
         suppression: None,
+        key: Some(key),
+        occurrence: 0,
     }
 }
 

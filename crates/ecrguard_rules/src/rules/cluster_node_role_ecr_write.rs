@@ -68,6 +68,7 @@ impl Rule for ClusterNodeRoleEcrWrite {
                     cx.report(&doc.declared_by, format!("EKS node role `{}` can call {} through policy `{}`", ident.id, list_actions(&risky), pol.name))
                         .at(doc.origin.narrow(st.span))
                         .statement(crate::StatementRef { index: st.index, sid: st.sid.clone() })
+                        .key(ident.id.label())
                         .help("Give node roles `AmazonEC2ContainerRegistryReadOnly` only; push from a CI role")
                         .emit();
                 }
@@ -141,13 +142,15 @@ impl ClusterNodeRoleEcrWrite {
                         .keys()
                         .copied()
                         .filter(|a| {
-                            ecrguard_iam::catalog::find(a)
-                                .is_some_and(|x| x.class >= ActionClass::Write)
+                            !ecrguard_iam::identity::PULL_THROUGH_IMPORT.contains(a)
+                                && ecrguard_iam::catalog::find(a)
+                                    .is_some_and(|x| x.class >= ActionClass::Write)
                         })
                         .collect();
                     cx.report(&doc.declared_by, format!("The repository policy lets EKS node role `{}` call {}", p.principal, list_actions(&risky)))
                         .at(doc.origin.narrow(st.span))
                         .statement(crate::StatementRef { index: st.index, sid: st.sid.clone() })
+                        .key(p.principal.as_str())
                         .help("Grant node roles only the pull actions in repository policies; push from a CI role")
                         .emit();
                 }

@@ -112,6 +112,7 @@ impl Rule for IdentityPolicyBroadEcrAccess {
                         )
                         .at(doc.origin.narrow(st.span))
                         .statement(crate::StatementRef { index: st.index, sid: st.sid.clone() })
+                        .key(ident.id.label())
                         .help("Scope `Resource` to the repositories this identity must write, and drop permissions-management actions");
                     if pm {
                         f = f.escalate(Severity::Critical).note("it can change repository policies, so it can make any repository public");

@@ -105,6 +105,7 @@ impl Rule for ReplicationUntrustedDestination {
                         ),
                     )
                     .at(dest.origin.clone())
+                    .key(format!("{account} {region} {what}"))
                     .help("Replicate only to the owner's or a trusted account (`trusted-accounts`), or remove the rule")
                     .emit();
                 }

@@ -1,6 +1,6 @@
 //! Every case of `../shared/peer-cases/manifest.json` (KICS, Checkov, Trivy) for Terraform and
 //! CloudFormation, read at test time and scanned file by file. ecrguard must agree with the
-//! peer on each expected resource, except where SEMANTICS.md shows the peer wrong: those are
+//! peer on each expected resource, except where docs/semantics.md shows the peer wrong: those are
 //! listed per platform with the reason, and the test checks that we still disagree.
 
 use ecrguard_model::{EcrState, SourceDb};
@@ -20,7 +20,7 @@ const TERRAFORM_PEER_WRONG: &[(&str, &str, &str)] = &[
         "checkov/terraform/ECRPolicy/main.tf",
         "aws_ecr_repository_policy.pass_conditional",
         "`ForAllValues:StringEquals` on the single-valued `aws:PrincipalOrgID` is true when the key is missing \
-         (SEMANTICS.md 1.2, 2.2), so principals outside any organization get in: public",
+         (docs/semantics.md §1.3, §2.3), so principals outside any organization get in: public",
     ),
     (
         "checkov/terraform/ECRRepositoryEncrypted/test_success.tf",
@@ -34,7 +34,7 @@ const CLOUDFORMATION_PEER_WRONG: &[(&str, &str, &str)] = &[(
     "checkov/cloudformation/ECRPolicy/ECRPolicy-PASSED-2.yaml",
     "CondAllPass",
     "`ForAllValues:StringEquals` on the single-valued `aws:PrincipalOrgID` is true when the key is missing \
-     (SEMANTICS.md 1.2, 2.2), so principals outside any organization get in: public",
+     (docs/semantics.md §1.3, §2.3), so principals outside any organization get in: public",
 )];
 
 fn shared() -> PathBuf {

@@ -8,7 +8,7 @@ use ecrguard_model::{PolicyState, SourceDb};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Where the two disagree, and why (SEMANTICS.md section 1).
+/// Where the two disagree, and why (docs/semantics.md §1).
 const DIFFERENCES: &[(&str, &str)] = &[
     (
         "null_if_exists",

@@ -1,5 +1,5 @@
 //! Whether one principal may perform one ECR action on one repository: IAM's evaluation
-//! logic (SEMANTICS.md 1.3) over identity policies and the repository policy, with what the
+//! logic (docs/semantics.md §2.1) over identity policies and the repository policy, with what the
 //! request context is known to hold (the repository's ARN, account and tags, the principal's
 //! ARN and account). Everything else a condition asks about is unknown, and makes the answer
 //! `Conditional` rather than a guess either way.

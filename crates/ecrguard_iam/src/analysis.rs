@@ -1,5 +1,5 @@
-//! Decides who a policy lets in, the way IAM Access Analyzer does for ECR (SEMANTICS.md
-//! section 2): per statement and per action, the principals an `Allow` admits, narrowed by its
+//! Decides who a policy lets in, the way IAM Access Analyzer does for ECR (docs/semantics.md
+//! §2): per statement and per action, the principals an `Allow` admits, narrowed by its
 //! restricting conditions, then by the `Deny` statements that certainly apply.
 //!
 //! Conservative where IAM is ambiguous: a condition narrows only when it surely narrows, a

@@ -1,5 +1,5 @@
 //! The ECR and ECR Public action catalogue (AWS Service Authorization Reference), generated
-//! from `shared/docs/ecr-actions.json` by `tools/gen_action_catalog.py`.
+//! from `data/ecr-actions.json` by `tools/gen_action_catalog.py`.
 
 use std::fmt;
 
@@ -292,21 +292,29 @@ mod tests {
         );
     }
 
-    /// The committed table must match `shared/docs/ecr-actions.json` (regenerate with
-    /// `python3 tools/gen_action_catalog.py`).
+    /// The committed table must match the repository's `data/ecr-actions.json` (regenerate
+    /// with `python3 tools/gen_action_catalog.py`), and that file the copy in `../shared` when
+    /// one is beside the repository (CI), so neither can go stale silently.
     #[test]
-    fn catalog_matches_the_shared_json() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/docs/ecr-actions.json"
-        );
-        let Ok(text) = std::fs::read_to_string(path) else {
-            #[allow(clippy::print_stderr)]
-            {
-                eprintln!("skipped: ../shared/docs/ecr-actions.json not found");
+    fn catalog_matches_the_data_file() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+        let text = std::fs::read_to_string(format!("{root}/data/ecr-actions.json"))
+            .expect("data/ecr-actions.json is part of the repository");
+        match std::fs::read_to_string(format!("{root}/../shared/docs/ecr-actions.json")) {
+            Ok(shared) => assert_eq!(
+                serde_json::from_str::<serde_json::Value>(&shared).unwrap(),
+                serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+                "data/ecr-actions.json differs from ../shared/docs/ecr-actions.json"
+            ),
+            Err(_) => {
+                #[allow(clippy::print_stderr)]
+                {
+                    eprintln!(
+                        "skipped: ../shared/docs/ecr-actions.json not found (comparing with data/ only)"
+                    );
+                }
             }
-            return;
-        };
+        }
         let json: serde_json::Value = serde_json::from_str(&text).unwrap();
         let list = json.as_array().unwrap();
         assert_eq!(list.len(), actions().len(), "regenerate the catalogue");

@@ -110,7 +110,7 @@ impl BaseOperator {
 
     /// Whether `*` and `?` in values are wildcards. `StringEquals` compares literally; for
     /// `ArnEquals` the IAM docs conflict, so it is treated like `ArnLike` (the conservative
-    /// choice for exposure analysis, SEMANTICS.md section 1.2).
+    /// choice for exposure analysis, docs/semantics.md §1.3).
     #[must_use]
     pub fn expands_wildcards(self) -> bool {
         matches!(

@@ -1,4 +1,4 @@
-//! The verdict table: one row per grammar or condition case of SEMANTICS.md sections 1-2, each
+//! The verdict table: one row per grammar or condition case of docs/semantics.md §1-2, each
 //! with the verdict and the external parties we expect. Owner account is `111111111111`
 //! unless a row says otherwise; `222222222222` and `333333333333` are foreign accounts.
 
@@ -94,7 +94,7 @@ fn cases() -> Vec<Case> {
         case("orphaned_unique_id_grants_nothing", allow(r#"{"AWS":"AROAEXAMPLEEXAMPLE123"}"#, read, ""), Private, &[]),
         case("wildcard_account_in_arn", allow(r#"{"AWS":"arn:aws:iam::*:root"}"#, read, ""), Invalid, &["*"]),
         case("wildcard_role_in_arn", allow(r#"{"AWS":"arn:aws:iam::222222222222:role/ci-*"}"#, read, ""), Invalid, &["222222222222"]),
-        // SEMANTICS.md: scored public, with a warning that AWS may reject it (not invalid).
+        // docs/semantics.md §1.2: scored public, with a warning that AWS may reject it (not invalid).
         case("allow_not_principal", r#"{"Statement":[{"Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"ecr:*"}]}"#.into(), Public, &["*"]),
         // Effect.
         case("deny_star_only", r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"ecr:*"}]}"#.into(), Private, &[]),

@@ -1,6 +1,6 @@
 //! Trivy's own unit cases for its ECR checks (AVD-AWS-0030..0033), written in Trivy's state
 //! model, mapped onto ours and run through our rules. Read from `../shared/peer-cases` at test
-//! time. Where SEMANTICS.md shows Trivy wrong, the case is in `PEER_WRONG` with the reason.
+//! time. Where docs/semantics.md shows Trivy wrong, the case is in `PEER_WRONG` with the reason.
 
 use ecrguard_iam::PolicyKind;
 use ecrguard_model::*;
@@ -11,7 +11,7 @@ use serde_json::Value as Json;
 const PEER_WRONG: &[(&str, &str, &str)] = &[(
     "test_deny_with_public_access_all",
     "ECR008 (no `Effect`), not ECR002",
-    "the statement has no `Effect`; AWS rejects it (SEMANTICS.md 1.2: Effect is required), so it grants nothing; Trivy never reads Effect",
+    "the statement has no `Effect`; AWS rejects it (docs/semantics.md §1.2: Effect is required), so it grants nothing; Trivy never reads Effect",
 )];
 
 fn peer_dir() -> std::path::PathBuf {

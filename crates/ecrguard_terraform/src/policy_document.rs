@@ -1,4 +1,4 @@
-//! Renders `data "aws_iam_policy_document"` the way the AWS provider does (SEMANTICS.md 4.2):
+//! Renders `data "aws_iam_policy_document"` the way the AWS provider does (docs/semantics.md §6):
 //! statements from `source_policy_documents`, then the block's own, then each
 //! `override_policy_documents` entry, a later statement with the same non-empty `Sid`
 //! replacing the earlier one in place; principals merged by type, `type = "*"` with `["*"]`

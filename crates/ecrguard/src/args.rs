@@ -62,8 +62,8 @@ pub(crate) struct CheckPolicyArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub(crate) format: Format,
     /// Lowest severity that makes the exit code 1.
-    #[arg(long, value_enum, default_value_t = FailOn::Low)]
-    pub(crate) fail_on: FailOn,
+    #[arg(long, value_enum)]
+    pub(crate) fail_on: Option<FailOn>,
     /// Colour: auto (on a terminal), always, never.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub(crate) color: Color,
@@ -197,14 +197,22 @@ pub(crate) struct AuditArgs {
     /// Write the report to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub(crate) output: Option<PathBuf>,
-    /// Lowest severity that makes the exit code 1.
-    #[arg(long, value_enum, default_value_t = FailOn::Low)]
-    pub(crate) fail_on: FailOn,
+    /// Lowest severity that makes the exit code 1 (default: the config's `fail-on`, else
+    /// low).
+    #[arg(long, value_enum)]
+    pub(crate) fail_on: Option<FailOn>,
+    /// Only these rules (codes, names or code prefixes, comma-separated); replaces the
+    /// config's `select`.
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) select: Vec<String>,
+    /// Not these rules; added to the config's `ignore`.
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) ignore: Vec<String>,
     /// Colour: auto (on a terminal), always, never.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub(crate) color: Color,
-    /// `ecrguard.toml` (trusted accounts, approved public repositories, `[enforce]`); default:
-    /// the one in the working directory or its parents, if any.
+    /// `ecrguard.toml` (trusted accounts, rules, severities, suppressions, `[enforce]`);
+    /// default: the one in the working directory or its parents, if any.
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
 }

@@ -43,16 +43,12 @@ async fn invoke(event: LambdaEvent<Value>) -> Result<Value, Error> {
         }
     };
     let config_path = std::env::var_os("ECRGUARD_CONFIG").map(std::path::PathBuf::from);
-    let config = crate::commands::audit::load_config(config_path.as_deref())?;
-    let cfg = match &config {
-        Some(c) => c.enforce()?,
-        None => ecrguard_enforce::EnforceConfig::default(),
-    };
-    let settings = crate::commands::audit::settings(
-        &crate::args::TrustArgs::default(),
-        config.as_ref(),
-        None,
-        None,
+    let run = crate::commands::resolve_run(
+        config_path.as_deref(),
+        std::path::Path::new("."),
+        false,
+        &ecrguard_engine::Flags::default(),
+        ecrguard_rules::SourceKind::Aws,
     )?;
     let journal = if flag("ECRGUARD_APPLY") {
         let dir = journal_dir(
@@ -76,8 +72,7 @@ async fn invoke(event: LambdaEvent<Value>) -> Result<Value, Error> {
         &mut log,
         &Handling {
             profile: None,
-            settings: &settings,
-            cfg: &cfg,
+            run: &run,
             journal: journal.as_ref(),
             destructive_confirmed: flag("ECRGUARD_YES"),
             now: crate::commands::act::now(None)?,

@@ -8,7 +8,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod args;
 mod commands;
-mod config;
 #[cfg(feature = "lambda")]
 mod lambda;
 

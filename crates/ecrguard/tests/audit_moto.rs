@@ -395,3 +395,54 @@ fn progress_line_on_a_terminal_only() {
     assert!(!quiet.contains("audit: accounts"), "{quiet:?}");
     let _ = std::fs::remove_file(&report);
 }
+
+/// The config means for `audit` what it means for `scan`: `ignore`, `[severity]`,
+/// `[[suppress]]` (here by region and repository glob, the way live findings are named), and
+/// `fail-on`; the suppressed finding stays in the report, marked.
+#[test]
+fn audit_applies_the_config_as_scan_does() {
+    let moto = Moto::start();
+    seed("seed.py", &moto.endpoint());
+    let dir = std::env::temp_dir().join(format!("ecrguard-audit-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("ecrguard.toml");
+    std::fs::write(
+        &config,
+        "ignore = [\"ECR013\"]\nfail-on = \"never\"\n\n[severity]\nECR010 = \"critical\"\n\n\
+         [[suppress]]\nrule = \"ECR002\"\nregion = \"eu-west-1\"\nrepository = \"eu-*\"\n\
+         reason = \"a public mirror\"\n",
+    )
+    .unwrap();
+    let (v, out) = audit_json(
+        &moto.endpoint(),
+        &[
+            "--regions",
+            "us-east-1,eu-west-1",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    let findings = v["findings"].as_array().unwrap();
+    assert!(findings.iter().all(|f| f["rule_id"] != "ECR013"), "ignored");
+    let mutable = findings.iter().find(|f| f["rule_id"] == "ECR010").unwrap();
+    assert_eq!(mutable["severity"], "critical");
+    let public: Vec<(&str, bool)> = findings
+        .iter()
+        .filter(|f| f["rule_id"] == "ECR002")
+        .map(|f| {
+            (
+                f["resource"].as_str().unwrap().rsplit('/').next().unwrap(),
+                f["suppressed"].is_object(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        public,
+        [("eu-public", true), ("public", false)],
+        "{public:?}"
+    );
+    // `fail-on = never`: only moto's missing calls make the exit code (2, incomplete).
+    assert_eq!(out.status.code(), Some(2));
+    only_unimplemented_errors(&v, 2, 1);
+}

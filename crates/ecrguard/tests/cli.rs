@@ -319,3 +319,46 @@ fn closed_pipe_is_not_an_error() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+/// `check-policy` reads `ecrguard.toml` from the working directory like every command: its
+/// trusted accounts, severities and `fail-on` apply; flags still win.
+#[test]
+fn check_policy_applies_the_config_like_every_command() {
+    let dir = std::env::temp_dir().join(format!("ecrguard-check-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Sid":"Partner","Effect":"Allow",
+        "Principal":{"AWS":"arn:aws:iam::444455556666:root"},"Action":"ecr:BatchGetImage"}]}"#;
+    let check = |config: Option<&str>, args: &[&str]| {
+        match config {
+            Some(c) => std::fs::write(dir.join("ecrguard.toml"), c).unwrap(),
+            None => {
+                let _ = std::fs::remove_file(dir.join("ecrguard.toml"));
+            }
+        }
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecrguard"));
+        cmd.args(["check-policy", "-", "--owner-account", "111122223333"])
+            .args(args)
+            .current_dir(&dir)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(policy.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap().status.code()
+    };
+    assert_eq!(check(None, &[]), Some(1), "cross-account");
+    assert_eq!(
+        check(Some("trusted-accounts = [\"444455556666\"]\n"), &[]),
+        Some(0),
+        "trusted in the config"
+    );
+    let lowered = "fail-on = \"medium\"\n[severity]\nECR003 = \"low\"\n";
+    assert_eq!(check(Some(lowered), &[]), Some(0), "below the config's fail-on");
+    assert_eq!(check(Some(lowered), &["--fail-on", "low"]), Some(1), "the flag wins");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -646,3 +646,30 @@ fn deletions_are_confirmed_on_a_terminal() {
         "confirmed: deleted"
     );
 }
+
+/// `enforce` judges as `audit` does: a finding suppressed in the config (by repository glob,
+/// by account) is an accepted risk and is not acted on; `ignore` keeps a rule out of the plan.
+#[test]
+fn suppressed_and_ignored_findings_are_not_acted_on() {
+    let moto = Moto::start();
+    seed_with("seed_enforce.py", &moto.endpoint(), &[]);
+    let config = format!(
+        "ignore = [\"ECR010\"]\n{CONFIG}\n[[suppress]]\nrule = \"ECR002\"\nrepository = \"only-*\"\n\
+         reason = \"accepted\"\n\n[[suppress]]\nrule = \"repository-policy-public\"\n\
+         account = \"123456789012\"\nrepository = \"with-images\"\nreason = \"accepted too\"\n"
+    );
+    let dir = scratch("enforce-suppressed", &config);
+    let (plan, out) = enforce(&moto.endpoint(), &dir, &["--now", &later()]);
+    assert_eq!(
+        out.status.code(),
+        INCOMPLETE,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        actions(&plan),
+        [("remove-statements".to_string(), "mixed".to_string())],
+        "only the finding neither suppressed nor ignored is acted on"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

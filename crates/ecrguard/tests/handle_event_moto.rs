@@ -213,3 +213,41 @@ fn malformed_unknown_and_failed_events_are_errors_and_never_act() {
             .starts_with("SQS record 1: the body is not JSON")
     );
 }
+
+/// An event is judged as `audit` judges: a finding suppressed in the config (here by the
+/// repository's name) is an accepted risk, reported as nothing to do and never acted on.
+#[test]
+fn a_suppressed_finding_is_not_acted_on() {
+    let moto = Moto::start();
+    seed_with("seed_enforce.py", &moto.endpoint(), &[]);
+    let dir = scratch("suppressed");
+    std::fs::write(
+        dir.join("ecrguard.toml"),
+        format!(
+            "{CONFIG}\n[[suppress]]\nrule = \"ECR002\"\nrepository = \"only-public\"\n\
+             reason = \"a public mirror\"\n"
+        ),
+    )
+    .unwrap();
+    let before = state(&moto.endpoint());
+    let now = now().to_string();
+    let (v, _) = handle(
+        &moto.endpoint(),
+        &dir,
+        "create-repository.json",
+        &["--now", &now, "--apply", "--yes"],
+    );
+    let e = &v["events"][0];
+    only_moto_gaps(e);
+    assert!(e["actions"].as_array().unwrap().is_empty(), "{v:#}");
+    assert!(
+        e["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["rule_id"] != "ECR002"),
+        "{v:#}"
+    );
+    assert_eq!(state(&moto.endpoint()), before, "nothing changed");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -9,7 +9,12 @@ use crate::journal::{Journal, Status};
 use crate::plan::{Plan, plan};
 use ecrguard_aws::api::EcrWriteApi;
 use ecrguard_aws::collect::{collect_registry, collect_repository};
-use ecrguard_rules::{Settings, SourceKind, registry};
+use ecrguard_model::EcrState;
+use ecrguard_rules::Finding;
+
+/// Judges one account's live state (its id, when known, is the owner): the caller's engine
+/// run, so the rules, severities and suppressions are the same as `audit`'s.
+pub type Judge<'a> = dyn Fn(&EcrState, Option<&str>) -> Vec<Finding> + Sync + 'a;
 
 /// What handling one event did.
 #[derive(Debug, Clone, Default)]
@@ -38,11 +43,11 @@ pub struct HandleOptions<'a> {
 }
 
 /// Handles one recognised event with `api` (credentials of the event's account, client in its
-/// region).
+/// region); `judge` runs the rules on what was read.
 pub async fn handle_event<A: EcrWriteApi>(
     api: &A,
     event: &EcrEvent,
-    settings: &Settings,
+    judge: &Judge<'_>,
     cfg: &EnforceConfig,
     opts: HandleOptions<'_>,
 ) -> EventReport {
@@ -77,15 +82,7 @@ pub async fn handle_event<A: EcrWriteApi>(
             return report;
         }
     }
-    let mut settings = settings.clone();
-    if settings.owner_account.is_none() {
-        settings.owner_account.clone_from(&audit.account);
-    }
-    let findings = ecrguard_rules::check_rules(
-        &audit.state,
-        &settings,
-        registry::for_source(SourceKind::Aws),
-    );
+    let findings = judge(&audit.state, audit.account.as_deref());
     report.findings = findings
         .iter()
         .filter(|f| f.suppression.is_none())

@@ -73,13 +73,77 @@ struct Directive {
     used: bool,
 }
 
+/// A repository's tags by its ARN, when known.
+pub type TagsOf<'a> = dyn Fn(&str) -> Option<Vec<(String, String)>> + 'a;
+
+/// What a `[[suppress]]` entry asks of a live finding (every part given must hold): the
+/// account and region of its ARN, its repository's name (a glob) and a tag of that
+/// repository. A finding without an ARN, or whose repository's tags are not known, does not
+/// match a selector that needs them: it stays reported.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LiveMatch {
+    /// Account id.
+    pub account: Option<String>,
+    /// Region.
+    pub region: Option<String>,
+    /// Glob of repository names.
+    pub repository: Option<String>,
+    /// A tag the repository carries: (key, value).
+    pub tag: Option<(String, String)>,
+}
+
+impl LiveMatch {
+    /// Whether nothing is asked.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.account.is_none()
+            && self.region.is_none()
+            && self.repository.is_none()
+            && self.tag.is_none()
+    }
+
+    fn matches(&self, f: &Finding, tags_of: &TagsOf<'_>) -> bool {
+        if self.is_empty() {
+            return true;
+        }
+        let arn_text = [f.repository.as_ref(), Some(&f.resource)]
+            .into_iter()
+            .flatten()
+            .find_map(|id| match id {
+                ResourceId::Arn(a) => Some(a.as_str()),
+                _ => None,
+            });
+        let Some(arn) = arn_text.and_then(ecrguard_iam::principal::Arn::parse) else {
+            return false;
+        };
+        let repository = arn
+            .resource
+            .strip_prefix("repository/")
+            .filter(|_| arn.service == "ecr" || arn.service == "ecr-public");
+        self.account.as_ref().is_none_or(|a| *a == arn.account)
+            && self.region.as_ref().is_none_or(|r| *r == arn.region)
+            && self.repository.as_ref().is_none_or(|glob| {
+                repository.is_some_and(|name| ecrguard_iam::wildcard::matches(glob, name))
+            })
+            && self.tag.as_ref().is_none_or(|(k, v)| {
+                repository.is_some()
+                    && arn_text
+                        .and_then(tags_of)
+                        .is_some_and(|tags| tags.iter().any(|(tk, tv)| tk == k && tv == v))
+            })
+    }
+}
+
 /// A `[[suppress]]` entry of the config file.
 #[derive(Debug, Clone)]
 pub struct ConfigSuppression {
     /// Rule code or name.
     pub rule: String,
-    /// Resource address, logical id, ARN, or a glob of them.
-    pub resource: String,
+    /// Resource address, logical id, object, ARN, or a glob of them; any resource when `None`
+    /// (then `live` says which).
+    pub resource: Option<String>,
+    /// What a live finding must also be.
+    pub live: LiveMatch,
     /// Why (required by the config parser).
     pub reason: String,
     /// Expiry, `YYYY-MM-DD`.
@@ -89,6 +153,31 @@ pub struct ConfigSuppression {
     /// `Config` for `ecrguard.toml`; `InSource` for suppressions written in a template's
     /// resource `Metadata`.
     pub kind: SuppressionKind,
+}
+
+impl ConfigSuppression {
+    /// What the entry matches, for messages: `` `aws_ecr_repository.app` ``, `` account
+    /// `111111111111`, repositories `team-*` ``.
+    #[must_use]
+    pub fn target(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(r) = &self.resource {
+            parts.push(format!("`{r}`"));
+        }
+        if let Some(a) = &self.live.account {
+            parts.push(format!("account `{a}`"));
+        }
+        if let Some(r) = &self.live.region {
+            parts.push(format!("region `{r}`"));
+        }
+        if let Some(r) = &self.live.repository {
+            parts.push(format!("repositories `{r}`"));
+        }
+        if let Some((k, v)) = &self.live.tag {
+            parts.push(format!("tag `{k}={v}`"));
+        }
+        parts.join(", ")
+    }
 }
 
 fn valid_date(s: &str) -> bool {
@@ -167,7 +256,7 @@ fn matches_rule(names: &[String], f: &Finding) -> bool {
 
 /// Applies inline and config suppressions to `findings`, and appends findings about the
 /// suppressions themselves. `today` is `YYYY-MM-DD`; `known_rule` says whether a code or name
-/// exists.
+/// exists; `tags_of` gives a repository's tags by ARN, when known.
 pub fn apply(
     findings: &mut Vec<Finding>,
     sources: &SourceDb,
@@ -175,6 +264,7 @@ pub fn apply(
     config: &[ConfigSuppression],
     today: &str,
     known_rule: &dyn Fn(&str) -> bool,
+    tags_of: &TagsOf<'_>,
 ) {
     let mut directives = Vec::new();
     let mut meta_findings = Vec::new();
@@ -265,15 +355,18 @@ pub fn apply(
         }
         for (i, c) in config.iter().enumerate() {
             // A Terraform resource matches by its address with or without its root.
-            let resource_hit = [
-                f.resource.label(),
-                f.resource.address(),
-                f.repository.as_ref().map_or("", ResourceId::label),
-                f.repository.as_ref().map_or("", ResourceId::address),
-            ]
-            .iter()
-            .any(|r| !r.is_empty() && ecrguard_iam::wildcard::matches(&c.resource, r));
+            let resource_hit = c.resource.as_ref().is_none_or(|glob| {
+                [
+                    f.resource.label(),
+                    f.resource.address(),
+                    f.repository.as_ref().map_or("", ResourceId::label),
+                    f.repository.as_ref().map_or("", ResourceId::address),
+                ]
+                .iter()
+                .any(|r| !r.is_empty() && ecrguard_iam::wildcard::matches(glob, r))
+            });
             if resource_hit
+                && c.live.matches(f, tags_of)
                 && (c.rule.eq_ignore_ascii_case(f.rule.code)
                     || c.rule.eq_ignore_ascii_case(f.rule.name))
             {
@@ -315,17 +408,18 @@ pub fn apply(
         }
     }
     for (c, used) in config.iter().zip(config_used) {
-        let id = ResourceId::Input(c.resource.clone());
+        let id = ResourceId::Input(c.resource.clone().unwrap_or_else(|| c.target()));
         if let Some(e) = c.expires.as_deref().filter(|e| *e < today) {
             meta_findings.push(meta(
                 &SUPPRESSION_EXPIRED,
                 id,
                 c.origin.clone(),
                 format!(
-                    "Configured suppression of `{}` on `{}` expired on {e}",
-                    c.rule, c.resource
+                    "Configured suppression of `{}` on {} expired on {e}",
+                    c.rule,
+                    c.target()
                 ),
-                format!("{} {}", c.rule, c.resource),
+                format!("{} {}", c.rule, c.target()),
             ));
         } else if !used {
             meta_findings.push(meta(
@@ -333,10 +427,11 @@ pub fn apply(
                 id,
                 c.origin.clone(),
                 format!(
-                    "Configured suppression of `{}` on `{}` matches no finding",
-                    c.rule, c.resource
+                    "Configured suppression of `{}` on {} matches no finding",
+                    c.rule,
+                    c.target()
                 ),
-                format!("{} {}", c.rule, c.resource),
+                format!("{} {}", c.rule, c.target()),
             ));
         }
     }

@@ -11,16 +11,10 @@ use serde_json::json;
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write as _};
 
-/// What acting needs, validated before anything is read: the `[enforce]` table, the journal
-/// (opened only with `--apply`), and the clock.
-pub(crate) fn prepare(
-    config: Option<&crate::config::LoadedConfig>,
-    act: &ActArgs,
-) -> anyhow::Result<(EnforceConfig, Option<Journal>, i64)> {
-    let cfg = match config {
-        Some(c) => c.enforce()?,
-        None => EnforceConfig::default(),
-    };
+/// What acting needs, validated before anything is read: the journal (opened only with
+/// `--apply`) and the clock (the `[enforce]` table is the run's, checked with the rest of the
+/// config).
+pub(crate) fn prepare(act: &ActArgs) -> anyhow::Result<(Option<Journal>, i64)> {
     let journal = if act.apply {
         Some(Journal::open(&act.journal).map_err(|e| {
             anyhow::anyhow!("cannot open the journal `{}`: {e}", act.journal.display())
@@ -28,7 +22,7 @@ pub(crate) fn prepare(
     } else {
         None
     };
-    Ok((cfg, journal, now(act.now.as_deref())?))
+    Ok((journal, now(act.now.as_deref())?))
 }
 
 /// Seconds since the epoch: `--now` (RFC 3339 `YYYY-MM-DDTHH:MM:SSZ` or seconds), else the

@@ -2,12 +2,12 @@
 
 use crate::ExitStatus;
 use crate::args::AuditArgs;
-use crate::commands::{emit_report, threshold};
+use crate::commands::{emit_report, resolve_run, threshold, trust_flags};
 use ecrguard_aws::collect::{Audit, AuditOptions, audit_account, missing_permissions};
 use ecrguard_aws::sdk::{SdkApi, Timeouts};
 use ecrguard_model::SourceDb;
 use ecrguard_report::{InputError, NotEvaluated, ScanReport};
-use ecrguard_rules::{RuleMeta, Settings, SourceKind, registry};
+use ecrguard_rules::SourceKind;
 use futures::stream::{self, StreamExt};
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
@@ -141,42 +141,22 @@ pub(crate) async fn collect_all(args: &AuditArgs) -> anyhow::Result<Collected> {
     })
 }
 
-/// `--config FILE`, or `ecrguard.toml` in the working directory or its parents.
-pub(crate) fn load_config(
-    path: Option<&std::path::Path>,
-) -> anyhow::Result<Option<crate::config::LoadedConfig>> {
-    let (path, named) = match path {
-        Some(p) => (Some(p.to_path_buf()), true),
-        None => (crate::config::discover(std::path::Path::new(".")), false),
+/// The engine's run for a live command: `--config FILE` or `ecrguard.toml` in the working
+/// directory or its parents, then the flags.
+pub(crate) fn audit_run(args: &AuditArgs) -> anyhow::Result<ecrguard_engine::Run> {
+    let flags = ecrguard_engine::Flags {
+        select: args.select.clone(),
+        ignore: args.ignore.clone(),
+        fail_on: args.fail_on.map(threshold),
+        ..trust_flags(&args.trust)
     };
-    Ok(path
-        .as_deref()
-        .map(|p| crate::config::load(p, named))
-        .transpose()?)
-}
-
-/// The rule settings: the config's, the flags', the owner account and the organization.
-pub(crate) fn settings(
-    trust: &crate::args::TrustArgs,
-    config: Option<&crate::config::LoadedConfig>,
-    owner: Option<String>,
-    org: Option<String>,
-) -> anyhow::Result<Settings> {
-    let mut settings = match config {
-        Some(c) => c.settings()?,
-        None => Settings::default(),
-    };
-    if settings.owner_account.is_none() {
-        settings.owner_account = owner;
-    }
-    crate::config::check_trust(trust)?;
-    settings
-        .trusted_accounts
-        .extend(trust.trusted_accounts.iter().cloned());
-    settings
-        .trusted_orgs
-        .extend(trust.trusted_orgs.iter().cloned().chain(org));
-    Ok(settings)
+    resolve_run(
+        args.config.as_deref(),
+        std::path::Path::new("."),
+        false,
+        &flags,
+        SourceKind::Aws,
+    )
 }
 
 /// Failed calls, and one line per account and missing permission.
@@ -209,23 +189,16 @@ pub(crate) fn error_lines(audit: &Audit) -> Vec<InputError> {
 }
 
 async fn run_async(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
-    let config = load_config(args.config.as_deref())?;
+    let run = audit_run(args)?;
     let Collected {
         audit, org_trusted, ..
     } = collect_all(args).await?;
-    let settings = settings(
-        &args.trust,
-        config.as_ref(),
-        audit.account.clone(),
-        org_trusted,
-    )?;
-    let rules: Vec<_> = registry::for_source(SourceKind::Aws).collect();
-    let mut findings = ecrguard_rules::check_rules(&audit.state, &settings, rules.iter().copied());
+    let settings = run.settings_for(audit.account.as_deref(), org_trusted.as_deref());
+    let mut sources = SourceDb::default();
+    let judged = run.judge(&audit.state, &settings, &mut sources, Vec::new());
     let access = ecrguard_access::matrix(&audit.state);
-    let sources = SourceDb::default();
-    ecrguard_report::sort_findings(&sources, &mut findings);
     let errors = error_lines(&audit);
-    let not_evaluated: Vec<NotEvaluated> = audit
+    let mut not_evaluated: Vec<NotEvaluated> = audit
         .notes
         .iter()
         .map(|n| NotEvaluated {
@@ -233,25 +206,23 @@ async fn run_async(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
             reason: n.clone(),
         })
         .collect();
+    not_evaluated.extend(judged.not_evaluated);
     let report = ScanReport {
-        strict: false,
+        strict: run.strict,
         sources: &sources,
-        findings,
+        findings: judged.findings,
         errors,
         not_evaluated,
         files: audit.state.repositories.len(),
         files_noun: ["repository", "repositories"],
         access: Some(&access),
-        rules: rules
-            .iter()
-            .map(|r| r.meta())
-            .collect::<Vec<&'static RuleMeta>>(),
+        rules: run.rule_metas(),
     };
     emit_report(
         &report,
         args.format,
         args.output.as_deref(),
         args.color,
-        threshold(args.fail_on),
+        run.fail_on.severity(),
     )
 }

@@ -1,7 +1,7 @@
 //! `ecrguard check-policy`: one repository policy, its verdict, and its findings.
 
 use crate::ExitStatus;
-use crate::args::{CheckPolicyArgs, FailOn, Format};
+use crate::args::{CheckPolicyArgs, Format};
 use crate::commands::write_stdout;
 use ecrguard_iam::json::{self, Node, Value as JsonValue};
 use ecrguard_iam::{AnalysisOptions, PolicyKind};
@@ -9,7 +9,7 @@ use ecrguard_model::{
     EcrState, FileId, Origin, PolicyDoc, PolicyState, Repository, ResourceId, SourceDb, Span, Value,
 };
 use ecrguard_report::{InputError, PolicyCheck};
-use ecrguard_rules::{Settings, SourceKind, registry};
+use ecrguard_rules::SourceKind;
 
 /// Largest input read. ECR accepts 10,240 characters; a megabyte leaves room for pretty
 /// printing and wrappers while refusing to load anything absurd into memory.
@@ -179,13 +179,23 @@ pub(crate) fn run(args: &CheckPolicyArgs) -> anyhow::Result<ExitStatus> {
             crate::commands::shown(o)
         );
     }
-    crate::config::check_trust(&args.trust)?;
-    let settings = Settings {
-        owner_account: owner.clone(),
-        trusted_accounts: args.trust.trusted_accounts.iter().cloned().collect(),
-        trusted_orgs: args.trust.trusted_orgs.iter().cloned().collect(),
-        ..Settings::default()
-    };
+    // The same resolution as every command: `ecrguard.toml` (working directory or its
+    // parents) under the flags; the owner named here wins over the config's.
+    let run = crate::commands::resolve_run(
+        None,
+        std::path::Path::new("."),
+        false,
+        &ecrguard_engine::Flags {
+            fail_on: args.fail_on.map(crate::commands::threshold),
+            ..crate::commands::trust_flags(&args.trust)
+        },
+        SourceKind::Policy,
+    )?;
+    let mut settings = run.settings.clone();
+    if owner.is_some() {
+        settings.owner_account.clone_from(&owner);
+    }
+    let owner = settings.owner_account.clone();
 
     let origin = loaded
         .policy_file
@@ -203,9 +213,7 @@ pub(crate) fn run(args: &CheckPolicyArgs) -> anyhow::Result<ExitStatus> {
         ..EcrState::default()
     };
 
-    let rules = registry::for_source(SourceKind::Policy);
-    let mut findings = ecrguard_rules::check_rules(&state, &settings, rules);
-    ecrguard_report::sort_findings(&db, &mut findings);
+    let findings = run.judge(&state, &settings, &mut db, Vec::new()).findings;
 
     let doc = state.repositories[0].policy.doc();
     let analysis = doc.map(|d| {
@@ -242,15 +250,14 @@ pub(crate) fn run(args: &CheckPolicyArgs) -> anyhow::Result<ExitStatus> {
         Format::Json => ecrguard_report::json::render_policy_check(&check),
     };
     write_stdout(&out)?;
-    Ok(exit_status(&check, args.fail_on))
+    Ok(exit_status(&check, run.fail_on))
 }
 
-fn exit_status(check: &PolicyCheck<'_>, fail_on: FailOn) -> ExitStatus {
+fn exit_status(check: &PolicyCheck<'_>, fail_on: ecrguard_engine::Threshold) -> ExitStatus {
     if !check.errors.is_empty() {
         return ExitStatus::Error;
     }
-    let threshold = crate::commands::threshold(fail_on);
-    match threshold {
+    match fail_on.severity() {
         Some(t) if check.findings.iter().any(|f| f.severity >= t) => ExitStatus::Findings,
         _ => ExitStatus::Clean,
     }

@@ -4,9 +4,7 @@
 use crate::ExitStatus;
 use crate::args::{EnforceArgs, ScanFormat};
 use crate::commands::act;
-use crate::commands::audit::{
-    Collected, collect_all, error_lines, load_config, settings, timeouts,
-};
+use crate::commands::audit::{Collected, audit_run, collect_all, error_lines, timeouts};
 use ecrguard_aws::sdk::SdkApi;
 
 pub(crate) fn run(args: &EnforceArgs) -> anyhow::Result<ExitStatus> {
@@ -24,8 +22,9 @@ async fn run_async(args: &EnforceArgs) -> anyhow::Result<ExitStatus> {
             args.audit.format
         );
     }
-    let config = load_config(args.audit.config.as_deref())?;
-    let (cfg, journal, now) = act::prepare(config.as_ref(), &args.act)?;
+    let run = audit_run(&args.audit)?;
+    let cfg = &run.enforce;
+    let (journal, now) = act::prepare(&args.act)?;
 
     let Collected {
         audit,
@@ -33,18 +32,16 @@ async fn run_async(args: &EnforceArgs) -> anyhow::Result<ExitStatus> {
         roles,
         regions,
     } = collect_all(&args.audit).await?;
-    let settings = settings(
-        &args.audit.trust,
-        config.as_ref(),
-        audit.account.clone(),
-        org_trusted,
-    )?;
-    let findings = ecrguard_rules::check_rules(
+    // Judged as `audit` judges: the same rules, severities and suppressions (a suppressed
+    // finding is an accepted risk, never acted on).
+    let settings = run.settings_for(audit.account.as_deref(), org_trusted.as_deref());
+    let judged = run.judge(
         &audit.state,
         &settings,
-        ecrguard_rules::registry::for_source(ecrguard_rules::SourceKind::Aws),
+        &mut ecrguard_model::SourceDb::default(),
+        Vec::new(),
     );
-    let plan = ecrguard_enforce::plan(&findings, &audit, &cfg, now, &act::today(now));
+    let plan = ecrguard_enforce::plan(&judged.findings, &audit, cfg, now, &act::today(now));
     let errors: Vec<String> = error_lines(&audit).into_iter().map(|e| e.message).collect();
 
     let Some(journal) = journal else {
@@ -76,7 +73,7 @@ async fn run_async(args: &EnforceArgs) -> anyhow::Result<ExitStatus> {
         },
         &journal,
         &plan,
-        &cfg,
+        cfg,
         now,
     )
     .await?;

@@ -7,11 +7,9 @@ use crate::ExitStatus;
 use crate::args::{HandleEventArgs, ScanFormat};
 use crate::commands::act;
 use ecrguard_aws::sdk::{SdkApi, Timeouts};
-use ecrguard_enforce::EnforceConfig;
 use ecrguard_enforce::event::parse_input;
 use ecrguard_enforce::handler::{HandleOptions, handle_event};
 use ecrguard_enforce::journal::{Journal, Status};
-use ecrguard_rules::Settings;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -35,9 +33,14 @@ pub(crate) fn run(args: &HandleEventArgs) -> anyhow::Result<ExitStatus> {
         )
         .map_err(cannot)?
     };
-    let config = crate::commands::audit::load_config(args.config.as_deref())?;
-    let settings = crate::commands::audit::settings(&args.trust, config.as_ref(), None, None)?;
-    let (cfg, journal, now) = act::prepare(config.as_ref(), &args.act)?;
+    let run = crate::commands::resolve_run(
+        args.config.as_deref(),
+        std::path::Path::new("."),
+        false,
+        &crate::commands::trust_flags(&args.trust),
+        ecrguard_rules::SourceKind::Aws,
+    )?;
+    let (journal, now) = act::prepare(&args.act)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -54,8 +57,7 @@ pub(crate) fn run(args: &HandleEventArgs) -> anyhow::Result<ExitStatus> {
         &mut emit,
         &Handling {
             profile: args.profile.as_deref(),
-            settings: &settings,
-            cfg: &cfg,
+            run: &run,
             journal: journal.as_ref(),
             destructive_confirmed: args.act.yes,
             now,
@@ -69,8 +71,8 @@ pub(crate) fn run(args: &HandleEventArgs) -> anyhow::Result<ExitStatus> {
 /// Everything [`handle_input`] needs besides the input.
 pub(crate) struct Handling<'a> {
     pub(crate) profile: Option<&'a str>,
-    pub(crate) settings: &'a Settings,
-    pub(crate) cfg: &'a EnforceConfig,
+    /// The engine's run: rules, severities, suppressions and `[enforce]`.
+    pub(crate) run: &'a ecrguard_engine::Run,
     pub(crate) journal: Option<&'a Journal>,
     pub(crate) destructive_confirmed: bool,
     pub(crate) now: i64,
@@ -132,11 +134,23 @@ pub(crate) async fn handle_input(
             clients.insert(client_key.clone(), api);
         }
         let api = &clients[&client_key];
+        // Judged as `audit` judges, suppressions included.
+        let judge = |state: &ecrguard_model::EcrState, owner: Option<&str>| {
+            let settings = h.run.settings_for(owner, None);
+            h.run
+                .judge(
+                    state,
+                    &settings,
+                    &mut ecrguard_model::SourceDb::default(),
+                    Vec::new(),
+                )
+                .findings
+        };
         let report = handle_event(
             api,
             &event,
-            h.settings,
-            h.cfg,
+            &judge,
+            &h.run.enforce,
             HandleOptions {
                 now: h.now,
                 today: &today,

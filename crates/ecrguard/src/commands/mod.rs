@@ -56,17 +56,45 @@ pub(crate) fn use_color(c: crate::args::Color) -> bool {
     }
 }
 
-/// The severity threshold of `--fail-on`.
-pub(crate) fn threshold(f: crate::args::FailOn) -> Option<ecrguard_rules::Severity> {
+/// `--fail-on` as the engine's threshold.
+pub(crate) fn threshold(f: crate::args::FailOn) -> ecrguard_engine::Threshold {
     use crate::args::FailOn;
+    use ecrguard_engine::Threshold;
     use ecrguard_rules::Severity;
     match f {
-        FailOn::Low => Some(Severity::Low),
-        FailOn::Medium => Some(Severity::Medium),
-        FailOn::High => Some(Severity::High),
-        FailOn::Critical => Some(Severity::Critical),
-        FailOn::Never => None,
+        FailOn::Low => Threshold::At(Severity::Low),
+        FailOn::Medium => Threshold::At(Severity::Medium),
+        FailOn::High => Threshold::At(Severity::High),
+        FailOn::Critical => Threshold::At(Severity::Critical),
+        FailOn::Never => Threshold::Never,
     }
+}
+
+/// The trust flags, as the engine takes them.
+pub(crate) fn trust_flags(trust: &crate::args::TrustArgs) -> ecrguard_engine::Flags {
+    ecrguard_engine::Flags {
+        trusted_accounts: trust.trusted_accounts.clone(),
+        trusted_orgs: trust.trusted_orgs.clone(),
+        ..ecrguard_engine::Flags::default()
+    }
+}
+
+/// Resolves a command's flags and its config file (`--config`, else `ecrguard.toml` found
+/// upward from `start`, unless `no_config`) into the engine's run: one way for every command.
+pub(crate) fn resolve_run(
+    named: Option<&std::path::Path>,
+    start: &std::path::Path,
+    no_config: bool,
+    flags: &ecrguard_engine::Flags,
+    source: ecrguard_rules::SourceKind,
+) -> anyhow::Result<ecrguard_engine::Run> {
+    let config = if no_config {
+        None
+    } else {
+        ecrguard_engine::config::find_and_load(named, start)
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?
+    };
+    ecrguard_engine::resolve(flags, config, source).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Renders a scan or audit report in `format`, writes it to `output` (or standard output) and

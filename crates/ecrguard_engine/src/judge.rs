@@ -1,0 +1,138 @@
+//! One state judged: the run's rules over the model, every suppression applied (comments in
+//! the files read, `[[suppress]]` entries, suppressions a source declares in its own
+//! structure), findings sorted, and what the analysis could not decide listed.
+
+use crate::run::Run;
+use ecrguard_model::{DeclaredSuppression, EcrState, Origin, ResourceId, SourceDb, Span};
+use ecrguard_report::NotEvaluated;
+use ecrguard_rules::suppression::{self, ConfigSuppression};
+use ecrguard_rules::{Finding, Settings, registry};
+use std::collections::HashMap;
+
+/// What a run concluded about one state.
+#[derive(Debug)]
+pub struct Judged {
+    /// Findings, suppressed ones included (marked), sorted by file, line and rule.
+    pub findings: Vec<Finding>,
+    /// Policy statements the analysis could not decide, one entry each.
+    pub not_evaluated: Vec<NotEvaluated>,
+}
+
+impl Run {
+    /// Judges `state` with `settings` ([`Run::settings`], or [`Run::settings_for`] an account
+    /// of a live audit). The config file is added to `sources`, so that its suppressions
+    /// point into it.
+    #[must_use]
+    pub fn judge(
+        &self,
+        state: &EcrState,
+        settings: &Settings,
+        sources: &mut SourceDb,
+        declared: Vec<DeclaredSuppression>,
+    ) -> Judged {
+        // Analysed once: the rules read the analyses, and so does the "not evaluated" list.
+        let policies = ecrguard_rules::analyze_state(state, settings);
+        let mut findings =
+            ecrguard_rules::check_analyzed(state, settings, &policies, self.rules.iter().copied());
+        let mut not_evaluated = Vec::new();
+        for p in &policies {
+            for sa in p
+                .analysis
+                .statements
+                .iter()
+                .filter(|sa| !sa.incomplete.is_empty())
+            {
+                let st = &p.doc.policy.statements[sa.index];
+                not_evaluated.push(NotEvaluated {
+                    address: p.doc.declared_by.to_string(),
+                    reason: format!(
+                        "statement {} of the {} policy: {}",
+                        st.label(),
+                        p.owner.noun(),
+                        sa.incomplete.join("; ")
+                    ),
+                });
+            }
+        }
+        drop(policies);
+        self.suppress(&mut findings, state, sources, declared);
+        ecrguard_report::sort_findings(sources, &mut findings);
+        Judged {
+            findings,
+            not_evaluated,
+        }
+    }
+
+    /// Applies every kind of suppression, and adds the findings about suppressions that are
+    /// unused, expired or unreadable (ECR090-092).
+    fn suppress(
+        &self,
+        findings: &mut Vec<Finding>,
+        state: &EcrState,
+        sources: &mut SourceDb,
+        declared: Vec<DeclaredSuppression>,
+    ) {
+        // Comments are looked for in the files the sources read, not in the config file.
+        let files: Vec<ecrguard_model::FileId> = sources.ids().collect();
+        let mut entries: Vec<ConfigSuppression> = match &self.config {
+            Some(c) => {
+                let id = sources.add(c.path.display().to_string(), c.text.clone());
+                self.suppressions
+                    .iter()
+                    .map(|s| ConfigSuppression {
+                        origin: Origin::Span {
+                            file: id,
+                            span: Span::new(s.span.start, s.span.end),
+                        },
+                        ..s.entry.clone()
+                    })
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        // Suppressions declared inside the sources' own structure: template `Metadata`,
+        // Kubernetes annotations.
+        for ds in declared {
+            if ds.reason.trim().is_empty() || registry::find_meta(&ds.rule).is_none() {
+                let why = if ds.reason.trim().is_empty() {
+                    "a reason is required".to_string()
+                } else {
+                    format!("unknown rule `{}`", ds.rule)
+                };
+                findings.push(suppression::invalid(
+                    ds.resource,
+                    ds.origin,
+                    format!("Suppression {} cannot be read: {why}", ds.written),
+                ));
+                continue;
+            }
+            entries.push(ConfigSuppression {
+                rule: ds.rule,
+                resource: Some(ds.resource.label().to_string()),
+                live: suppression::LiveMatch::default(),
+                reason: ds.reason,
+                expires: ds.until,
+                origin: ds.origin,
+                kind: ecrguard_rules::SuppressionKind::InSource,
+            });
+        }
+        let tags: HashMap<&str, &[(String, String)]> = state
+            .repositories
+            .iter()
+            .filter_map(|r| match (&r.id, r.tags.known()) {
+                (ResourceId::Arn(arn), Some(tags)) => Some((arn.as_str(), tags.as_slice())),
+                _ => None,
+            })
+            .collect();
+        let known = |r: &str| registry::find_meta(r).is_some();
+        suppression::apply(
+            findings,
+            sources,
+            &files,
+            &entries,
+            &self.today,
+            &known,
+            &|arn| tags.get(arn).map(|t| t.to_vec()),
+        );
+    }
+}

@@ -358,7 +358,15 @@ fn check_policy_applies_the_config_like_every_command() {
         "trusted in the config"
     );
     let lowered = "fail-on = \"medium\"\n[severity]\nECR003 = \"low\"\n";
-    assert_eq!(check(Some(lowered), &[]), Some(0), "below the config's fail-on");
-    assert_eq!(check(Some(lowered), &["--fail-on", "low"]), Some(1), "the flag wins");
+    assert_eq!(
+        check(Some(lowered), &[]),
+        Some(0),
+        "below the config's fail-on"
+    );
+    assert_eq!(
+        check(Some(lowered), &["--fail-on", "low"]),
+        Some(1),
+        "the flag wins"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -125,9 +125,10 @@ fn configuration_errors_point_at_the_line() {
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8(o.stderr).unwrap();
     assert!(
-        err.contains("ecrguard.toml:6: unknown field `reasons`"),
+        err.contains("ecrguard.toml:6:1: unknown field `reasons`"),
         "{err}"
     );
+    assert!(err.contains("  | reasons = "), "the line as written: {err}");
 }
 
 #[test]

@@ -2,7 +2,7 @@
 
 use crate::context::Context;
 use crate::rule::{Rule, RuleMeta, declare_rule};
-use crate::rules::list_actions;
+use crate::rules::{granted_actions, list_actions};
 use ecrguard_iam::catalog::ActionClass;
 use ecrguard_iam::identity::ecr_grants;
 
@@ -65,7 +65,7 @@ impl Rule for ClusterNodeRoleEcrWrite {
                         continue;
                     }
                     let st = &doc.policy.statements[g.statement];
-                    cx.report(&doc.declared_by, format!("EKS node role `{}` can call {} through policy `{}`", ident.id, list_actions(&risky), pol.name))
+                    cx.report(&doc.declared_by, format!("EKS node role `{}` can call {} through policy `{}`", ident.id, granted_actions(st, &risky), pol.name))
                         .at(doc.origin.narrow(st.span))
                         .statement(crate::StatementRef { index: st.index, sid: st.sid.clone() })
                         .key(ident.id.label())

@@ -2,7 +2,7 @@
 
 use crate::context::Context;
 use crate::rule::{Rule, RuleMeta, declare_rule};
-use crate::rules::{list_actions, loose_condition_notes};
+use crate::rules::{granted_actions, loose_condition_notes};
 use ecrguard_iam::analysis::Party;
 use ecrguard_model::{CreationTemplate, PolicyOwner, PullThroughCacheRule};
 
@@ -65,7 +65,7 @@ impl Rule for CreationTemplatePolicyPublic {
                     continue;
                 };
                 let st = &p.doc.policy.statements[sa.index];
-                let mut f = cx.report_statement(p, st, format!("Statement {} of the {} policy makes every repository it creates{} public: anyone can call {}", st.label(), p.subject(), created_by(template), list_actions(names)))
+                let mut f = cx.report_statement(p, st, format!("Statement {} of the {} policy makes every repository it creates{} public: anyone can call {}", st.label(), p.subject(), created_by(template), granted_actions(st, names)))
                     .help("Scope the statement to your organization with `aws:PrincipalOrgID`");
                 for n in loose_condition_notes(sa) {
                     f = f.note(n);

@@ -2,6 +2,7 @@
 
 use crate::context::Context;
 use crate::rule::{Rule, RuleMeta, declare_rule};
+use crate::rules::{Setting, setting_name};
 use ecrguard_model::EncryptionKind;
 
 declare_rule! {
@@ -70,9 +71,10 @@ impl Rule for EncryptionNotCmk {
             cx.report(&repo.id, message)
                 .repository(Some(repo.id.clone()))
                 .at(repo.encryption.origin().clone())
-                .help(
-                    "Encrypt with `KMS` and a customer managed key (`kms_key`, `KmsKey`, `kmsKey`)",
-                )
+                .help(format!(
+                    "Encrypt with {}",
+                    setting_name(&repo.id, Setting::KmsKey)
+                ))
                 .emit();
         }
     }

@@ -2,7 +2,7 @@
 
 use crate::context::Context;
 use crate::rule::{Rule, RuleMeta, Severity, declare_rule};
-use crate::rules::{identity_noun, list_actions};
+use crate::rules::{granted_actions, identity_noun};
 use ecrguard_iam::catalog::ActionClass;
 use ecrguard_iam::identity::ecr_grants;
 
@@ -74,7 +74,7 @@ impl Rule for IdentityPolicyBroadEcrAccess {
                 }
                 let st = &doc.policy.statements[g.statement];
                 let mut f = cx
-                    .report(&doc.declared_by, format!("Policy `{name}` grants {} on every repository", list_actions(&risky)))
+                    .report(&doc.declared_by, format!("Policy `{name}` grants {} on every repository", granted_actions(st, &risky)))
                     .at(doc.origin.narrow(st.span))
                     .statement(crate::StatementRef { index: st.index, sid: st.sid.clone() })
                     .help("Scope `Resource` to the repositories that need it, and drop permissions-management actions");
@@ -108,7 +108,7 @@ impl Rule for IdentityPolicyBroadEcrAccess {
                     let mut f = cx
                         .report(
                             &doc.declared_by,
-                            format!("{} `{}` gets {} on every repository through policy `{}`", identity_noun(ident.kind), ident.id, list_actions(&risky), pol.name),
+                            format!("{} `{}` gets {} on every repository through policy `{}`", identity_noun(ident.kind), ident.id, granted_actions(st, &risky), pol.name),
                         )
                         .at(doc.origin.narrow(st.span))
                         .statement(crate::StatementRef { index: st.index, sid: st.sid.clone() })

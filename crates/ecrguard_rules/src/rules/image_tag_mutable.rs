@@ -2,6 +2,7 @@
 
 use crate::context::Context;
 use crate::rule::{Rule, RuleMeta, declare_rule};
+use crate::rules::{Setting, setting_name};
 use ecrguard_model::TagMutability;
 
 declare_rule! {
@@ -57,10 +58,11 @@ impl Rule for ImageTagMutable {
             ) {
                 continue;
             }
+            let field = setting_name(&repo.id, Setting::TagMutability);
             let how = if repo.tag_mutability.is_default() {
-                " (the default when tag mutability is not set)"
+                format!(" (the default when {field} is not set)")
             } else {
-                ""
+                String::new()
             };
             cx.report(
                 &repo.id,
@@ -72,7 +74,7 @@ impl Rule for ImageTagMutable {
             )
             .repository(Some(repo.id.clone()))
             .at(repo.tag_mutability.origin().clone())
-            .help("Set tag mutability to `IMMUTABLE`")
+            .help(format!("Set {field} to `IMMUTABLE`"))
             .emit();
         }
     }

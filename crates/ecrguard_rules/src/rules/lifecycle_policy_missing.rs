@@ -2,6 +2,7 @@
 
 use crate::context::Context;
 use crate::rule::{Rule, RuleMeta, declare_rule};
+use crate::rules::{Setting, setting_name};
 
 declare_rule! {
     /// ## What it does
@@ -51,7 +52,10 @@ impl Rule for LifecyclePolicyMissing {
                 )
                 .repository(Some(repo.id.clone()))
                 .at(repo.lifecycle_policy.origin().clone())
-                .help("Add a lifecycle policy that expires untagged and old images")
+                .help(format!(
+                    "Add {} that expires untagged and old images",
+                    setting_name(&repo.id, Setting::LifecyclePolicy)
+                ))
                 .emit();
             }
         }

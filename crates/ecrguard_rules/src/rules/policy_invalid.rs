@@ -97,7 +97,9 @@ impl Rule for PolicyInvalid {
                 f = match problem.kind {
                     ProblemKind::Invalid => f.note("AWS rejects this policy (`MalformedPolicyDocument` / `InvalidParameterException`)"),
                     // AWS accepts it: a review item, below the rule's severity.
-                    ProblemKind::Warning => f.lower_to(Severity::Low),
+                    ProblemKind::Warning => f.lower_to(Severity::Low).note(
+                        "AWS accepts this policy: a review item, so low rather than the rule's high",
+                    ),
                 };
                 f.emit();
             }

@@ -2,7 +2,7 @@
 
 use crate::context::Context;
 use crate::rule::{Rule, RuleMeta, Severity, declare_rule};
-use crate::rules::list_actions;
+use crate::rules::granted_actions;
 use ecrguard_iam::analysis::Party;
 use ecrguard_model::PolicyOwner;
 
@@ -66,12 +66,14 @@ impl Rule for RegistryPolicyUntrusted {
                                 "Statement {} of the {} policy grants `{party}` {}",
                                 st.label(),
                                 p.subject(),
-                                list_actions(names)
+                                granted_actions(st, names)
                             ),
                         )
                         .help("Name only the trusted replication source accounts");
                     if *party == Party::Everyone {
-                        f = f.escalate(Severity::Critical);
+                        f = f
+                            .escalate(Severity::Critical)
+                            .note("granted to everyone, not to one untrusted account: critical");
                     }
                     f.emit();
                 }

@@ -79,7 +79,9 @@ impl Rule for RepositoryPolicyBroadActions {
                     .note(format!("granted to {}", who.join(", ")))
                     .help("List only the actions the principal needs (pull: `ecr:BatchGetImage`, `ecr:GetDownloadUrlForLayer`)");
                 if sa.verdict >= Verdict::CrossAccount {
-                    f = f.escalate(Severity::High);
+                    f = f.escalate(Severity::High).note(
+                        "granted outside the owner and trusted accounts: every action reaches another account, so high",
+                    );
                 }
                 f.emit();
             }

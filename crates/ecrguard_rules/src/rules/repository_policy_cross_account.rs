@@ -2,7 +2,7 @@
 
 use crate::context::Context;
 use crate::rule::{Rule, RuleMeta, Severity, declare_rule};
-use crate::rules::list_actions;
+use crate::rules::granted_actions;
 use ecrguard_iam::analysis::Party;
 use ecrguard_iam::catalog::{self, ActionClass};
 use ecrguard_model::PolicyOwner;
@@ -81,7 +81,7 @@ impl Rule for RepositoryPolicyCrossAccount {
                         }
                         other => format!("account `{other}`"),
                     };
-                    let mut f = cx.report_statement(p, st, format!("Statement {} of the {} policy grants {who} {}", st.label(), p.subject(), list_actions(names)))
+                    let mut f = cx.report_statement(p, st, format!("Statement {} of the {} policy grants {who} {}", st.label(), p.subject(), granted_actions(st, names)))
                         .help("Remove the grant, or list the party as trusted (`--trusted-account`, `--trusted-org`) if it is intended");
                     if classes.iter().any(|c| *c >= ActionClass::Write) {
                         f = f.escalate(Severity::High).note(format!(

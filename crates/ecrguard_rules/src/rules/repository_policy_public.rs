@@ -2,7 +2,7 @@
 
 use crate::context::Context;
 use crate::rule::{Rule, RuleMeta, Severity, declare_rule};
-use crate::rules::{list_actions, loose_condition_notes};
+use crate::rules::{granted_actions, loose_condition_notes};
 use ecrguard_iam::analysis::Party;
 use ecrguard_iam::catalog::{self, ActionClass};
 use ecrguard_model::PolicyOwner;
@@ -71,7 +71,7 @@ impl Rule for RepositoryPolicyPublic {
                     .iter()
                     .filter_map(|n| catalog::find(n))
                     .any(|a| a.class >= ActionClass::Write);
-                let mut f = cx.report_statement(p, st, format!("Statement {} of the {} policy allows anyone (`*`) to call {}", st.label(), p.subject(), list_actions(names)))
+                let mut f = cx.report_statement(p, st, format!("Statement {} of the {} policy allows anyone (`*`) to call {}", st.label(), p.subject(), granted_actions(st, names)))
                     .help("Name the accounts or roles that need access, or add a `StringEquals` condition on `aws:PrincipalOrgID`");
                 if dangerous {
                     f = f

@@ -2,6 +2,7 @@
 
 use crate::context::Context;
 use crate::rule::{Rule, RuleMeta, declare_rule};
+use crate::rules::{Setting, setting_name};
 use ecrguard_model::PolicyState;
 
 declare_rule! {
@@ -57,7 +58,10 @@ impl Rule for RepositoryWithoutPolicy {
                 )
                 .repository(Some(repo.id.clone()))
                 .at(origin.clone())
-                .help("Attach a repository policy that names who may pull and push")
+                .help(format!(
+                    "Attach {} that names who may pull and push",
+                    setting_name(&repo.id, Setting::RepositoryPolicy)
+                ))
                 .emit();
             }
         }

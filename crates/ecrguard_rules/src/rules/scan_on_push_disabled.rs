@@ -2,6 +2,7 @@
 
 use crate::context::Context;
 use crate::rule::{Rule, RuleMeta, declare_rule};
+use crate::rules::{Setting, setting_name};
 
 declare_rule! {
     /// ## What it does
@@ -75,11 +76,17 @@ impl Rule for ScanOnPushDisabled {
             if registry_decides {
                 continue;
             }
-            cx.report(&repo.id, format!("Repository `{}` does not scan images on push", repo.id))
-                .repository(Some(repo.id.clone()))
-                .at(repo.scan_on_push.origin().clone())
-                .help("Enable scan on push, preferably for all repositories in the registry scanning configuration")
-                .emit();
+            cx.report(
+                &repo.id,
+                format!("Repository `{}` does not scan images on push", repo.id),
+            )
+            .repository(Some(repo.id.clone()))
+            .at(repo.scan_on_push.origin().clone())
+            .help(format!(
+                "Set {}, or scan every repository on push in the registry scanning configuration",
+                setting_name(&repo.id, Setting::ScanOnPush)
+            ))
+            .emit();
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::context::Context;
 use crate::rule::{Rule, RuleMeta, declare_rule};
-use crate::rules::list_actions;
+use crate::rules::granted_actions;
 use ecrguard_iam::analysis::Party;
 
 declare_rule! {
@@ -59,7 +59,7 @@ impl Rule for ServicePrincipalUnscoped {
                     let Party::Service(service) = party else {
                         continue;
                     };
-                    cx.report_statement(p, st, format!("Statement {} of the {} policy lets `{service}` call {} for any AWS account", st.label(), p.subject(), list_actions(names)),
+                    cx.report_statement(p, st, format!("Statement {} of the {} policy lets `{service}` call {} for any AWS account", st.label(), p.subject(), granted_actions(st, names)),
                     )
                     .help("Add an `aws:SourceAccount` or `aws:SourceArn` condition naming your own resources")
                     .emit();

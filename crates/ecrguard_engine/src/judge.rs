@@ -16,6 +16,9 @@ pub struct Judged {
     pub findings: Vec<Finding>,
     /// Policy statements the analysis could not decide, one entry each.
     pub not_evaluated: Vec<NotEvaluated>,
+    /// Who can do what to each repository, when a rule needed it (the live report reuses it
+    /// instead of computing it again).
+    pub access: Option<ecrguard_access::AccessMatrix>,
 }
 
 impl Run {
@@ -31,11 +34,11 @@ impl Run {
         declared: Vec<DeclaredSuppression>,
     ) -> Judged {
         // Analysed once: the rules read the analyses, and so does the "not evaluated" list.
-        let policies = ecrguard_rules::analyze_state(state, settings);
+        let analyses = ecrguard_rules::Analyses::new(state, settings);
         let mut findings =
-            ecrguard_rules::check_analyzed(state, settings, &policies, self.rules.iter().copied());
+            ecrguard_rules::check_analyzed(state, settings, &analyses, self.rules.iter().copied());
         let mut not_evaluated = Vec::new();
-        for p in &policies {
+        for p in &analyses.policies {
             for sa in p
                 .analysis
                 .statements
@@ -54,12 +57,13 @@ impl Run {
                 });
             }
         }
-        drop(policies);
+        let access = analyses.into_access();
         self.suppress(&mut findings, state, sources, declared);
         ecrguard_report::sort_findings(sources, &mut findings);
         Judged {
             findings,
             not_evaluated,
+            access,
         }
     }
 

@@ -116,6 +116,41 @@ pub fn analyze_state<'a>(state: &'a EcrState, settings: &Settings) -> Vec<Analyz
         .collect()
 }
 
+/// What is computed once per run over a state and shared by every rule and by the caller:
+/// each resource policy analysed, and the access matrix (who can do what to each
+/// repository), built the first time something asks for it.
+pub struct Analyses<'a> {
+    state: &'a EcrState,
+    /// Every resource policy, analysed.
+    pub policies: Vec<AnalyzedPolicy<'a>>,
+    access: std::sync::OnceLock<ecrguard_access::AccessMatrix>,
+}
+
+impl<'a> Analyses<'a> {
+    /// Analyses the state's resource policies (the matrix waits until asked for).
+    #[must_use]
+    pub fn new(state: &'a EcrState, settings: &Settings) -> Self {
+        Analyses {
+            state,
+            policies: analyze_state(state, settings),
+            access: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The access matrix, if something asked for it.
+    #[must_use]
+    pub fn into_access(self) -> Option<ecrguard_access::AccessMatrix> {
+        self.access.into_inner()
+    }
+
+    /// The access matrix, computed once (ECR009 and the live report share it).
+    #[must_use]
+    pub fn access(&self) -> &ecrguard_access::AccessMatrix {
+        self.access
+            .get_or_init(|| ecrguard_access::matrix(self.state))
+    }
+}
+
 /// The run context handed to each rule.
 pub struct Context<'a> {
     /// The model.
@@ -124,6 +159,7 @@ pub struct Context<'a> {
     pub settings: &'a Settings,
     /// Every resource policy, analysed.
     pub policies: &'a [AnalyzedPolicy<'a>],
+    analyses: &'a Analyses<'a>,
     rule: &'static RuleMeta,
     findings: Vec<Finding>,
 }
@@ -134,13 +170,14 @@ impl<'a> Context<'a> {
     pub fn new(
         state: &'a EcrState,
         settings: &'a Settings,
-        policies: &'a [AnalyzedPolicy<'a>],
+        analyses: &'a Analyses<'a>,
         rule: &'static RuleMeta,
     ) -> Self {
         Context {
             state,
             settings,
-            policies,
+            policies: &analyses.policies,
+            analyses,
             rule,
             findings: Vec::new(),
         }
@@ -176,6 +213,12 @@ impl<'a> Context<'a> {
                 occurrence: 0,
             }),
         }
+    }
+
+    /// Who can do what to each repository, computed once per run.
+    #[must_use]
+    pub fn access(&self) -> &'a ecrguard_access::AccessMatrix {
+        self.analyses.access()
     }
 
     /// The analysed policies attached to one kind of owner (`PolicyOwner::Repository` ...).

@@ -13,7 +13,7 @@ pub mod rules;
 pub mod settings;
 pub mod suppression;
 
-pub use context::{AnalyzedPolicy, Context, analyze_state};
+pub use context::{Analyses, AnalyzedPolicy, Context, analyze_state};
 pub use finding::{Finding, StatementRef, Suppression, SuppressionKind};
 pub use rule::{Category, Rule, RuleMeta, Severity, SourceKind};
 pub use settings::Settings;
@@ -33,15 +33,15 @@ pub fn check_rules<'r>(
     settings: &Settings,
     rules: impl IntoIterator<Item = &'r dyn Rule>,
 ) -> Vec<Finding> {
-    check_analyzed(state, settings, &analyze_state(state, settings), rules)
+    check_analyzed(state, settings, &Analyses::new(state, settings), rules)
 }
 
-/// [`check_rules`] with the policies already analysed (by [`analyze_state`]), for a caller that
-/// also reads the analyses itself.
-pub fn check_analyzed<'r>(
-    state: &EcrState,
-    settings: &Settings,
-    policies: &[AnalyzedPolicy<'_>],
+/// [`check_rules`] with the analyses already made ([`Analyses::new`]), for a caller that also
+/// reads them itself (the "not evaluated" list, the access matrix of a live report).
+pub fn check_analyzed<'a, 'r>(
+    state: &'a EcrState,
+    settings: &'a Settings,
+    analyses: &'a Analyses<'a>,
     rules: impl IntoIterator<Item = &'r dyn Rule>,
 ) -> Vec<Finding> {
     use rayon::prelude::*;
@@ -51,7 +51,7 @@ pub fn check_analyzed<'r>(
     let per_rule: Vec<Vec<Finding>> = rules
         .par_iter()
         .map(|rule| {
-            let mut cx = Context::new(state, settings, policies, rule.meta());
+            let mut cx = Context::new(state, settings, analyses, rule.meta());
             rule.check(&mut cx);
             cx.into_findings()
         })

@@ -595,7 +595,9 @@ impl<'p> Eval<'p> {
         let items: Vec<V> = match &value.val {
             Val::List(l) => l.clone(),
             Val::Null => Vec::new(),
-            Val::Unknown(_) | Val::Partial(_) | Val::Computed { .. } => return value,
+            Val::Unknown(_) | Val::Error(_) | Val::Partial(_) | Val::Computed { .. } => {
+                return value;
+            }
             _ => vec![value.clone()],
         };
         V::new(Val::List(
@@ -1282,17 +1284,17 @@ fn index(value: &V, key: &V) -> V {
             Some(i) => items
                 .get(i)
                 .cloned()
-                .unwrap_or_else(|| V::unknown("index out of range")),
-            None => V::unknown("list index is not a number"),
+                .unwrap_or_else(|| V::error("index out of range")),
+            None => V::error("list index is not a number"),
         },
         (Val::Object(_), _) => match key.as_string() {
             Some(k) => value
                 .get(&k)
                 .cloned()
-                .unwrap_or_else(|| V::unknown(format!("key `{k}` is not present"))),
-            None => V::unknown("object key is not a string"),
+                .unwrap_or_else(|| V::error(format!("key `{k}` is not present"))),
+            None => V::error("object key is not a string"),
         },
-        _ => V::unknown(format!("cannot index {}", value.kind_name())),
+        _ => V::error(format!("cannot index {}", value.kind_name())),
     }
 }
 
@@ -1308,6 +1310,9 @@ fn binary(op: BinaryOperator, l: &V, r: &V) -> V {
             _ => V::unknown("operand is not known"),
         };
     }
+    if let Some(failed) = [l, r].into_iter().find(|v| v.is_error()) {
+        return failed.clone();
+    }
     if l.is_unknown() || r.is_unknown() {
         return V::unknown("operand is not known");
     }
@@ -1316,16 +1321,14 @@ fn binary(op: BinaryOperator, l: &V, r: &V) -> V {
         B::NotEq => V::new(Val::Bool(!loose_eq(l, r))),
         _ => {
             let (Some(a), Some(b)) = (num(l), num(r)) else {
-                return V::unknown("arithmetic on a non-number");
+                return V::error("arithmetic on a non-number");
             };
             V::new(match op {
                 B::Plus => Val::Number(a + b),
                 B::Minus => Val::Number(a - b),
                 B::Mul => Val::Number(a * b),
                 // Terraform rejects a division by zero; infinity is no value of its.
-                B::Div | B::Mod if b == 0.0 => {
-                    Val::Unknown("division by zero (Terraform rejects it)".into())
-                }
+                B::Div | B::Mod if b == 0.0 => Val::Error("division by zero".into()),
                 B::Div => Val::Number(a / b),
                 B::Mod => Val::Number(a % b),
                 B::Less => Val::Bool(a < b),

@@ -7,8 +7,13 @@ use crate::value::{Pos, V, Val, number_text};
 use ecrguard_iam::partial::PartialBuilder;
 use ecrguard_model::{FileId, Span};
 
+/// The argument that decides a call's result before it is made: one that fails (the call
+/// fails with it), else one that is not known.
 fn unknown_in(args: &[V]) -> Option<V> {
-    args.iter().find(|a| a.is_unknown()).cloned()
+    args.iter()
+        .find(|a| a.is_error())
+        .or_else(|| args.iter().find(|a| a.is_unknown()))
+        .cloned()
 }
 
 fn strings(args: &[V]) -> Option<Vec<String>> {
@@ -28,7 +33,7 @@ fn flatten_into(v: &V, out: &mut Vec<V>) -> bool {
     match &v.val {
         Val::List(l) => l.iter().all(|x| flatten_into(x, out)),
         // A wholly unknown value may be a list: what it flattens to is not known.
-        Val::Unknown(_) => false,
+        Val::Unknown(_) | Val::Error(_) => false,
         _ => {
             out.push(v.clone());
             true
@@ -54,15 +59,25 @@ pub fn call(ev: &Eval<'_>, _file: FileId, name: &str, args: Vec<V>) -> V {
         return v;
     }
     match name {
+        // The first argument that does not fail; one known only after apply may still fail
+        // then, so the result is not known either (Terraform decides at apply).
         "try" => args
             .into_iter()
-            .find(|a| !a.is_unknown())
-            .unwrap_or_else(|| V::unknown("every `try` argument is unknown")),
-        "can" => V::new(Val::Bool(args.first().is_some_and(|a| !a.is_unknown()))),
+            .find(|a| !a.is_error())
+            .unwrap_or_else(|| V::error("every `try` argument fails")),
+        "can" => match args.first() {
+            Some(a) if a.is_error() => V::new(Val::Bool(false)),
+            Some(a) if a.is_unknown() => V::unknown(format!(
+                "`can` of a value not known here: {}",
+                a.unknown_why().unwrap_or_default()
+            )),
+            Some(_) => V::new(Val::Bool(true)),
+            None => V::error("`can` needs an argument"),
+        },
         "coalesce" => {
             for a in &args {
                 match &a.val {
-                    Val::Unknown(_) => return a.clone(),
+                    Val::Unknown(_) | Val::Error(_) => return a.clone(),
                     Val::Null => {}
                     Val::String(s) if s.is_empty() => {}
                     _ => return a.clone(),
@@ -163,22 +178,22 @@ fn pure(ev: &Eval<'_>, name: &str, args: &[V]) -> V {
         "jsondecode" => match s(0) {
             Some(text) => match ecrguard_iam::json::parse(&text) {
                 Ok(node) => V::from_node(&node),
-                Err(e) => V::unknown(format!("`jsondecode` of invalid JSON: {e}")),
+                Err(e) => V::error(format!("`jsondecode` of invalid JSON: {e}")),
             },
             None => V::unknown("`jsondecode` of a non-string"),
         },
         "file" | "templatefile" => read_file(ev, name, args),
-        "tostring" => s(0).map_or_else(|| V::unknown("`tostring` of a collection"), V::string),
+        "tostring" => s(0).map_or_else(|| V::error("`tostring` of a collection"), V::string),
         "tonumber" => match &arg(0).val {
             Val::Number(_) => arg(0),
             Val::String(t) => t.parse().map_or_else(
-                |_| V::unknown("`tonumber` of a non-number"),
+                |_| V::error("`tonumber` of a non-number"),
                 |n| V::new(Val::Number(n)),
             ),
-            _ => V::unknown("`tonumber` of a non-number"),
+            _ => V::error("`tonumber` of a non-number"),
         },
         "tobool" => arg(0).as_bool().map_or_else(
-            || V::unknown("`tobool` of a non-bool"),
+            || V::error("`tobool` of a non-bool"),
             |b| V::new(Val::Bool(b)),
         ),
         "tolist" | "toset" => match list_items(&arg(0)) {
@@ -269,14 +284,14 @@ fn pure(ev: &Eval<'_>, name: &str, args: &[V]) -> V {
                 .get(&key)
                 .cloned()
                 .or_else(|| args.get(2).cloned())
-                .unwrap_or_else(|| V::unknown(format!("key `{key}` is not present")))
+                .unwrap_or_else(|| V::error(format!("`lookup`: key `{key}` is not present")))
         }
         "element" => match (list_items(&arg(0)), &arg(1).val) {
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             (Some(items), Val::Number(n)) if !items.is_empty() => {
                 items[(*n as usize) % items.len()].clone()
             }
-            _ => V::unknown("`element` out of range"),
+            _ => V::error("`element` of an empty list"),
         },
         "contains" => match list_items(&arg(0)) {
             Some(items) => V::new(Val::Bool(items.iter().any(|v| v.val == arg(1).val))),
@@ -285,7 +300,7 @@ fn pure(ev: &Eval<'_>, name: &str, args: &[V]) -> V {
         "one" => match list_items(&arg(0)) {
             Some(items) if items.is_empty() => V::new(Val::Null),
             Some(items) if items.len() == 1 => items[0].clone(),
-            _ => V::unknown("`one` of more than one element"),
+            _ => V::error("`one` of more than one element"),
         },
         "zipmap" => match (list_items(&arg(0)), list_items(&arg(1))) {
             (Some(k), Some(v)) => V::new(Val::Object(
@@ -394,7 +409,7 @@ fn pure(ev: &Eval<'_>, name: &str, args: &[V]) -> V {
     }
 }
 
-/// `format` with the verbs policies use: `%s`, `%d`, `%v`, `%%`.
+/// `format` with the verbs policies use: `%s`, `%d`, `%v`, `%q` (quoted), `%%`.
 fn format(args: &[V]) -> V {
     let Some(spec) = args.first().and_then(V::as_string) else {
         return V::unknown("`format` without a string");
@@ -410,13 +425,30 @@ fn format(args: &[V]) -> V {
         }
         match chars.next() {
             Some('%') => out.text("%"),
-            Some('s' | 'v' | 'd' | 'q') => {
+            Some(verb @ ('s' | 'v' | 'd' | 'q')) => {
                 let Some(a) = args.get(next) else {
-                    return V::unknown("`format` has fewer arguments than verbs");
+                    return V::error("`format` has fewer arguments than verbs");
                 };
                 next += 1;
-                if !append(&mut out, a) {
-                    return V::unknown("`format` argument is not a string");
+                // `%q` quotes its string the way Terraform does (JSON string escapes).
+                let quoted = verb == 'q';
+                if quoted {
+                    out.text("\"");
+                }
+                let appended = match (quoted, a.as_string()) {
+                    (true, Some(text)) => {
+                        let mut json = String::with_capacity(text.len() + 2);
+                        ecrguard_iam::json::write_json_string(&text, &mut json);
+                        out.text(&json[1..json.len() - 1]);
+                        true
+                    }
+                    _ => append(&mut out, a),
+                };
+                if !appended {
+                    return V::error("`format` argument is not a string");
+                }
+                if quoted {
+                    out.text("\"");
                 }
             }
             _ => return V::unknown("`format` verb is not evaluated"),
@@ -430,7 +462,10 @@ fn format(args: &[V]) -> V {
 pub(crate) fn append(out: &mut PartialBuilder, v: &V) -> bool {
     match (&v.val, v.as_string()) {
         (_, Some(s)) => out.text(&s),
-        (Val::Unknown(why), None) => out.unknown(why.clone()),
+        (Val::Unknown(_) | Val::Error(_), None) => {
+            out.unknown(v.unknown_why().unwrap_or_default());
+        }
+        (Val::Encoded(_), None) => out.unknown("JSON text with parts not known here".to_string()),
         (Val::Partial(p), None) => out.partial(p),
         (_, None) => return false,
     }

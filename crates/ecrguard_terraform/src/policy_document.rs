@@ -113,7 +113,9 @@ fn document(v: &V) -> Result<Parts, V> {
                 )));
             }
         },
-        Val::Unknown(_) | Val::Partial(_) | Val::Computed { .. } => return Err(v.clone()),
+        Val::Unknown(_) | Val::Error(_) | Val::Partial(_) | Val::Computed { .. } => {
+            return Err(v.clone());
+        }
         _ => return Err(V::unknown("a merged policy document is not a string")),
     };
     let statements = match decoded.get("Statement") {

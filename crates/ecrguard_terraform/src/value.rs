@@ -47,6 +47,10 @@ pub enum Val {
     Object(Vec<(String, V)>),
     /// Not known: the text says why.
     Unknown(String),
+    /// Evaluating it fails (an index out of range, a key not present, a conversion that does
+    /// not apply): Terraform would stop with an error. Unknown to everything but `try` and
+    /// `can`, which tell it from a value known only after apply.
+    Error(String),
     /// A string produced by `jsonencode`: the value it encodes.
     Encoded(Box<V>),
     /// A string known only in part (a template whose interpolations are not all known).
@@ -79,6 +83,18 @@ impl V {
         V::new(Val::Unknown(why.into()))
     }
 
+    /// A value whose evaluation fails (see [`Val::Error`]).
+    #[must_use]
+    pub fn error(why: impl Into<String>) -> V {
+        V::new(Val::Error(why.into()))
+    }
+
+    /// Whether evaluating it failed.
+    #[must_use]
+    pub fn is_error(&self) -> bool {
+        matches!(self.val, Val::Error(_))
+    }
+
     /// A string value.
     #[must_use]
     pub fn string(s: impl Into<String>) -> V {
@@ -99,7 +115,7 @@ impl V {
     pub fn is_unknown(&self) -> bool {
         matches!(
             self.val,
-            Val::Unknown(_) | Val::Partial(_) | Val::Computed { .. }
+            Val::Unknown(_) | Val::Error(_) | Val::Partial(_) | Val::Computed { .. }
         )
     }
 
@@ -108,6 +124,7 @@ impl V {
     pub fn unknown_why(&self) -> Option<String> {
         match &self.val {
             Val::Unknown(why) => Some(why.clone()),
+            Val::Error(why) => Some(format!("{why} (Terraform would stop with an error)")),
             Val::Partial(p) => Some(p.describe()),
             Val::Computed { address, attribute } => {
                 Some(format!("`{address}.{attribute}` is known only after apply"))
@@ -123,8 +140,33 @@ impl V {
             Val::String(s) => Some(s.clone()),
             Val::Number(n) => Some(number_text(*n)),
             Val::Bool(b) => Some(b.to_string()),
-            Val::Encoded(inner) => Some(inner.to_json_text()),
+            // JSON text is a string only when every part of it is known: the text of an
+            // unknown part would be a placeholder, not what Terraform will write.
+            Val::Encoded(inner) if !inner.has_unknown() => Some(inner.to_json_text()),
             _ => None,
+        }
+    }
+
+    /// Why the first part of the value that is not known is not (searching elements,
+    /// members and encoded values).
+    #[must_use]
+    pub fn first_unknown_why(&self) -> Option<String> {
+        match &self.val {
+            Val::List(items) => items.iter().find_map(V::first_unknown_why),
+            Val::Object(members) => members.iter().find_map(|(_, v)| v.first_unknown_why()),
+            Val::Encoded(inner) => inner.first_unknown_why(),
+            _ => self.unknown_why(),
+        }
+    }
+
+    /// Whether any part of the value (an element, a member, an encoded value) is not known.
+    #[must_use]
+    pub fn has_unknown(&self) -> bool {
+        match &self.val {
+            Val::List(items) => items.iter().any(V::has_unknown),
+            Val::Object(members) => members.iter().any(|(_, v)| v.has_unknown()),
+            Val::Encoded(inner) => inner.has_unknown(),
+            _ => self.is_unknown(),
         }
     }
 
@@ -186,7 +228,7 @@ impl V {
             Val::String(_) | Val::Encoded(_) => "string",
             Val::List(_) => "list",
             Val::Object(_) => "object",
-            Val::Unknown(_) | Val::Partial(_) | Val::Computed { .. } => "unknown",
+            Val::Unknown(_) | Val::Error(_) | Val::Partial(_) | Val::Computed { .. } => "unknown",
         }
     }
 
@@ -208,7 +250,9 @@ impl V {
             Val::String(s) => json::Value::String(s.clone()),
             Val::Unknown(why) => json::Value::Unknown(why.clone()),
             Val::Partial(p) => json::Value::Partial(p.clone()),
-            Val::Computed { .. } => json::Value::Unknown(self.unknown_why().unwrap_or_default()),
+            Val::Computed { .. } | Val::Error(_) => {
+                json::Value::Unknown(self.unknown_why().unwrap_or_default())
+            }
             Val::Encoded(inner) => json::Value::String(inner.to_json_text()),
             Val::List(items) => json::Value::Array(items.iter().map(|v| v.to_node(file)).collect()),
             Val::Object(members) => json::Value::Object(

@@ -195,8 +195,12 @@ async fn run_async(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
     } = collect_all(args).await?;
     let settings = run.settings_for(audit.account.as_deref(), org_trusted.as_deref());
     let mut sources = SourceDb::default();
-    let judged = run.judge(&audit.state, &settings, &mut sources, Vec::new());
-    let access = ecrguard_access::matrix(&audit.state);
+    let mut judged = run.judge(&audit.state, &settings, &mut sources, Vec::new());
+    // Computed once: ECR009 already built it when it ran.
+    let access = judged
+        .access
+        .take()
+        .unwrap_or_else(|| ecrguard_access::matrix(&audit.state));
     let errors = error_lines(&audit);
     let mut not_evaluated: Vec<NotEvaluated> = audit
         .notes

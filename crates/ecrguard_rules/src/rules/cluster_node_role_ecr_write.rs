@@ -96,7 +96,7 @@ impl ClusterNodeRoleEcrWrite {
         if nodes.is_empty() {
             return;
         }
-        let matrix = ecrguard_access::matrix(cx.state);
+        let matrix = cx.access();
         for access in &matrix.repositories {
             let id = ecrguard_model::ResourceId::Arn(access.repository.clone());
             let Some(doc) = cx

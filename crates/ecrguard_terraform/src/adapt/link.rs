@@ -227,7 +227,7 @@ pub(super) fn target_of(
     match v.as_string() {
         Some(s) => Target::Name(s),
         None => Target::Unknown(match &v.val {
-            Val::Unknown(_) | Val::Partial(_) | Val::Computed { .. } => {
+            Val::Unknown(_) | Val::Error(_) | Val::Partial(_) | Val::Computed { .. } => {
                 v.unknown_why().unwrap_or_default()
             }
             _ => format!("`{attr}` is a {}", v.kind_name()),

@@ -139,7 +139,7 @@ pub fn policy_state(
         },
     };
     match &v.val {
-        Val::Unknown(_) | Val::Partial(_) | Val::Computed { .. } => {
+        Val::Unknown(_) | Val::Error(_) | Val::Partial(_) | Val::Computed { .. } => {
             PolicyState::Unknown(v.unknown_why().unwrap_or_default(), attr.clone())
         }
         Val::Encoded(inner) => {
@@ -371,12 +371,8 @@ impl Item<'_> {
 }
 
 fn unknown_why(v: &V) -> String {
-    match &v.val {
-        Val::Unknown(_) | Val::Partial(_) | Val::Computed { .. } => {
-            v.unknown_why().unwrap_or_default()
-        }
-        _ => format!("the value is a {}", v.kind_name()),
-    }
+    v.first_unknown_why()
+        .unwrap_or_else(|| format!("the value is a {}", v.kind_name()))
 }
 
 fn value_string(obj: &V, name: &str, site: &dyn ResourceSite) -> Value<String> {

@@ -140,6 +140,8 @@ pub(crate) struct ScanArgs {
     /// Colour: auto (on a terminal), always, never.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub(crate) color: Color,
+    #[command(flatten)]
+    pub(crate) baseline: BaselineArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -215,6 +217,8 @@ pub(crate) struct AuditArgs {
     /// default: the one in the working directory or its parents, if any.
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) baseline: BaselineArgs,
 }
 
 /// What acting needs beyond reading.
@@ -273,6 +277,18 @@ pub(crate) struct HandleEventArgs {
     /// Output format (text or json).
     #[arg(long, value_enum, default_value_t = ScanFormat::Text)]
     pub(crate) format: ScanFormat,
+}
+
+/// Baselines: findings recorded once stop counting (see docs/output.md).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub(crate) struct BaselineArgs {
+    /// Findings recorded in FILE do not count (reported as baselined); entries that match no
+    /// finding are reported (ECR093).
+    #[arg(long, value_name = "FILE", conflicts_with = "write_baseline")]
+    pub(crate) baseline: Option<PathBuf>,
+    /// Record this run's unsuppressed findings in FILE; they then do not count.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) write_baseline: Option<PathBuf>,
 }
 
 /// Who may be granted access without a finding: the same flags for every command.

@@ -422,6 +422,30 @@ fn audit_applies_the_config_as_scan_does() {
             config.to_str().unwrap(),
         ],
     );
+    // Baselines work on live findings as on code: recorded, then not counted.
+    let baseline = dir.join("baseline.json");
+    let args = |flag: &'static str| {
+        [
+            "--regions".to_string(),
+            "us-east-1,eu-west-1".into(),
+            "--config".into(),
+            config.display().to_string(),
+            flag.into(),
+            baseline.display().to_string(),
+        ]
+    };
+    let record = args("--write-baseline");
+    let (_, _) = audit_json(
+        &moto.endpoint(),
+        &record.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let compare = args("--baseline");
+    let (again, _) = audit_json(
+        &moto.endpoint(),
+        &compare.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    assert_eq!(again["summary"]["findings"], 0, "{again}");
+    assert!(again["summary"]["baselined"].as_u64().unwrap() > 5);
     std::fs::remove_dir_all(&dir).unwrap();
     let findings = v["findings"].as_array().unwrap();
     assert!(findings.iter().all(|f| f["rule_id"] != "ECR013"), "ignored");

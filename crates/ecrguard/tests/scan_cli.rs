@@ -855,3 +855,135 @@ fn fingerprints_do_not_move_when_lines_do() {
         "every finding has its own fingerprint"
     );
 }
+
+/// Baselines: `--write-baseline` records today's findings (the run then passes); with
+/// `--baseline` they do not count (reported as baselined), a new finding does, and an entry
+/// whose finding is gone is reported (ECR093). A file that is not a baseline is an error.
+#[test]
+fn baselines_record_findings_and_report_what_changed() {
+    let dir = std::env::temp_dir().join(format!("ecrguard-baseline-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("code")).unwrap();
+    let code = dir.join("code");
+    let baseline = dir.join("baseline.json");
+    let repo = |name: &str, public: bool| {
+        let policy = if public {
+            format!(
+                "resource \"aws_ecr_repository_policy\" \"{name}\" {{\n  repository = aws_ecr_repository.{name}.name\n  \
+                 policy = jsonencode({{ Version = \"2012-10-17\", Statement = [{{ Sid = \"Open\", Effect = \"Allow\", \
+                 Principal = \"*\", Action = \"ecr:BatchGetImage\" }}] }})\n}}\n"
+            )
+        } else {
+            String::new()
+        };
+        format!(
+            "resource \"aws_ecr_repository\" \"{name}\" {{\n  name = \"{name}\"\n  image_tag_mutability = \"IMMUTABLE\"\n}}\n{policy}"
+        )
+    };
+    std::fs::write(
+        code.join("main.tf"),
+        format!("{}{}", repo("old", true), repo("kept", true)),
+    )
+    .unwrap();
+    let scan = |extra: &[&str]| {
+        let mut args = vec![
+            "scan",
+            "--no-config",
+            "--format",
+            "json",
+            code.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        json(&args)
+    };
+    let (v, code_first) = scan(&["--write-baseline", baseline.to_str().unwrap()]);
+    assert_eq!(code_first, Some(0), "what is recorded does not count: {v}");
+    let recorded: Value =
+        serde_json::from_str(&std::fs::read_to_string(&baseline).unwrap()).unwrap();
+    assert_eq!(recorded["version"], 1);
+    let entries = recorded["findings"].as_array().unwrap();
+    assert_eq!(entries.len(), v["findings"].as_array().unwrap().len());
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["rule_id"] == "ECR002" && e["resource"] == "aws_ecr_repository_policy.old")
+    );
+
+    // Unchanged code: everything is baselined.
+    let (v, status) = scan(&["--baseline", baseline.to_str().unwrap()]);
+    assert_eq!(status, Some(0), "{v}");
+    assert_eq!(v["summary"]["findings"], 0);
+    assert_eq!(v["summary"]["baselined"], entries.len());
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["suppressed"]["kind"] == "baseline")
+    );
+
+    // `old` fixed, `new` added (and the file shifted down): the new finding counts, the
+    // entry of the fixed one is reported.
+    std::fs::write(
+        code.join("main.tf"),
+        format!(
+            "# moved\n\n{}{}{}",
+            repo("old", false),
+            repo("kept", true),
+            repo("new", true)
+        ),
+    )
+    .unwrap();
+    let (v, status) = scan(&["--baseline", baseline.to_str().unwrap()]);
+    assert_eq!(status, Some(1));
+    let active: Vec<(String, String)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["suppressed"].is_null())
+        .map(|f| {
+            (
+                f["rule_id"].as_str().unwrap().to_string(),
+                f["resource"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        active.contains(&("ECR002".into(), "aws_ecr_repository_policy.new".into())),
+        "{active:?}"
+    );
+    assert!(
+        !active.iter().any(|(_, r)| r.contains(".kept")),
+        "kept is still baselined: {active:?}"
+    );
+    let stale: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule_id"] == "ECR093")
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        stale
+            .iter()
+            .any(|m| m.contains("ECR002 on `aws_ecr_repository_policy.old`")),
+        "{stale:?}"
+    );
+
+    // Not a baseline: an error (exit 2), never an empty baseline.
+    std::fs::write(&baseline, "{\"findings\": []}").unwrap();
+    let o = run(&[
+        "scan",
+        "--no-config",
+        code.to_str().unwrap(),
+        "--baseline",
+        baseline.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--baseline: "),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -19,6 +19,8 @@ pub struct Judged {
     /// Who can do what to each repository, when a rule needed it (the live report reuses it
     /// instead of computing it again).
     pub access: Option<ecrguard_access::AccessMatrix>,
+    /// What went wrong that makes the result incomplete (the baseline could not be written).
+    pub errors: Vec<String>,
 }
 
 impl Run {
@@ -59,11 +61,34 @@ impl Run {
         }
         let access = analyses.into_access();
         self.suppress(&mut findings, state, sources, declared);
+        let mut errors = Vec::new();
+        // Fingerprints are taken before files the run adds (the config, the baseline) shift
+        // nothing: they name sources by path, never by id.
+        if let Some(path) = &self.write_baseline {
+            let text = crate::baseline::render(&findings, sources);
+            match std::fs::write(path, &text) {
+                // What was just recorded does not count in this run either.
+                Ok(()) => crate::baseline::Baseline {
+                    path: path.clone(),
+                    text,
+                    entries: Vec::new(),
+                }
+                .with_entries_of(&findings, sources)
+                .apply(&mut findings, sources),
+                Err(e) => errors.push(format!(
+                    "cannot write the baseline `{}`: {e}",
+                    path.display()
+                )),
+            }
+        } else if let Some(b) = &self.baseline {
+            b.apply(&mut findings, sources);
+        }
         ecrguard_report::sort_findings(sources, &mut findings);
         Judged {
             findings,
             not_evaluated,
             access,
+            errors,
         }
     }
 

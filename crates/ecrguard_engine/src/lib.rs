@@ -6,6 +6,7 @@
 
 #![deny(missing_docs)]
 
+pub mod baseline;
 pub mod config;
 pub mod judge;
 pub mod run;

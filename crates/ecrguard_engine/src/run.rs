@@ -54,6 +54,10 @@ pub struct Flags {
     pub fail_on: Option<Threshold>,
     /// `--strict`.
     pub strict: bool,
+    /// `--baseline FILE`: findings it records do not count.
+    pub baseline: Option<std::path::PathBuf>,
+    /// `--write-baseline FILE`: record this run's findings there (they then do not count).
+    pub write_baseline: Option<std::path::PathBuf>,
 }
 
 /// A bad flag, or the config file's problems.
@@ -105,6 +109,10 @@ pub struct Run {
     pub config: Option<LoadedConfig>,
     /// Today, `YYYY-MM-DD`, for suppression expiries.
     pub today: String,
+    /// The baseline read with `--baseline`.
+    pub baseline: Option<crate::baseline::Baseline>,
+    /// Where `--write-baseline` records this run's findings.
+    pub write_baseline: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Run {
@@ -188,6 +196,12 @@ pub fn resolve(
             )));
         }
     }
+    let baseline = flags
+        .baseline
+        .as_deref()
+        .map(crate::baseline::load)
+        .transpose()
+        .map_err(|m| ResolveError::Flag(format!("--baseline: {m}")))?;
     let mut settings = Settings::default();
     let mut select: Vec<String> = Vec::new();
     let mut ignore: Vec<String> = Vec::new();
@@ -281,6 +295,8 @@ pub fn resolve(
         suppressions,
         enforce,
         config,
+        baseline,
+        write_baseline: flags.write_baseline.clone(),
         today: std::env::var("ECRGUARD_TODAY")
             .ok()
             .filter(|d| ecrguard_rules::dates::is_date(d))

@@ -94,7 +94,7 @@ pub fn scan(run: &Run, inputs: &ScanInputs) -> Scanned {
         .collect();
     let judged = run.judge(&state, &run.settings, &mut sources, declared);
 
-    let errors: Vec<InputError> = tf
+    let mut errors: Vec<InputError> = tf
         .errors
         .into_iter()
         .map(|e| InputError {
@@ -152,6 +152,10 @@ pub fn scan(run: &Run, inputs: &ScanInputs) -> Scanned {
             .map(|(address, reason)| NotEvaluated { address, reason }),
     );
     not_evaluated.extend(judged.not_evaluated);
+    errors.extend(judged.errors.into_iter().map(|message| InputError {
+        location: None,
+        message,
+    }));
     not_evaluated.sort();
     not_evaluated.dedup();
     Scanned {

@@ -83,6 +83,7 @@ fn finding_json<'a>(
             kind: match s.kind {
                 ecrguard_rules::SuppressionKind::InSource => "in-source",
                 ecrguard_rules::SuppressionKind::Config => "config",
+                ecrguard_rules::SuppressionKind::Baseline => "baseline",
             },
             until: s.until.as_deref(),
         }),
@@ -224,6 +225,17 @@ pub fn write_scan(
     let active: Vec<&Finding> = report.active().collect();
     let mut summary = summary(&active, report.errors.len());
     summary["suppressed"] = json!(report.findings.len() - active.len());
+    // Of the suppressed, those a baseline (`--baseline`) accounts for.
+    summary["baselined"] = json!(
+        report
+            .findings
+            .iter()
+            .filter(|f| f
+                .suppression
+                .as_ref()
+                .is_some_and(|s| s.kind == ecrguard_rules::SuppressionKind::Baseline))
+            .count()
+    );
     summary["files"] = json!(report.files);
     summary["not_evaluated"] = json!(report.not_evaluated.len());
     let root = ScanJson {

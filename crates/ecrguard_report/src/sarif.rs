@@ -69,7 +69,7 @@ fn result(report: &ScanReport<'_>, f: &Finding, rule_index: usize) -> Value {
     if let Some(s) = &f.suppression {
         let kind = match s.kind {
             SuppressionKind::InSource => "inSource",
-            SuppressionKind::Config => "external",
+            SuppressionKind::Config | SuppressionKind::Baseline => "external",
         };
         r["suppressions"] = json!([{"kind": kind, "justification": s.reason}]);
     }

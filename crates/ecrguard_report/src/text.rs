@@ -314,7 +314,16 @@ pub fn render_scan(report: &ScanReport<'_>, opts: TextOptions) -> String {
         crate::access::render_text(&mut out, m, c);
     }
     let active: Vec<&Finding> = report.active().collect();
-    let suppressed = report.findings.len() - active.len();
+    let baselined = report
+        .findings
+        .iter()
+        .filter(|f| {
+            f.suppression
+                .as_ref()
+                .is_some_and(|s| s.kind == ecrguard_rules::SuppressionKind::Baseline)
+        })
+        .count();
+    let suppressed = report.findings.len() - active.len() - baselined;
     let mut line = format!(
         "{} {} scanned; {}",
         report.files,
@@ -323,6 +332,9 @@ pub fn render_scan(report: &ScanReport<'_>, opts: TextOptions) -> String {
     );
     if suppressed > 0 {
         let _ = write!(line, "; {suppressed} suppressed");
+    }
+    if baselined > 0 {
+        let _ = write!(line, "; {baselined} baselined");
     }
     if strict_first {
         let _ = write!(

@@ -19,6 +19,8 @@ pub enum SuppressionKind {
     InSource,
     /// An entry in `ecrguard.toml`.
     Config,
+    /// A fingerprint in the baseline file (`--baseline`): known when it was recorded.
+    Baseline,
 }
 
 /// A suppression that matched a finding. Suppressed findings stay in JSON and SARIF output.

@@ -42,6 +42,7 @@ pub static SUPPRESSION_RULES: &[&RuleMeta] = &[
     &crate::suppression::SUPPRESSION_UNUSED,
     &crate::suppression::SUPPRESSION_EXPIRED,
     &crate::suppression::SUPPRESSION_INVALID,
+    &crate::suppression::BASELINE_ENTRY_UNMATCHED,
 ];
 
 /// Finds a rule by code (`ECR002`, any case) or name (`repository-policy-public`).

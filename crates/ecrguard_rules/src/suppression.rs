@@ -42,6 +42,23 @@ pub static SUPPRESSION_EXPIRED: RuleMeta = RuleMeta {
     ],
 };
 
+/// `ECR093`: a baseline entry that matched no finding.
+pub static BASELINE_ENTRY_UNMATCHED: RuleMeta = RuleMeta {
+    code: "ECR093",
+    name: "baseline-entry-unmatched",
+    severity: Severity::Low,
+    category: Category::Validity,
+    summary: "Baseline entry matches no finding",
+    docs: " ## What it does\n Flags an entry of the baseline file (`--baseline`) whose fingerprint no finding of this run has.\n\n ## Why is this bad?\n The finding was fixed (good), or its resource was renamed or removed; either way the entry no longer hides anything, and a stale baseline hides the next finding that happens to take its fingerprint.\n\n ## Example\n A baseline recorded before `aws_ecr_repository_policy.mirror` was made private still lists its ECR002 finding.\n\n ## How to fix\n - Terraform: nothing to change in the code.\n - CLI: record the baseline again with `--write-baseline FILE`, or delete the entry.\n - Console: nothing to change in AWS; this is about ecrguard's own baseline.\n\n ## References\n - <https://docs.aws.amazon.com/AmazonECR/latest/userguide/repository-policies.html>\n",
+    compliance: &[],
+    sources: &[
+        SourceKind::Terraform,
+        SourceKind::CloudFormation,
+        SourceKind::Kubernetes,
+        SourceKind::Aws,
+    ],
+};
+
 /// `ECR092`: a suppression ecrguard cannot read.
 pub static SUPPRESSION_INVALID: RuleMeta = RuleMeta {
     code: "ECR092",

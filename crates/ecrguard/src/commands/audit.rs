@@ -148,6 +148,8 @@ pub(crate) fn audit_run(args: &AuditArgs) -> anyhow::Result<ecrguard_engine::Run
         select: args.select.clone(),
         ignore: args.ignore.clone(),
         fail_on: args.fail_on.map(threshold),
+        baseline: args.baseline.baseline.clone(),
+        write_baseline: args.baseline.write_baseline.clone(),
         ..trust_flags(&args.trust)
     };
     resolve_run(
@@ -201,7 +203,11 @@ async fn run_async(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
         .access
         .take()
         .unwrap_or_else(|| ecrguard_access::matrix(&audit.state));
-    let errors = error_lines(&audit);
+    let mut errors = error_lines(&audit);
+    errors.extend(judged.errors.iter().map(|message| InputError {
+        location: None,
+        message: message.clone(),
+    }));
     let mut not_evaluated: Vec<NotEvaluated> = audit
         .notes
         .iter()

@@ -18,6 +18,8 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         ignore: args.ignore.clone(),
         fail_on: args.fail_on.map(threshold),
         strict: args.strict,
+        baseline: args.baseline.baseline.clone(),
+        write_baseline: args.baseline.write_baseline.clone(),
     };
     let start = args.paths.first().map_or(Path::new("."), |p| p.as_path());
     let run = resolve_run(

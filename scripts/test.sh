@@ -11,11 +11,13 @@ if [ ! -d ../shared/docs ]; then
 fi
 
 # Test tools from the package registries, pinned, in a venv of the project's own: cfn-lint
-# (compared with ECR008) and a moto server (the AWS API emulator the audit tests run against).
-if ! .venv-test/bin/python -c "import cfnlint, moto, boto3, flask_cors" 2>/dev/null \
+# (compared with ECR008), a moto server (the AWS API emulator the audit tests run against) and
+# pre-commit (which runs the repository's hooks in a test).
+if ! .venv-test/bin/python -c "import cfnlint, moto, boto3, flask_cors, pre_commit" 2>/dev/null \
    || ! .venv-test/bin/cfn-lint --version 2>/dev/null | grep -q "1.58.0" \
+   || ! .venv-test/bin/pre-commit --version 2>/dev/null | grep -q "4.6.2" \
    || ! .venv-test/bin/python -c "import moto; assert moto.__version__ == '5.2.5'" 2>/dev/null; then
-  echo "== installing test tools into .venv-test (cfn-lint, moto[server])"
+  echo "== installing test tools into .venv-test (cfn-lint, moto[server], pre-commit)"
   # A bare Debian/Ubuntu python3 lacks the venv module (package python3-venv).
   if ! python3 -m venv .venv-test 2>/dev/null; then
     if command -v apt-get >/dev/null; then
@@ -29,7 +31,7 @@ if ! .venv-test/bin/python -c "import cfnlint, moto, boto3, flask_cors" 2>/dev/n
       exit 2
     fi
   fi
-  .venv-test/bin/pip install --quiet --disable-pip-version-check "cfn-lint==1.58.0" "moto[server]==5.2.5" boto3
+  .venv-test/bin/pip install --quiet --disable-pip-version-check "cfn-lint==1.58.0" "moto[server]==5.2.5" boto3 "pre-commit==4.6.2"
 fi
 export ECRGUARD_CFN_LINT="$PWD/.venv-test/bin/cfn-lint"
 

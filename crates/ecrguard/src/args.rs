@@ -142,6 +142,14 @@ pub(crate) struct ScanArgs {
     pub(crate) color: Color,
     #[command(flatten)]
     pub(crate) baseline: BaselineArgs,
+    /// Honour other scanners' skip comments (`#checkov:skip=CKV_AWS_32`,
+    /// `#trivy:ignore:AVD-AWS-0032`, `#tfsec:ignore:...`, `# kics-scan ...`) for the ecrguard
+    /// rule their check maps to.
+    #[arg(long)]
+    pub(crate) honor_peer_skips: bool,
+    /// SARIF `runs[].automationDetails.id`: the code-scanning category.
+    #[arg(long, value_name = "CATEGORY", default_value = "ecrguard/scan")]
+    pub(crate) sarif_category: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -151,6 +159,9 @@ pub(crate) enum ScanFormat {
     Sarif,
     Junit,
     Github,
+    /// A summary by severity and rule, then findings by resource (pull-request comments,
+    /// step summaries).
+    Markdown,
 }
 
 #[derive(Debug, clap::Args)]
@@ -217,6 +228,9 @@ pub(crate) struct AuditArgs {
     /// default: the one in the working directory or its parents, if any.
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
+    /// SARIF `runs[].automationDetails.id`: the code-scanning category.
+    #[arg(long, value_name = "CATEGORY", default_value = "ecrguard/audit")]
+    pub(crate) sarif_category: String,
     #[command(flatten)]
     pub(crate) baseline: BaselineArgs,
 }

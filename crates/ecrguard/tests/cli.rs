@@ -305,7 +305,7 @@ fn rules_table_and_rule_docs() {
     assert!(stderr(&o).contains("no rule `ECR999`"));
     let v: serde_json::Value =
         serde_json::from_str(&stdout(&run(&["rules", "--format", "json"], None))).unwrap();
-    assert_eq!(v["rules"].as_array().unwrap().len(), 19);
+    assert_eq!(v["rules"].as_array().unwrap().len(), 20);
 }
 
 #[test]

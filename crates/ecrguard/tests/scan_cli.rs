@@ -987,3 +987,102 @@ fn baselines_record_findings_and_report_what_changed() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Other scanners' skips, on request: each suppresses the ecrguard rule its check maps to,
+/// with the peer's id shown as the reason; a skip of a check ecrguard does not map is left
+/// alone with a note; without the flag nothing changes.
+#[test]
+fn peer_skips_are_honoured_only_when_asked() {
+    let dir = std::env::temp_dir().join(format!("ecrguard-peer-skips-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("main.tf"),
+        r#"resource "aws_ecr_repository" "mirror" {
+  #checkov:skip=CKV_AWS_51:tags are rewritten by the mirror job
+  name                 = "mirror"
+  image_tag_mutability = "MUTABLE"
+}
+
+#trivy:ignore:AVD-AWS-0032:exp:2099-01-01
+resource "aws_ecr_repository_policy" "mirror" {
+  repository = aws_ecr_repository.mirror.name
+  policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Principal = "*", Action = "ecr:BatchGetImage" }] })
+}
+
+resource "aws_ecr_repository" "app" {
+  name = "app"
+  # kics-scan ignore-line
+  image_tag_mutability = "MUTABLE"
+  #checkov:skip=CKV_AWS_999:not ours
+}
+"#,
+    )
+    .unwrap();
+    let run_with = |extra: &[&str]| {
+        let mut args = vec![
+            "scan",
+            "--no-config",
+            "--format",
+            "json",
+            dir.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        json(&args).0
+    };
+    let suppressed = |v: &Value, rule: &str, resource: &str| -> Option<String> {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule_id"] == rule && f["resource"] == resource)
+            .unwrap_or_else(|| panic!("{rule} on {resource}: {v}"))["suppressed"]["reason"]
+            .as_str()
+            .map(str::to_string)
+    };
+    let plain = run_with(&[]);
+    assert_eq!(
+        suppressed(&plain, "ECR010", "aws_ecr_repository.mirror"),
+        None
+    );
+    assert_eq!(
+        suppressed(&plain, "ECR002", "aws_ecr_repository_policy.mirror"),
+        None
+    );
+    assert!(plain.get("notes").is_none());
+
+    let honoured = run_with(&["--honor-peer-skips"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(
+        suppressed(&honoured, "ECR010", "aws_ecr_repository.mirror").as_deref(),
+        Some(
+            "skipped for another scanner: `checkov:skip=CKV_AWS_51` (tags are rewritten by the mirror job)"
+        )
+    );
+    assert_eq!(
+        suppressed(&honoured, "ECR002", "aws_ecr_repository_policy.mirror").as_deref(),
+        Some("skipped for another scanner: `trivy:ignore:AVD-AWS-0032`")
+    );
+    assert_eq!(
+        suppressed(&honoured, "ECR010", "aws_ecr_repository.app").as_deref(),
+        Some("skipped for another scanner: `kics-scan ignore-line`")
+    );
+    // A rule the skip does not map to is still reported.
+    assert_eq!(
+        suppressed(&honoured, "ECR013", "aws_ecr_repository.mirror"),
+        None
+    );
+    let notes: Vec<&str> = honoured["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].contains(
+            "main.tf:17: `checkov:skip=CKV_AWS_999` names no check ecrguard maps; left alone"
+        ),
+        "{notes:?}"
+    );
+}

@@ -32,6 +32,8 @@ pub struct RawConfig {
     pub fail_on: Option<Spanned<String>>,
     /// `strict = true`: as `--strict`.
     pub strict: Option<bool>,
+    /// `honor-peer-skips = true`: as `--honor-peer-skips`.
+    pub honor_peer_skips: Option<bool>,
     /// Severity per rule.
     #[serde(default)]
     pub severity: BTreeMap<String, Spanned<String>>,

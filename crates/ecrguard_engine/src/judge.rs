@@ -21,6 +21,8 @@ pub struct Judged {
     pub access: Option<ecrguard_access::AccessMatrix>,
     /// What went wrong that makes the result incomplete (the baseline could not be written).
     pub errors: Vec<String>,
+    /// Notes for the user: peer skips that map to no ecrguard rule, left alone.
+    pub notes: Vec<String>,
 }
 
 impl Run {
@@ -60,7 +62,7 @@ impl Run {
             }
         }
         let access = analyses.into_access();
-        self.suppress(&mut findings, state, sources, declared);
+        let notes = self.suppress(&mut findings, state, sources, declared);
         let mut errors = Vec::new();
         // Fingerprints are taken before files the run adds (the config, the baseline) shift
         // nothing: they name sources by path, never by id.
@@ -89,6 +91,7 @@ impl Run {
             not_evaluated,
             access,
             errors,
+            notes,
         }
     }
 
@@ -100,7 +103,7 @@ impl Run {
         state: &EcrState,
         sources: &mut SourceDb,
         declared: Vec<DeclaredSuppression>,
-    ) {
+    ) -> Vec<String> {
         // Comments are looked for in the files the sources read, not in the config file.
         let files: Vec<ecrguard_model::FileId> = sources.ids().collect();
         let mut entries: Vec<ConfigSuppression> = match &self.config {
@@ -154,14 +157,21 @@ impl Run {
             })
             .collect();
         let known = |r: &str| registry::find_meta(r).is_some();
+        let tags_of = |arn: &str| tags.get(arn).map(|t| t.to_vec());
         suppression::apply(
             findings,
             sources,
             &files,
             &entries,
-            &self.today,
-            &known,
-            &|arn| tags.get(arn).map(|t| t.to_vec()),
-        );
+            &suppression::ApplyOptions {
+                today: &self.today,
+                known_rule: &known,
+                tags_of: &tags_of,
+                honor_peer_skips: self.honor_peer_skips,
+            },
+        )
+        .into_iter()
+        .map(|n| format!("{}:{}: {}; left alone", n.file, n.line, n.note))
+        .collect()
     }
 }

@@ -58,6 +58,8 @@ pub struct Flags {
     pub baseline: Option<std::path::PathBuf>,
     /// `--write-baseline FILE`: record this run's findings there (they then do not count).
     pub write_baseline: Option<std::path::PathBuf>,
+    /// `--honor-peer-skips`: Checkov, Trivy, tfsec and KICS skip comments suppress.
+    pub honor_peer_skips: bool,
 }
 
 /// A bad flag, or the config file's problems.
@@ -113,6 +115,8 @@ pub struct Run {
     pub baseline: Option<crate::baseline::Baseline>,
     /// Where `--write-baseline` records this run's findings.
     pub write_baseline: Option<std::path::PathBuf>,
+    /// Other scanners' skip comments suppress the rules their checks map to.
+    pub honor_peer_skips: bool,
 }
 
 impl std::fmt::Debug for Run {
@@ -210,6 +214,7 @@ pub fn resolve(
     let mut budgets = ecrguard_terraform::project::Budgets::default();
     let mut enforce = ecrguard_enforce::EnforceConfig::default();
     let mut strict = flags.strict;
+    let mut honor_peer_skips = flags.honor_peer_skips;
     if let Some(c) = &config {
         let mut problems = Problems::new(c);
         let raw = &c.raw;
@@ -217,6 +222,7 @@ pub fn resolve(
         budgets = c.budgets(budgets, &mut problems);
         enforce = c.enforce(&mut problems);
         strict |= raw.strict.unwrap_or(false);
+        honor_peer_skips |= raw.honor_peer_skips.unwrap_or(false);
         for s in raw.select.iter().chain(&raw.ignore) {
             if !registry::metas().any(|m| selects(s.get_ref(), m)) {
                 problems.at(s.span(), format!("no rule matches `{}`", s.get_ref()));
@@ -297,6 +303,7 @@ pub fn resolve(
         config,
         baseline,
         write_baseline: flags.write_baseline.clone(),
+        honor_peer_skips,
         today: std::env::var("ECRGUARD_TODAY")
             .ok()
             .filter(|d| ecrguard_rules::dates::is_date(d))

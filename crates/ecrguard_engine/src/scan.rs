@@ -35,6 +35,8 @@ pub struct Scanned {
     pub not_evaluated: Vec<NotEvaluated>,
     /// Files read.
     pub files: usize,
+    /// Notes for the user (peer skips left alone).
+    pub notes: Vec<String>,
 }
 
 /// Reads every source under `inputs.paths` and judges the result with `run`.
@@ -152,6 +154,7 @@ pub fn scan(run: &Run, inputs: &ScanInputs) -> Scanned {
             .map(|(address, reason)| NotEvaluated { address, reason }),
     );
     not_evaluated.extend(judged.not_evaluated);
+    let notes = judged.notes;
     errors.extend(judged.errors.into_iter().map(|message| InputError {
         location: None,
         message,
@@ -165,6 +168,7 @@ pub fn scan(run: &Run, inputs: &ScanInputs) -> Scanned {
         errors,
         not_evaluated,
         files: tf.files + cfn.files + k8s.files,
+        notes,
     }
 }
 

@@ -201,6 +201,8 @@ struct ScanJson<'a> {
     findings: Vec<FindingJson<'a>>,
     errors: Value,
     not_evaluated: Vec<NotEvaluatedJson<'a>>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    notes: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
     access: Option<Value>,
     summary: Value,
@@ -250,6 +252,7 @@ pub fn write_scan(
                 reason: &n.reason,
             })
             .collect(),
+        notes: &report.notes,
         access: report.access.map(crate::access::render_json),
         summary,
     };
@@ -374,6 +377,7 @@ mod tests {
             files_noun: ["file", "files"],
             access: None,
             rules: Vec::new(),
+            notes: Vec::new(),
         }
     }
 

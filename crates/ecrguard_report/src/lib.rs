@@ -6,6 +6,7 @@ pub mod access;
 pub mod github;
 pub mod json;
 pub mod junit;
+pub mod markdown;
 pub mod sarif;
 pub mod shown;
 pub mod snippet;
@@ -57,6 +58,9 @@ pub struct ScanReport<'a> {
     pub rules: Vec<&'static RuleMeta>,
     /// `--strict`: what was not evaluated makes the result incomplete.
     pub strict: bool,
+    /// Things the user should know that are neither findings, errors nor gaps in the
+    /// analysis (another scanner's skip that maps to no ecrguard rule).
+    pub notes: Vec<String>,
 }
 
 impl ScanReport<'_> {

@@ -30,7 +30,10 @@ fn rule(m: &RuleMeta) -> Value {
         "defaultConfiguration": {"level": level(m.severity)},
         "properties": {
             "security-severity": m.severity.security_severity(),
-            "tags": ["security", m.category.as_str()],
+            "tags": std::iter::once("security")
+                .chain(std::iter::once(m.category.as_str()))
+                .chain(m.compliance.iter().copied())
+                .collect::<Vec<_>>(),
             "precision": "high",
         }
     })
@@ -76,12 +79,28 @@ fn result(report: &ScanReport<'_>, f: &Finding, rule_index: usize) -> Value {
     r
 }
 
-/// Renders the report as a SARIF 2.1.0 log.
+/// GitHub code scanning accepts at most this many results in one run.
+pub const MAX_RESULTS: usize = 25_000;
+
+/// Renders the report as a SARIF 2.1.0 log. `category` is the run's
+/// `automationDetails.id` (GitHub's code-scanning category: `ecrguard/scan`).
 #[must_use]
-pub fn render(report: &ScanReport<'_>) -> String {
+pub fn render(report: &ScanReport<'_>, category: &str) -> String {
     let rules: Vec<Value> = report.rules.iter().map(|m| rule(m)).collect();
-    let results: Vec<Value> = report
-        .findings
+    // Over GitHub's limit, the most severe are kept (unsuppressed first), in report order.
+    let mut kept: Vec<&Finding> = report.findings.iter().collect();
+    let cut = kept.len().saturating_sub(MAX_RESULTS);
+    if cut > 0 {
+        let mut order: Vec<usize> = (0..kept.len()).collect();
+        order.sort_by_key(|&i| {
+            let f = kept[i];
+            (f.suppression.is_some(), std::cmp::Reverse(f.severity), i)
+        });
+        let mut keep: Vec<usize> = order[..MAX_RESULTS].to_vec();
+        keep.sort_unstable();
+        kept = keep.into_iter().map(|i| kept[i]).collect();
+    }
+    let results: Vec<Value> = kept
         .iter()
         .map(|f| {
             let idx = report
@@ -92,7 +111,7 @@ pub fn render(report: &ScanReport<'_>) -> String {
             result(report, f, idx)
         })
         .collect();
-    let notifications: Vec<Value> = report
+    let mut notifications: Vec<Value> = report
         .errors
         .iter()
         .map(|e| {
@@ -109,6 +128,18 @@ pub fn render(report: &ScanReport<'_>) -> String {
             n
         })
         .collect();
+    for n in &report.notes {
+        notifications.push(json!({"level": "note", "message": {"text": n}}));
+    }
+    if cut > 0 {
+        notifications.push(json!({
+            "level": "warning",
+            "message": {"text": format!(
+                "{cut} of {} results are not in this file: GitHub code scanning accepts {MAX_RESULTS} per run, so the most severe were kept (the JSON report has them all)",
+                report.findings.len()
+            )},
+        }));
+    }
     let log = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -118,6 +149,12 @@ pub fn render(report: &ScanReport<'_>) -> String {
                 "version": env!("CARGO_PKG_VERSION"),
                 "informationUri": "https://docs.aws.amazon.com/AmazonECR/latest/userguide/repository-policies.html",
                 "rules": rules,
+            }},
+            // GitHub reads the category as what precedes the last `/` of the id.
+            "automationDetails": {"id": if category.ends_with('/') {
+                category.to_string()
+            } else {
+                format!("{category}/")
             }},
             "invocations": [{
                 "executionSuccessful": report.errors.is_empty(),

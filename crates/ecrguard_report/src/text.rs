@@ -307,7 +307,16 @@ pub fn render_scan(report: &ScanReport<'_>, opts: TextOptions) -> String {
         let _ = writeln!(out, "{}", paint(c, "1", "not evaluated:"));
         not_evaluated_lines(&mut out, report);
     }
-    if !report.errors.is_empty() || (!report.not_evaluated.is_empty() && !strict_first) {
+    if !report.notes.is_empty() {
+        let _ = writeln!(out, "{}", paint(c, "1", "notes:"));
+        for n in &report.notes {
+            let _ = writeln!(out, "  {}", one_line(n));
+        }
+    }
+    if !report.errors.is_empty()
+        || (!report.not_evaluated.is_empty() && !strict_first)
+        || !report.notes.is_empty()
+    {
         out.push('\n');
     }
     if let Some(m) = report.access {

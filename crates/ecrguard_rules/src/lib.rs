@@ -7,6 +7,7 @@ pub mod comments;
 pub mod context;
 pub mod dates;
 pub mod finding;
+mod peer_skips;
 pub mod registry;
 pub mod rule;
 pub mod rules;

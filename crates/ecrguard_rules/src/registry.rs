@@ -106,6 +106,7 @@ mod tests {
             "ECR090 suppression-unused",
             "ECR091 suppression-expired",
             "ECR092 suppression-invalid",
+            "ECR093 baseline-entry-unmatched",
         ];
         assert_eq!(got, want);
     }

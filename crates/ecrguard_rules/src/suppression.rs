@@ -78,7 +78,7 @@ pub static SUPPRESSION_INVALID: RuleMeta = RuleMeta {
 
 const MARKER: &str = "ecrguard:ignore";
 
-/// One suppression comment.
+/// One suppression comment: ecrguard's own, or another scanner's (honoured on request).
 #[derive(Debug, Clone)]
 struct Directive {
     file: FileId,
@@ -88,6 +88,33 @@ struct Directive {
     reason: String,
     until: Option<String>,
     used: bool,
+    scope: crate::peer_skips::Scope,
+    /// A peer's skip: never reported unused (it may be for a check of its own).
+    peer: bool,
+}
+
+/// What applying suppressions needs besides the findings and the entries.
+pub struct ApplyOptions<'a> {
+    /// Today, `YYYY-MM-DD`, for expiries.
+    pub today: &'a str,
+    /// Whether a code or name is a rule.
+    pub known_rule: &'a dyn Fn(&str) -> bool,
+    /// A repository's tags by ARN, when known.
+    pub tags_of: &'a TagsOf<'a>,
+    /// `--honor-peer-skips`: Checkov, Trivy, tfsec and KICS skips suppress the ecrguard rule
+    /// their check maps to.
+    pub honor_peer_skips: bool,
+}
+
+/// A peer skip that maps to no ecrguard rule: left alone, said where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerSkipNote {
+    /// The file.
+    pub file: String,
+    /// The line.
+    pub line: usize,
+    /// Why it is left alone.
+    pub note: String,
 }
 
 /// A repository's tags by its ARN, when known.
@@ -272,21 +299,23 @@ fn matches_rule(names: &[String], f: &Finding) -> bool {
 }
 
 /// Applies inline and config suppressions to `findings`, and appends findings about the
-/// suppressions themselves. `today` is `YYYY-MM-DD`; `known_rule` says whether a code or name
-/// exists; `tags_of` gives a repository's tags by ARN, when known.
+/// suppressions themselves; returns the peer skips left alone.
 pub fn apply(
     findings: &mut Vec<Finding>,
     sources: &SourceDb,
     files: &[FileId],
     config: &[ConfigSuppression],
-    today: &str,
-    known_rule: &dyn Fn(&str) -> bool,
-    tags_of: &TagsOf<'_>,
-) {
+    opts: &ApplyOptions<'_>,
+) -> Vec<PeerSkipNote> {
+    let (today, known_rule, tags_of) = (opts.today, opts.known_rule, opts.tags_of);
     let mut directives = Vec::new();
     let mut meta_findings = Vec::new();
+    let mut notes = Vec::new();
     for &file in files {
         let src = sources.get(file);
+        if opts.honor_peer_skips {
+            peer_directives(sources, file, &mut directives, &mut notes);
+        }
         if !src.text.contains(MARKER) {
             continue;
         }
@@ -324,6 +353,8 @@ pub fn apply(
                     reason,
                     until,
                     used: false,
+                    scope: crate::peer_skips::Scope::Above,
+                    peer: false,
                 }),
                 Err(why) => meta_findings.push(meta(
                     &SUPPRESSION_INVALID,
@@ -346,13 +377,28 @@ pub fn apply(
             let src = sources.get(file);
             let lines: Vec<&str> = src.text.lines().collect();
             let mut candidates = vec![loc.start_line, loc.start_line.saturating_sub(1)];
-            if let Some(b) = block_start(&lines, loc.start_line) {
+            let block = block_start(&lines, loc.start_line);
+            if let Some(b) = block {
                 candidates.extend([b, b.saturating_sub(1)]);
             }
+            let covers = |d: &Directive| {
+                use crate::peer_skips::Scope;
+                match d.scope {
+                    Scope::Above => candidates.contains(&d.line),
+                    Scope::InBlock => {
+                        candidates.contains(&d.line)
+                            || (block.is_some() && block_start(&lines, d.line) == block)
+                    }
+                    Scope::NextLine => loc.start_line == d.line + 1,
+                    Scope::NextBlock => block == Some(d.line + 1),
+                    Scope::File => true,
+                }
+            };
             let mut applied = None;
-            for d in directives.iter_mut().filter(|d| {
-                d.file == file && candidates.contains(&d.line) && matches_rule(&d.rules, f)
-            }) {
+            for d in directives
+                .iter_mut()
+                .filter(|d| d.file == file && covers(d) && matches_rule(&d.rules, f))
+            {
                 d.used = true;
                 if d.until.as_deref().is_some_and(|u| u < today) {
                     continue;
@@ -414,7 +460,7 @@ pub fn apply(
                 format!("Suppression of {} expired on {until}", d.rules.join(", ")),
                 d.rules.join(","),
             ));
-        } else if !d.used {
+        } else if !d.used && !d.peer {
             meta_findings.push(meta(
                 &SUPPRESSION_UNUSED,
                 ResourceId::Input(path),
@@ -454,6 +500,50 @@ pub fn apply(
     }
     crate::finding::number_occurrences(&mut meta_findings);
     findings.extend(meta_findings);
+    notes
+}
+
+/// Reads the peer skips in the comments of one file.
+fn peer_directives(
+    sources: &SourceDb,
+    file: FileId,
+    directives: &mut Vec<Directive>,
+    notes: &mut Vec<PeerSkipNote>,
+) {
+    let src = sources.get(file);
+    if !["checkov:", "trivy:", "tfsec:", "kics-scan"]
+        .iter()
+        .any(|m| src.text.contains(m))
+    {
+        return;
+    }
+    let comments =
+        crate::comments::comment_starts(&src.text, crate::comments::Syntax::of(&src.path));
+    for &c in &comments {
+        let rest = &src.text[c..];
+        let end = rest.find('\n').unwrap_or(rest.len());
+        let body = rest[..end].trim_start_matches(['#', '/']).trim();
+        let line = src.text[..c].matches('\n').count() + 1;
+        match crate::peer_skips::read(body) {
+            crate::peer_skips::Read::None => {}
+            crate::peer_skips::Read::Unmapped(note) => notes.push(PeerSkipNote {
+                file: src.path.clone(),
+                line,
+                note,
+            }),
+            crate::peer_skips::Read::Skip(s) => directives.push(Directive {
+                file,
+                line,
+                span: Span::new(c, c + end),
+                rules: s.rules.iter().map(|r| (*r).to_string()).collect(),
+                reason: s.reason,
+                until: s.until,
+                used: false,
+                scope: s.scope,
+                peer: true,
+            }),
+        }
+    }
 }
 
 /// A finding about a suppression that cannot be read (ECR092), for sources that carry

@@ -227,6 +227,7 @@ async fn run_async(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
         files_noun: ["repository", "repositories"],
         access: Some(&access),
         rules: run.rule_metas(),
+        notes: judged.notes.clone(),
     };
     emit_report(
         &report,
@@ -234,5 +235,6 @@ async fn run_async(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
         args.output.as_deref(),
         args.color,
         run.fail_on.severity(),
+        &args.sarif_category,
     )
 }

@@ -106,6 +106,7 @@ pub(crate) fn emit_report(
     output: Option<&std::path::Path>,
     color: crate::args::Color,
     fail_on: Option<ecrguard_rules::Severity>,
+    sarif_category: &str,
 ) -> anyhow::Result<crate::ExitStatus> {
     use crate::ExitStatus;
     use crate::args::ScanFormat;
@@ -118,7 +119,8 @@ pub(crate) fn emit_report(
                 report,
                 ecrguard_report::text::TextOptions { color },
             ),
-            ScanFormat::Sarif => ecrguard_report::sarif::render(report),
+            ScanFormat::Sarif => ecrguard_report::sarif::render(report, sarif_category),
+            ScanFormat::Markdown => ecrguard_report::markdown::render(report),
             ScanFormat::Junit => ecrguard_report::junit::render(report),
             ScanFormat::Github => ecrguard_report::github::render(report),
         };

@@ -20,6 +20,7 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         strict: args.strict,
         baseline: args.baseline.baseline.clone(),
         write_baseline: args.baseline.write_baseline.clone(),
+        honor_peer_skips: args.honor_peer_skips,
     };
     let start = args.paths.first().map_or(Path::new("."), |p| p.as_path());
     let run = resolve_run(
@@ -46,6 +47,7 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         files_noun: ["file", "files"],
         access: None,
         rules: run.rule_metas(),
+        notes: scanned.notes,
     };
     let status = emit_report(
         &report,
@@ -53,6 +55,7 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         args.output.as_deref(),
         args.color,
         run.fail_on.severity(),
+        &args.sarif_category,
     );
     // The process ends right after this: freeing a large scan's model, sources and findings
     // one allocation at a time took ~20 ms on the large template corpus, for nothing.

@@ -147,6 +147,10 @@ pub(crate) struct ScanArgs {
     /// rule their check maps to.
     #[arg(long)]
     pub(crate) honor_peer_skips: bool,
+    /// Only the rules a compliance framework maps (fsbp, cis-eks, kubescape, nist-800-53,
+    /// aws-wa); the report groups findings by its controls.
+    #[arg(long, value_name = "FRAMEWORK")]
+    pub(crate) compliance: Option<String>,
     /// SARIF `runs[].automationDetails.id`: the code-scanning category.
     #[arg(long, value_name = "CATEGORY", default_value = "ecrguard/scan")]
     pub(crate) sarif_category: String,
@@ -228,6 +232,10 @@ pub(crate) struct AuditArgs {
     /// default: the one in the working directory or its parents, if any.
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
+    /// Only the rules a compliance framework maps (fsbp, cis-eks, kubescape, nist-800-53,
+    /// aws-wa); the report groups findings by its controls.
+    #[arg(long, value_name = "FRAMEWORK")]
+    pub(crate) compliance: Option<String>,
     /// SARIF `runs[].automationDetails.id`: the code-scanning category.
     #[arg(long, value_name = "CATEGORY", default_value = "ecrguard/audit")]
     pub(crate) sarif_category: String,

@@ -1086,3 +1086,70 @@ resource "aws_ecr_repository" "app" {
         "{notes:?}"
     );
 }
+
+/// `--compliance FRAMEWORK` runs only the rules the framework maps and groups the findings
+/// by its controls; every finding carries its rule's mappings.
+#[test]
+fn compliance_runs_a_framework_and_groups_by_control() {
+    let (all, _) = json(&[
+        "scan",
+        "--no-config",
+        "--format",
+        "json",
+        "examples/terraform",
+    ]);
+    let public = all["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule_id"] == "ECR002")
+        .unwrap();
+    assert!(
+        public["compliance"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "AWS WA SEC03-BP07")
+    );
+
+    let (v, _) = json(&[
+        "scan",
+        "--no-config",
+        "--format",
+        "json",
+        "--compliance",
+        "fsbp",
+        "examples/terraform",
+    ]);
+    let codes: std::collections::BTreeSet<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule_id"].as_str().unwrap())
+        .filter(|c| !c.starts_with("ECR09"))
+        .collect();
+    assert!(!codes.is_empty());
+    assert!(
+        codes
+            .iter()
+            .all(|c| ["ECR010", "ECR011", "ECR012", "ECR013"].contains(c)),
+        "{codes:?}"
+    );
+    assert_eq!(v["compliance"]["framework"], "fsbp");
+    let controls: Vec<&str> = v["compliance"]["controls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["control"].as_str().unwrap())
+        .collect();
+    assert_eq!(controls, ["ECR.1", "ECR.2", "ECR.3", "ECR.5"]);
+    let o = run(&[
+        "scan",
+        "--no-config",
+        "--compliance",
+        "pci",
+        "examples/terraform",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no framework `pci`"));
+}

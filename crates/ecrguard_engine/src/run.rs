@@ -60,6 +60,8 @@ pub struct Flags {
     pub write_baseline: Option<std::path::PathBuf>,
     /// `--honor-peer-skips`: Checkov, Trivy, tfsec and KICS skip comments suppress.
     pub honor_peer_skips: bool,
+    /// `--compliance FRAMEWORK`: only the rules that framework maps.
+    pub compliance: Option<String>,
 }
 
 /// A bad flag, or the config file's problems.
@@ -117,6 +119,8 @@ pub struct Run {
     pub write_baseline: Option<std::path::PathBuf>,
     /// Other scanners' skip comments suppress the rules their checks map to.
     pub honor_peer_skips: bool,
+    /// The framework the run is limited to, when one was asked for.
+    pub compliance: Option<&'static ecrguard_rules::compliance::Framework>,
 }
 
 impl std::fmt::Debug for Run {
@@ -200,6 +204,19 @@ pub fn resolve(
             )));
         }
     }
+    let compliance = match &flags.compliance {
+        None => None,
+        Some(key) => Some(ecrguard_rules::compliance::framework(key).ok_or_else(|| {
+            let keys: Vec<&str> = ecrguard_rules::compliance::FRAMEWORKS
+                .iter()
+                .map(|f| f.key)
+                .collect();
+            ResolveError::Flag(format!(
+                "--compliance: no framework `{key}`; one of {}",
+                keys.join(", ")
+            ))
+        })?),
+    };
     let baseline = flags
         .baseline
         .as_deref()
@@ -291,6 +308,7 @@ pub fn resolve(
     let rules = registry::for_source(source)
         .filter(|r| select.is_empty() || select.iter().any(|s| selects(s, r.meta())))
         .filter(|r| !ignore.iter().any(|s| selects(s, r.meta())))
+        .filter(|r| compliance.is_none_or(|f| !f.controls(r.meta()).is_empty()))
         .collect();
     Ok(Run {
         settings,
@@ -304,6 +322,7 @@ pub fn resolve(
         baseline,
         write_baseline: flags.write_baseline.clone(),
         honor_peer_skips,
+        compliance,
         today: std::env::var("ECRGUARD_TODAY")
             .ok()
             .filter(|d| ecrguard_rules::dates::is_date(d))

@@ -12,7 +12,11 @@ use ecrguard_rules::{Severity, SourceKind};
 use std::path::PathBuf;
 
 fn config(name: &str, text: &str) -> LoadedConfig {
-    let dir = std::env::temp_dir().join(format!("ecrguard-engine-{name}-{}", std::process::id()));
+    // One directory per call: the tests run at once.
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir =
+        std::env::temp_dir().join(format!("ecrguard-engine-{name}-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path: PathBuf = dir.join("ecrguard.toml");
     std::fs::write(&path, text).unwrap();

@@ -47,6 +47,9 @@ struct FindingJson<'a> {
     help: Option<&'a str>,
     fingerprint: String,
     suppressed: Option<SuppressedJson<'a>>,
+    /// The rule's compliance mappings.
+    #[serde(skip_serializing_if = "<[&str]>::is_empty")]
+    compliance: &'static [&'static str],
 }
 
 fn finding_json<'a>(
@@ -78,6 +81,7 @@ fn finding_json<'a>(
         notes: &f.notes,
         help: f.help.as_deref(),
         fingerprint: f.fingerprint(sources),
+        compliance: f.rule.compliance,
         suppressed: f.suppression.as_ref().map(|s| SuppressedJson {
             reason: &s.reason,
             kind: match s.kind {
@@ -203,6 +207,9 @@ struct ScanJson<'a> {
     not_evaluated: Vec<NotEvaluatedJson<'a>>,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     notes: &'a [String],
+    /// With `--compliance`: the framework's controls and the findings under each.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    compliance: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     access: Option<Value>,
     summary: Value,
@@ -253,6 +260,16 @@ pub fn write_scan(
             })
             .collect(),
         notes: &report.notes,
+        compliance: report.compliance.map(|f| {
+            json!({
+                "framework": f.key,
+                "name": f.name,
+                "controls": crate::by_control(f, &active)
+                    .into_iter()
+                    .map(|(control, rules, n)| json!({"control": control, "rules": rules, "findings": n}))
+                    .collect::<Vec<_>>(),
+            })
+        }),
         access: report.access.map(crate::access::render_json),
         summary,
     };
@@ -378,6 +395,7 @@ mod tests {
             access: None,
             rules: Vec::new(),
             notes: Vec::new(),
+            compliance: None,
         }
     }
 

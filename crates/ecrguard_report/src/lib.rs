@@ -61,6 +61,35 @@ pub struct ScanReport<'a> {
     /// Things the user should know that are neither findings, errors nor gaps in the
     /// analysis (another scanner's skip that maps to no ecrguard rule).
     pub notes: Vec<String>,
+    /// `--compliance`: the framework whose controls the report groups findings by.
+    pub compliance: Option<&'static ecrguard_rules::compliance::Framework>,
+}
+
+/// The framework's controls, each with the rules that map to it and how many unsuppressed
+/// findings they have, in control order.
+#[must_use]
+pub fn by_control(
+    framework: &ecrguard_rules::compliance::Framework,
+    active: &[&Finding],
+) -> Vec<(&'static str, Vec<&'static str>, usize)> {
+    let mut controls: std::collections::BTreeMap<&'static str, (Vec<&'static str>, usize)> =
+        std::collections::BTreeMap::new();
+    for m in ecrguard_rules::registry::metas() {
+        for c in framework.controls(m) {
+            controls.entry(c).or_default().0.push(m.code);
+        }
+    }
+    for f in active {
+        for c in framework.controls(f.rule) {
+            if let Some(entry) = controls.get_mut(c) {
+                entry.1 += 1;
+            }
+        }
+    }
+    controls
+        .into_iter()
+        .map(|(c, (rules, n))| (c, rules, n))
+        .collect()
 }
 
 impl ScanReport<'_> {

@@ -146,6 +146,17 @@ pub fn render(report: &ScanReport<'_>) -> String {
             );
         }
     }
+    if let Some(framework) = report.compliance {
+        let _ = writeln!(
+            out,
+            "### {}\n\n| Control | Rules | Findings |\n| --- | --- | ---: |",
+            framework.name
+        );
+        for (control, rules, n) in crate::by_control(framework, &active) {
+            let _ = writeln!(out, "| {} | {} | {n} |", text(control), rules.join(", "));
+        }
+        out.push('\n');
+    }
     if !report.notes.is_empty() {
         out.push_str("### Notes\n\n");
         for n in report.notes.iter().take(MAX_LISTED) {
@@ -185,5 +196,63 @@ mod tests {
             "{m}"
         );
         assert!(m.contains(" is &#33;&#91;public&#93;"), "{m}");
+    }
+}
+
+#[cfg(test)]
+mod render_tests {
+    use super::*;
+    use ecrguard_model::{Origin, ResourceId, SourceDb, Span};
+
+    #[test]
+    fn summary_tables_then_findings_by_resource() {
+        let mut sources = SourceDb::default();
+        let file = sources.add("main.tf", "one\ntwo\nthree\n");
+        let finding = |line_start: usize, resource: &str, message: &str| {
+            ecrguard_rules::suppression::invalid(
+                ResourceId::Terraform(resource.into()),
+                Origin::Span {
+                    file,
+                    span: Span::new(line_start, line_start + 3),
+                },
+                message.into(),
+            )
+        };
+        let report = ScanReport {
+            strict: false,
+            sources: &sources,
+            findings: vec![
+                finding(0, "aws_ecr_repository.b", "first `b`"),
+                finding(4, "aws_ecr_repository.a", "second"),
+                finding(8, "aws_ecr_repository.a", "third"),
+            ],
+            errors: Vec::new(),
+            not_evaluated: Vec::new(),
+            files: 1,
+            files_noun: ["file", "files"],
+            access: None,
+            rules: Vec::new(),
+            notes: vec!["a note".into()],
+            compliance: None,
+        };
+        let md = render(&report);
+        assert!(
+            md.starts_with("## ecrguard: 3 findings (findings)\n"),
+            "{md}"
+        );
+        assert!(md.contains("| ECR092 | suppression-invalid | 3 |"), "{md}");
+        // Grouped by resource, in name order, with file and line.
+        let a = md
+            .find("<code>aws&#95;ecr&#95;repository&#46;a</code>")
+            .unwrap();
+        let b = md
+            .find("<code>aws&#95;ecr&#95;repository&#46;b</code>")
+            .unwrap();
+        assert!(a < b, "{md}");
+        assert!(
+            md.contains("first <code>b</code> (<code>main&#46;tf&#58;1</code>)"),
+            "{md}"
+        );
+        assert!(md.contains("### Notes\n\n- a note"), "{md}");
     }
 }

@@ -167,3 +167,60 @@ pub fn render(report: &ScanReport<'_>, category: &str) -> String {
     s.push('\n');
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ecrguard_model::{Origin, ResourceId, SourceDb};
+
+    /// Over GitHub's 25,000 results per run, the most severe are kept, unsuppressed first, in
+    /// report order, and a notification says how many were left out.
+    #[test]
+    fn results_are_capped_keeping_the_most_severe() {
+        let mut sources = SourceDb::default();
+        let file = sources.add("main.tf", "x");
+        let n = MAX_RESULTS + 10;
+        let findings: Vec<Finding> = (0..n)
+            .map(|i| {
+                let mut f = ecrguard_rules::suppression::invalid(
+                    ResourceId::Terraform(format!("aws_ecr_repository.r{i}").into()),
+                    Origin::File(file),
+                    format!("finding {i}"),
+                );
+                // Twenty critical ones at the end must survive the cut.
+                if i >= n - 20 {
+                    f.severity = Severity::Critical;
+                }
+                f
+            })
+            .collect();
+        let report = ScanReport {
+            strict: false,
+            sources: &sources,
+            findings,
+            errors: Vec::new(),
+            not_evaluated: Vec::new(),
+            files: 1,
+            files_noun: ["file", "files"],
+            access: None,
+            rules: Vec::new(),
+            notes: Vec::new(),
+            compliance: None,
+        };
+        let v: Value = serde_json::from_str(&render(&report, "ecrguard/scan")).unwrap();
+        let results = v["runs"][0]["results"].as_array().unwrap();
+        assert_eq!(results.len(), MAX_RESULTS);
+        let critical = results.iter().filter(|r| r["level"] == "error").count();
+        assert_eq!(critical, 20, "every critical result is kept");
+        let notes = v["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+            .as_array()
+            .unwrap();
+        assert!(notes.iter().any(|n| {
+            n["message"]["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("10 of 25010 results are not in this file")
+        }));
+        assert_eq!(v["runs"][0]["automationDetails"]["id"], "ecrguard/scan/");
+    }
+}

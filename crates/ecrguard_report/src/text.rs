@@ -307,6 +307,19 @@ pub fn render_scan(report: &ScanReport<'_>, opts: TextOptions) -> String {
         let _ = writeln!(out, "{}", paint(c, "1", "not evaluated:"));
         not_evaluated_lines(&mut out, report);
     }
+    if let Some(framework) = report.compliance {
+        let active: Vec<&Finding> = report.active().collect();
+        let _ = writeln!(out, "{}", paint(c, "1", &format!("{}:", framework.name)));
+        for (control, rules, n) in crate::by_control(framework, &active) {
+            let verdict = if n == 0 {
+                "pass".to_string()
+            } else {
+                format!("{n} finding{}", if n == 1 { "" } else { "s" })
+            };
+            let _ = writeln!(out, "  {control} ({}): {verdict}", rules.join(", "));
+        }
+        out.push('\n');
+    }
     if !report.notes.is_empty() {
         let _ = writeln!(out, "{}", paint(c, "1", "notes:"));
         for n in &report.notes {

@@ -4,6 +4,7 @@
 #![deny(missing_docs)]
 
 pub mod comments;
+pub mod compliance;
 pub mod context;
 pub mod dates;
 pub mod finding;

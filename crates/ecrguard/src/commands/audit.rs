@@ -150,6 +150,7 @@ pub(crate) fn audit_run(args: &AuditArgs) -> anyhow::Result<ecrguard_engine::Run
         fail_on: args.fail_on.map(threshold),
         baseline: args.baseline.baseline.clone(),
         write_baseline: args.baseline.write_baseline.clone(),
+        compliance: args.compliance.clone(),
         ..trust_flags(&args.trust)
     };
     resolve_run(
@@ -228,6 +229,7 @@ async fn run_async(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
         access: Some(&access),
         rules: run.rule_metas(),
         notes: judged.notes.clone(),
+        compliance: run.compliance,
     };
     emit_report(
         &report,

@@ -21,6 +21,7 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         baseline: args.baseline.baseline.clone(),
         write_baseline: args.baseline.write_baseline.clone(),
         honor_peer_skips: args.honor_peer_skips,
+        compliance: args.compliance.clone(),
     };
     let start = args.paths.first().map_or(Path::new("."), |p| p.as_path());
     let run = resolve_run(
@@ -48,6 +49,7 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         access: None,
         rules: run.rule_metas(),
         notes: scanned.notes,
+        compliance: run.compliance,
     };
     let status = emit_report(
         &report,

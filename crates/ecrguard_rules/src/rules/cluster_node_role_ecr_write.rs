@@ -43,7 +43,7 @@ declare_rule! {
         severity: High,
         category: Privilege,
         summary: "EKS node role can push, delete or re-permission ECR repositories",
-        compliance: ["CIS Amazon EKS Benchmark 5.1.3", "Kubescape C-0223"],
+        compliance: ["CIS Amazon EKS Benchmark 5.1.3", "Kubescape C-0223", "NIST 800-53 r5 AC-6"],
         sources: [Terraform, CloudFormation, Aws],
     }
 }

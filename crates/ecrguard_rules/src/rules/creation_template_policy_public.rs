@@ -44,7 +44,7 @@ declare_rule! {
         severity: Critical,
         category: Exposure,
         summary: "Repository creation template applies a public policy to new repositories",
-        compliance: [],
+        compliance: ["AWS WA SEC03-BP07", "NIST 800-53 r5 AC-3", "NIST 800-53 r5 AC-21", "NIST 800-53 r5 SC-7"],
         sources: [Terraform, CloudFormation, Kubernetes, Aws],
     }
 }

@@ -37,7 +37,7 @@ declare_rule! {
         severity: Low,
         category: Hygiene,
         summary: "Repository is not encrypted with a customer managed KMS key",
-        compliance: [],
+        compliance: ["AWS FSBP ECR.5 (ecr-repository-cmk-encryption-enabled)", "NIST 800-53 r5 SC-12", "NIST 800-53 r5 SC-28"],
         sources: [Terraform, CloudFormation, Kubernetes, Aws],
     }
 }

@@ -44,7 +44,7 @@ declare_rule! {
         severity: High,
         category: Privilege,
         summary: "Identity policy grants ECR write, delete or policy rights on every repository",
-        compliance: ["CIS Amazon EKS Benchmark 5.1.2", "Kubescape C-0222"],
+        compliance: ["CIS Amazon EKS Benchmark 5.1.2", "Kubescape C-0222", "NIST 800-53 r5 AC-6"],
         sources: [Terraform, CloudFormation, Aws],
     }
 }

@@ -37,7 +37,7 @@ declare_rule! {
         severity: Medium,
         category: Hygiene,
         summary: "Image tags can be overwritten",
-        compliance: ["AWS FSBP ECR.2"],
+        compliance: ["AWS FSBP ECR.2 (ecr-private-tag-immutability-enabled)", "NIST 800-53 r5 CM-2", "NIST 800-53 r5 CM-8(1)", "NIST 800-53 r5 CA-9(1)"],
         sources: [Terraform, CloudFormation, Kubernetes, Aws],
     }
 }

@@ -33,7 +33,7 @@ declare_rule! {
         severity: Low,
         category: Hygiene,
         summary: "Repository has no lifecycle policy",
-        compliance: ["AWS FSBP ECR.3"],
+        compliance: ["AWS FSBP ECR.3 (ecr-private-lifecycle-policy-configured)"],
         sources: [Terraform, CloudFormation, Kubernetes, Aws],
     }
 }

@@ -36,7 +36,7 @@ declare_rule! {
         severity: High,
         category: Exposure,
         summary: "ECR Public repository is not on the approved list",
-        compliance: [],
+        compliance: ["CIS Amazon EKS Benchmark 5.1.4", "AWS WA SEC03-BP07", "NIST 800-53 r5 AC-21"],
         sources: [Terraform, CloudFormation, Kubernetes, Aws],
     }
 }

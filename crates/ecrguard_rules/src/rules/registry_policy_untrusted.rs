@@ -40,7 +40,7 @@ declare_rule! {
         severity: High,
         category: Exposure,
         summary: "Registry policy grants anyone or untrusted accounts",
-        compliance: [],
+        compliance: ["AWS WA SEC03-BP07", "NIST 800-53 r5 AC-3", "NIST 800-53 r5 AC-21", "NIST 800-53 r5 SC-7"],
         sources: [Terraform, CloudFormation, Kubernetes, Aws],
     }
 }

@@ -50,7 +50,7 @@ declare_rule! {
         severity: High,
         category: Exposure,
         summary: "Registry replication copies images to an account that is not trusted",
-        compliance: [],
+        compliance: ["AWS WA SEC03-BP07", "NIST 800-53 r5 AC-4", "NIST 800-53 r5 SC-7"],
         sources: [Terraform, CloudFormation, Kubernetes, Aws],
     }
 }

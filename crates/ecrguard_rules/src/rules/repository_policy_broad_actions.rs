@@ -44,7 +44,7 @@ declare_rule! {
         severity: Medium,
         category: Privilege,
         summary: "Repository policy grants every ECR action (`ecr:*`, `*` or `NotAction`)",
-        compliance: ["CIS Amazon EKS Benchmark 5.1.2", "Kubescape C-0222"],
+        compliance: ["CIS Amazon EKS Benchmark 5.1.2", "NIST 800-53 r5 AC-6"],
         sources: [Policy, Terraform, CloudFormation, Kubernetes, Aws],
     }
 }

@@ -50,7 +50,7 @@ declare_rule! {
         severity: High,
         category: Exposure,
         summary: "Repository policy lets anyone (`*`) in",
-        compliance: ["CIS Amazon EKS Benchmark 5.1.2", "AWS FSBP ECR (public access)", "Kubescape C-0222"],
+        compliance: ["AWS WA SEC03-BP07", "NIST 800-53 r5 AC-3", "NIST 800-53 r5 AC-21", "NIST 800-53 r5 SC-7"],
         sources: [Policy, Terraform, CloudFormation, Kubernetes, Aws],
     }
 }

@@ -39,7 +39,7 @@ declare_rule! {
         severity: Low,
         category: Privilege,
         summary: "Repository has no repository policy",
-        compliance: ["CIS Amazon EKS Benchmark 5.1.2"],
+        compliance: ["NIST 800-53 r5 AC-3"],
         sources: [Terraform, CloudFormation, Kubernetes, Aws],
     }
 }

@@ -40,7 +40,7 @@ declare_rule! {
         severity: Medium,
         category: Hygiene,
         summary: "Images are not scanned on push",
-        compliance: ["CIS Amazon EKS Benchmark 5.1.1", "AWS FSBP ECR.1", "Kubescape C-0221"],
+        compliance: ["AWS FSBP ECR.1 (ecr-private-image-scanning-enabled)", "CIS Amazon EKS Benchmark 5.1.1", "Kubescape C-0221", "NIST 800-53 r5 RA-5"],
         sources: [Terraform, CloudFormation, Kubernetes, Aws],
     }
 }

@@ -41,7 +41,7 @@ declare_rule! {
         severity: Medium,
         category: Exposure,
         summary: "Service principal granted access without a source account or ARN condition",
-        compliance: [],
+        compliance: ["NIST 800-53 r5 AC-3", "NIST 800-53 r5 AC-6"],
         sources: [Policy, Terraform, CloudFormation, Kubernetes, Aws],
     }
 }

@@ -47,6 +47,17 @@ if ! command -v script >/dev/null; then
   fi
 fi
 
+# Debian's Chromium: the HTML report is checked in a real headless browser.
+if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
+  if command -v apt-get >/dev/null; then
+    echo "== installing chromium (apt)"
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  else
+    echo "note: no chromium and no apt: the HTML report's browser test will say it skipped"
+  fi
+fi
+
 # util-linux `setpriv`: as root, the unreadable-input test drops to `nobody` (root reads
 # everything, so permissions alone cannot make a file unreadable).
 if [ "$(id -u)" = 0 ] && ! command -v setpriv >/dev/null; then

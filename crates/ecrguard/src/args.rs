@@ -166,6 +166,12 @@ pub(crate) enum ScanFormat {
     /// A summary by severity and rule, then findings by resource (pull-request comments,
     /// step summaries).
     Markdown,
+    /// AWS Security Finding Format (a JSON array for Security Hub's `BatchImportFindings`).
+    Asff,
+    /// OCSF 1.3 Compliance Findings, one JSON object per line.
+    Ocsf,
+    /// One self-contained HTML page with filters (and, for an audit, the access graph).
+    Html,
 }
 
 #[derive(Debug, clap::Args)]

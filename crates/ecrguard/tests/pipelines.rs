@@ -225,3 +225,105 @@ fn the_dockerfile_builds_in_stages_and_runs_as_non_root() {
         "the build context leaves out target/"
     );
 }
+
+fn chromium() -> Option<PathBuf> {
+    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+}
+
+/// The HTML report in a real headless Chromium (Debian's, installed by scripts/test.sh): the
+/// page loads without console errors or blocked requests, the filter in the address applies
+/// (every finding of another severity hidden, the count shown), and a screenshot is made.
+#[test]
+fn the_html_report_loads_filters_and_renders_in_chromium() {
+    let Some(chrome) = chromium() else {
+        eprintln!("skipped: chromium not installed (scripts/test.sh installs Debian's chromium)");
+        return;
+    };
+    let dir = scratch("html");
+    let page = dir.join("report.html");
+    let o = Command::new(env!("CARGO_BIN_EXE_ecrguard"))
+        .args([
+            "scan",
+            "--no-config",
+            "examples/terraform",
+            "--format",
+            "html",
+            "--output",
+        ])
+        .arg(&page)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let html = std::fs::read_to_string(&page).unwrap();
+    let total = html.matches("class=\"finding\"").count();
+    // A severity some findings have and others do not, to filter by.
+    let (wanted, picked) = ["critical", "high", "medium", "low"]
+        .iter()
+        .map(|s| (*s, html.matches(&format!("data-severity=\"{s}\"")).count()))
+        .find(|(_, n)| *n > 0 && *n < total)
+        .expect("findings of more than one severity");
+    let browse = |extra: &[&str]| {
+        Command::new(&chrome)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--enable-logging=stderr",
+                "--v=0",
+                "--virtual-time-budget=3000",
+            ])
+            .arg(format!("--user-data-dir={}", dir.join("profile").display()))
+            .args(extra)
+            .arg(format!("file://{}#severity={wanted}", page.display()))
+            .output()
+            .unwrap()
+    };
+    let dom = browse(&["--dump-dom"]);
+    let text = String::from_utf8_lossy(&dom.stdout).to_string();
+    let log = String::from_utf8_lossy(&dom.stderr).to_string();
+    assert!(
+        text.contains("data-ready=\"true\""),
+        "the script ran: {log}"
+    );
+    for bad in ["Uncaught", "Refused to", "ERR_"] {
+        assert!(!log.contains(bad), "{bad} in the browser's log: {log}");
+    }
+    let sections: Vec<&str> = text.split("<section ").skip(1).collect();
+    assert_eq!(sections.len(), total);
+    for s in &sections {
+        let kept = s.contains(&format!("data-severity=\"{wanted}\""));
+        let hidden = s.contains(" hidden=\"\"") || s.contains(" hidden>") || s.contains(" hidden ");
+        assert_eq!(hidden, !kept, "{s}");
+    }
+    assert!(
+        text.contains(&format!("<span id=\"shown\">{picked}</span>")),
+        "the count follows the filter"
+    );
+    let shot = dir.join("report.png");
+    let out = browse(&[
+        &format!("--screenshot={}", shot.display()),
+        "--window-size=1280,1400",
+    ]);
+    let png = std::fs::read(&shot)
+        .unwrap_or_else(|_| panic!("no screenshot: {}", String::from_utf8_lossy(&out.stderr)));
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 2000,
+        "{} bytes",
+        png.len()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1153,3 +1153,49 @@ fn compliance_runs_a_framework_and_groups_by_control() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no framework `pci`"));
 }
+
+/// The formats for other systems, end to end: ASFF (a JSON array Security Hub takes, the
+/// account from `--owner-account`), OCSF (one Compliance Finding per line), Markdown, HTML.
+#[test]
+fn asff_ocsf_markdown_and_html_are_written_for_every_finding() {
+    let (v, _) = json(&[
+        "scan",
+        "--no-config",
+        "--format",
+        "json",
+        "examples/terraform",
+    ]);
+    let n = v["findings"].as_array().unwrap().len();
+    let out = |format: &str| {
+        let o = run(&[
+            "scan",
+            "--no-config",
+            "--owner-account",
+            "111122223333",
+            "--format",
+            format,
+            "examples/terraform",
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{format}");
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let asff: Value = serde_json::from_str(&out("asff")).unwrap();
+    let asff = asff.as_array().unwrap();
+    assert_eq!(asff.len(), n);
+    assert!(
+        asff.iter()
+            .all(|f| f["AwsAccountId"] == "111122223333" && f["SchemaVersion"] == "2018-10-08")
+    );
+    let ids: std::collections::BTreeSet<&str> =
+        asff.iter().map(|f| f["Id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), n, "ids are unique");
+    let ocsf = out("ocsf");
+    assert_eq!(ocsf.lines().count(), n);
+    for line in ocsf.lines() {
+        let f: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(f["class_uid"], 2003);
+    }
+    assert!(out("markdown").starts_with("## ecrguard: "));
+    let html = out("html");
+    assert!(html.starts_with("<!DOCTYPE html>") && html.matches("class=\"finding\"").count() == n);
+}

@@ -3,10 +3,13 @@
 #![deny(missing_docs)]
 
 pub mod access;
+pub mod asff;
 pub mod github;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod ocsf;
 pub mod sarif;
 pub mod shown;
 pub mod snippet;

@@ -51,6 +51,20 @@ pub fn date_of(epoch_seconds: i64) -> String {
     format_date(t.date())
 }
 
+/// A time in seconds since the epoch as RFC 3339 in UTC, `2026-11-24T06:00:00Z`.
+#[must_use]
+pub fn rfc3339_of(epoch_seconds: i64) -> String {
+    let t =
+        OffsetDateTime::from_unix_timestamp(epoch_seconds).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{}T{:02}:{:02}:{:02}Z",
+        format_date(t.date()),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
 /// Today (UTC), `YYYY-MM-DD`.
 #[must_use]
 pub fn today() -> String {

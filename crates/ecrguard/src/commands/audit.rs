@@ -238,5 +238,6 @@ async fn run_async(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
         args.color,
         run.fail_on.severity(),
         &args.sarif_category,
+        audit.account.as_deref(),
     )
 }

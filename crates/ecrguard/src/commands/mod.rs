@@ -56,6 +56,13 @@ pub(crate) fn use_color(c: crate::args::Color) -> bool {
     }
 }
 
+/// Seconds since the epoch, now.
+fn now_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 /// `--fail-on` as the engine's threshold.
 pub(crate) fn threshold(f: crate::args::FailOn) -> ecrguard_engine::Threshold {
     use crate::args::FailOn;
@@ -107,6 +114,7 @@ pub(crate) fn emit_report(
     color: crate::args::Color,
     fail_on: Option<ecrguard_rules::Severity>,
     sarif_category: &str,
+    owner_account: Option<&str>,
 ) -> anyhow::Result<crate::ExitStatus> {
     use crate::ExitStatus;
     use crate::args::ScanFormat;
@@ -121,6 +129,25 @@ pub(crate) fn emit_report(
             ),
             ScanFormat::Sarif => ecrguard_report::sarif::render(report, sarif_category),
             ScanFormat::Markdown => ecrguard_report::markdown::render(report),
+            ScanFormat::Asff => ecrguard_report::asff::render(
+                report,
+                &ecrguard_report::asff::AsffOptions {
+                    account: owner_account.map(str::to_string),
+                    region: std::env::var("AWS_REGION")
+                        .ok()
+                        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok()),
+                    now: ecrguard_rules::dates::rfc3339_of(now_seconds()),
+                },
+            ),
+            ScanFormat::Ocsf => ecrguard_report::ocsf::render(report, now_seconds() * 1000),
+            ScanFormat::Html => ecrguard_report::html::render(
+                report,
+                if report.access.is_some() {
+                    "ecrguard audit"
+                } else {
+                    "ecrguard scan"
+                },
+            ),
             ScanFormat::Junit => ecrguard_report::junit::render(report),
             ScanFormat::Github => ecrguard_report::github::render(report),
         };

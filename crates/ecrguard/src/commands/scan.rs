@@ -58,6 +58,7 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         args.color,
         run.fail_on.severity(),
         &args.sarif_category,
+        run.settings.owner_account.as_deref(),
     );
     // The process ends right after this: freeing a large scan's model, sources and findings
     // one allocation at a time took ~20 ms on the large template corpus, for nothing.

@@ -144,10 +144,7 @@ pub(crate) fn add(o: &Object, scan: &mut KubernetesScan, links: &mut Links) {
         (false, "RegistryPolicy") => scan.state.registry_policies.push(RegistryPolicy {
             id: id.clone(),
             account: None,
-            region: o
-                .field(FOR_PROVIDER, &["region"])
-                .and_then(Node::as_str)
-                .map(str::to_string),
+            region: region(o),
             policy: policy_of(PolicyKind::Registry),
         }),
         (false, "RepositoryCreationTemplate") => {
@@ -174,10 +171,7 @@ pub(crate) fn add(o: &Object, scan: &mut KubernetesScan, links: &mut Links) {
             scan.state.registry_scanning.push(RegistryScanning {
                 id,
                 account: None,
-                region: o
-                    .field(FOR_PROVIDER, &["region"])
-                    .and_then(Node::as_str)
-                    .map(str::to_string),
+                region: region(o),
                 scan_on_push_filters: match scanning_filters(o) {
                     Ok(f) => Value::Set(f, o.whole()),
                     Err(why) => Value::Unknown(why, o.whole()),
@@ -219,10 +213,7 @@ pub(crate) fn add(o: &Object, scan: &mut KubernetesScan, links: &mut Links) {
             scan.state.replications.push(Replication {
                 id,
                 account: None,
-                region: o
-                    .field(FOR_PROVIDER, &["region"])
-                    .and_then(Node::as_str)
-                    .map(str::to_string),
+                region: region(o),
                 origin: o.whole(),
                 rules: Value::Set(rules, o.whole()),
             });
@@ -463,4 +454,11 @@ fn items(n: Option<&Node>) -> Vec<&Node> {
         Some(ecrguard_iam::json::Value::Object(_)) => n.into_iter().collect(),
         _ => Vec::new(),
     }
+}
+
+/// `forProvider.region`, when written.
+fn region(o: &Object) -> Option<String> {
+    o.field(FOR_PROVIDER, &["region"])
+        .and_then(Node::as_str)
+        .map(str::to_string)
 }

@@ -188,19 +188,7 @@ mod tests {
             Origin::File(file),
             "x".repeat(2000),
         );
-        let report = ScanReport {
-            strict: false,
-            sources: &sources,
-            findings: vec![live, code],
-            errors: Vec::new(),
-            not_evaluated: Vec::new(),
-            files: 1,
-            files_noun: ["file", "files"],
-            access: None,
-            rules: Vec::new(),
-            notes: Vec::new(),
-            compliance: None,
-        };
+        let report = ScanReport::of_findings(&sources, vec![live, code]);
         let opts = AsffOptions {
             account: Some("444455556666".into()),
             region: Some("us-west-2".into()),

@@ -362,17 +362,9 @@ mod tests {
             principals: 1,
         };
         let report = ScanReport {
-            strict: false,
-            sources: &sources,
-            findings: Vec::new(),
-            errors: Vec::new(),
-            not_evaluated: Vec::new(),
-            files: 1,
             files_noun: ["repository", "repositories"],
             access: Some(&matrix),
-            rules: Vec::new(),
-            notes: Vec::new(),
-            compliance: None,
+            ..ScanReport::of_findings(&sources, Vec::new())
         };
         let html = render(&report, "ecrguard audit <x>");
         assert!(!html.contains("<app>") && !html.contains("audit <x>"));

@@ -384,19 +384,7 @@ mod tests {
     }
 
     fn report(sources: &SourceDb, findings: Vec<Finding>) -> ScanReport<'_> {
-        ScanReport {
-            strict: false,
-            sources,
-            findings,
-            errors: Vec::new(),
-            not_evaluated: Vec::new(),
-            files: 1,
-            files_noun: ["file", "files"],
-            access: None,
-            rules: Vec::new(),
-            notes: Vec::new(),
-            compliance: None,
-        }
+        ScanReport::of_findings(sources, findings)
     }
 
     /// The streamed document must be exactly serde_json's pretty layout of the same value,

@@ -95,6 +95,27 @@ pub fn by_control(
         .collect()
 }
 
+impl<'a> ScanReport<'a> {
+    /// A report of `findings` over `sources` and nothing else (one file read, no errors, no
+    /// rules listed): what the renderers' tests start from.
+    #[must_use]
+    pub fn of_findings(sources: &'a SourceDb, findings: Vec<Finding>) -> Self {
+        ScanReport {
+            strict: false,
+            sources,
+            findings,
+            errors: Vec::new(),
+            not_evaluated: Vec::new(),
+            files: 1,
+            files_noun: ["file", "files"],
+            access: None,
+            rules: Vec::new(),
+            notes: Vec::new(),
+            compliance: None,
+        }
+    }
+}
+
 impl ScanReport<'_> {
     /// Whether the result is incomplete: an input could not be read, or (strict) something
     /// was not evaluated.

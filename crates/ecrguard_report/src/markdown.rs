@@ -218,22 +218,14 @@ mod render_tests {
                 message.into(),
             )
         };
+        let findings = vec![
+            finding(0, "aws_ecr_repository.b", "first `b`"),
+            finding(4, "aws_ecr_repository.a", "second"),
+            finding(8, "aws_ecr_repository.a", "third"),
+        ];
         let report = ScanReport {
-            strict: false,
-            sources: &sources,
-            findings: vec![
-                finding(0, "aws_ecr_repository.b", "first `b`"),
-                finding(4, "aws_ecr_repository.a", "second"),
-                finding(8, "aws_ecr_repository.a", "third"),
-            ],
-            errors: Vec::new(),
-            not_evaluated: Vec::new(),
-            files: 1,
-            files_noun: ["file", "files"],
-            access: None,
-            rules: Vec::new(),
             notes: vec!["a note".into()],
-            compliance: None,
+            ..ScanReport::of_findings(&sources, findings)
         };
         let md = render(&report);
         assert!(

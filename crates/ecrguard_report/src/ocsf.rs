@@ -117,19 +117,7 @@ mod tests {
             Origin::File(file),
             "a finding".into(),
         );
-        let report = ScanReport {
-            strict: false,
-            sources: &sources,
-            findings: vec![f],
-            errors: Vec::new(),
-            not_evaluated: Vec::new(),
-            files: 1,
-            files_noun: ["file", "files"],
-            access: None,
-            rules: Vec::new(),
-            notes: Vec::new(),
-            compliance: None,
-        };
+        let report = ScanReport::of_findings(&sources, vec![f]);
         let text = render(&report, 1_765_000_000_000);
         assert_eq!(text.lines().count(), 1);
         for line in text.lines() {

@@ -194,19 +194,7 @@ mod tests {
                 f
             })
             .collect();
-        let report = ScanReport {
-            strict: false,
-            sources: &sources,
-            findings,
-            errors: Vec::new(),
-            not_evaluated: Vec::new(),
-            files: 1,
-            files_noun: ["file", "files"],
-            access: None,
-            rules: Vec::new(),
-            notes: Vec::new(),
-            compliance: None,
-        };
+        let report = ScanReport::of_findings(&sources, findings);
         let v: Value = serde_json::from_str(&render(&report, "ecrguard/scan")).unwrap();
         let results = v["runs"][0]["results"].as_array().unwrap();
         assert_eq!(results.len(), MAX_RESULTS);

@@ -305,6 +305,22 @@ pub(crate) struct HandleEventArgs {
     /// Output format (text or json).
     #[arg(long, value_enum, default_value_t = ScanFormat::Text)]
     pub(crate) format: ScanFormat,
+    /// Act in the event's account through this role (`arn:<partition>:iam::<account>:role/NAME`),
+    /// for a central handler serving an organization (env `ECRGUARD_MEMBER_ROLE`).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) member_role: Option<String>,
+    /// The external id the member role's trust policy requires (env `ECRGUARD_EXTERNAL_ID`).
+    #[arg(long, value_name = "ID", requires = "member_role")]
+    pub(crate) external_id: Option<String>,
+    /// An account whose events are handled through the member role (repeatable; env
+    /// `ECRGUARD_ALLOWED_ACCOUNTS`, comma-separated). Events from any other account are refused
+    /// before anything is read.
+    #[arg(long = "allowed-account", value_name = "ID", value_delimiter = ',')]
+    pub(crate) allowed_accounts: Vec<String>,
+    /// Also allow every active account of the caller's organization
+    /// (`organizations:ListAccounts`; env `ECRGUARD_ALLOWED_ORG=true`).
+    #[arg(long)]
+    pub(crate) allowed_org: bool,
 }
 
 /// Baselines: findings recorded once stop counting (see docs/output.md).

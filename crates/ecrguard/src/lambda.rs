@@ -50,6 +50,24 @@ async fn invoke(event: LambdaEvent<Value>) -> Result<Value, Error> {
         &ecrguard_engine::Flags::default(),
         ecrguard_rules::SourceKind::Aws,
     )?;
+    // A central handler for an organization: the member role and the accounts it may act in.
+    let members =
+        crate::commands::handle_event::members(&crate::commands::handle_event::MemberSettings {
+            role: std::env::var("ECRGUARD_MEMBER_ROLE").ok(),
+            external_id: std::env::var("ECRGUARD_EXTERNAL_ID").ok(),
+            allowed: std::env::var("ECRGUARD_ALLOWED_ACCOUNTS")
+                .map(|v| {
+                    v.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            allowed_org: flag("ECRGUARD_ALLOWED_ORG"),
+            profile: None,
+        })
+        .await?;
     let journal = if flag("ECRGUARD_APPLY") {
         let dir = journal_dir(
             std::env::var("ECRGUARD_JOURNAL").ok().as_deref(),
@@ -73,6 +91,7 @@ async fn invoke(event: LambdaEvent<Value>) -> Result<Value, Error> {
         &Handling {
             profile: None,
             run: &run,
+            members: members.as_ref(),
             journal: journal.as_ref(),
             destructive_confirmed: flag("ECRGUARD_YES"),
             now: crate::commands::act::now(None)?,

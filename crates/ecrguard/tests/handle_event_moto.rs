@@ -251,3 +251,108 @@ fn a_suppressed_finding_is_not_acted_on() {
     assert_eq!(state(&moto.endpoint()), before, "nothing changed");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A central handler (credentials of account A) with a member role: an event from member
+/// account B is read and acted on in B, through B's role, and A is not touched; an event from
+/// an account it was not told about is refused before anything is read.
+#[test]
+fn a_member_accounts_event_is_handled_in_that_account_through_its_role() {
+    let moto = Moto::start();
+    seed_with("seed_enforce.py", &moto.endpoint(), &[]);
+    seed_with("seed_partner.py", &moto.endpoint(), &["222222222222"]);
+    let dir = scratch("member");
+    let text = std::fs::read_to_string(event_file("set-repository-policy.json"))
+        .unwrap()
+        .replace("123456789012", "222222222222")
+        .replace(
+            "\"repositoryName\": \"mixed\"",
+            "\"repositoryName\": \"partner-public\"",
+        );
+    let event = dir.join("member-event.json");
+    std::fs::write(&event, text).unwrap();
+    let member_state = || -> Value {
+        serde_json::from_str(&seed_with(
+            "state.py",
+            &moto.endpoint(),
+            &["as", "222222222222"],
+        ))
+        .unwrap()
+    };
+    let own_before = state(&moto.endpoint());
+    let member_before = member_state();
+    assert!(
+        member_before["partner-public"]["policy"]
+            .as_str()
+            .unwrap()
+            .contains("Everyone")
+    );
+    // Two hours on: the repository is old, so its public statement is removed (not deleted).
+    let now = (now() + 7200).to_string();
+
+    // Not allowed: refused, nothing read or changed anywhere.
+    let (v, out) = handle(
+        &moto.endpoint(),
+        &dir,
+        event.to_str().unwrap(),
+        &[
+            "--now",
+            &now,
+            "--apply",
+            "--member-role",
+            "ecrguard-remediation",
+            "--allowed-account",
+            "333333333333",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        v["events"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("not an allowed account"),
+        "{v:#}"
+    );
+    assert_eq!(member_state(), member_before);
+
+    // Allowed: the public statement is removed in B, A is untouched.
+    let (v, _) = handle(
+        &moto.endpoint(),
+        &dir,
+        event.to_str().unwrap(),
+        &[
+            "--now",
+            &now,
+            "--apply",
+            "--member-role",
+            "ecrguard-remediation",
+            "--allowed-account",
+            "222222222222",
+        ],
+    );
+    let e = &v["events"][0];
+    assert_eq!(e["account"], "222222222222");
+    assert_eq!(e["outcomes"][0]["status"], "applied", "{v:#}");
+    let member_after = member_state();
+    let policy = member_after["partner-public"]["policy"]
+        .as_str()
+        .unwrap_or("");
+    assert!(!policy.contains("Everyone"), "{member_after:#}");
+    assert_eq!(
+        member_after["partner-private"],
+        member_before["partner-private"]
+    );
+    assert_eq!(
+        state(&moto.endpoint()),
+        own_before,
+        "the handler's own account is untouched"
+    );
+
+    // A member role without the accounts it may act in is a usage error.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecrguard"));
+    cmd.args(["handle-event", "--member-role", "x"]).arg(&event);
+    aws_env(&mut cmd, &moto.endpoint());
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--allowed-account"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

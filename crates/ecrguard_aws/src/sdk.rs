@@ -117,6 +117,19 @@ impl SdkApi {
         timeouts: Timeouts,
         max_attempts: u32,
     ) -> SdkApi {
+        Self::connect_assuming(profile, role_arn, None, regions, timeouts, max_attempts).await
+    }
+
+    /// Like [`SdkApi::connect_as`], with the external id the role's trust policy may require
+    /// (a member account's remediation role trusted by a central handler).
+    pub async fn connect_assuming(
+        profile: Option<&str>,
+        role_arn: Option<&str>,
+        external_id: Option<&str>,
+        regions: &[String],
+        timeouts: Timeouts,
+        max_attempts: u32,
+    ) -> SdkApi {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .retry_config(RetryConfig::adaptive().with_max_attempts(max_attempts))
             .timeout_config(
@@ -141,11 +154,13 @@ impl SdkApi {
                 .build();
         }
         if let Some(role) = role_arn {
-            let provider = aws_config::sts::AssumeRoleProvider::builder(role)
-                .session_name("ecrguard-audit")
-                .configure(&base)
-                .build()
-                .await;
+            let mut builder = aws_config::sts::AssumeRoleProvider::builder(role)
+                .session_name("ecrguard")
+                .configure(&base);
+            if let Some(id) = external_id {
+                builder = builder.external_id(id);
+            }
+            let provider = builder.build().await;
             base = base
                 .into_builder()
                 .credentials_provider(aws_sdk_ecr::config::SharedCredentialsProvider::new(

@@ -44,6 +44,33 @@ pub(crate) fn run(args: &HandleEventArgs) -> anyhow::Result<ExitStatus> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let env_list = |name: &str| -> Vec<String> {
+        std::env::var(name)
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut allowed = args.allowed_accounts.clone();
+    allowed.extend(env_list("ECRGUARD_ALLOWED_ACCOUNTS"));
+    let members = runtime.block_on(members(&MemberSettings {
+        role: args
+            .member_role
+            .clone()
+            .or_else(|| std::env::var("ECRGUARD_MEMBER_ROLE").ok()),
+        external_id: args
+            .external_id
+            .clone()
+            .or_else(|| std::env::var("ECRGUARD_EXTERNAL_ID").ok()),
+        allowed,
+        allowed_org: args.allowed_org
+            || std::env::var("ECRGUARD_ALLOWED_ORG").is_ok_and(|v| v == "true"),
+        profile: args.profile.clone(),
+    }))?;
     let json = args.format == ScanFormat::Json;
     // In text, each event's result is written as soon as it is known: a batch stopped half
     // way (a timeout, a kill) still says what was done.
@@ -58,6 +85,7 @@ pub(crate) fn run(args: &HandleEventArgs) -> anyhow::Result<ExitStatus> {
         &Handling {
             profile: args.profile.as_deref(),
             run: &run,
+            members: members.as_ref(),
             journal: journal.as_ref(),
             destructive_confirmed: args.act.yes,
             now,
@@ -68,9 +96,94 @@ pub(crate) fn run(args: &HandleEventArgs) -> anyhow::Result<ExitStatus> {
     Ok(status)
 }
 
+/// How a central handler reaches member accounts, as configured.
+pub(crate) struct MemberSettings {
+    pub(crate) role: Option<String>,
+    pub(crate) external_id: Option<String>,
+    pub(crate) allowed: Vec<String>,
+    pub(crate) allowed_org: bool,
+    pub(crate) profile: Option<String>,
+}
+
+/// Member accounts a central handler may act in, and the role it acts through.
+pub(crate) struct Members {
+    /// The role's name in each member account.
+    pub(crate) role: String,
+    pub(crate) external_id: Option<String>,
+    /// The accounts whose events are handled; every other one is refused.
+    pub(crate) allowed: std::collections::BTreeSet<String>,
+    /// The handler's own account (its events need no role).
+    pub(crate) own: Option<String>,
+}
+
+/// Resolves the member settings: `None` without a member role; an error when a member role
+/// is given without saying which accounts it may be used in.
+pub(crate) async fn members(s: &MemberSettings) -> anyhow::Result<Option<Members>> {
+    let Some(role) = &s.role else {
+        return Ok(None);
+    };
+    if role.is_empty()
+        || !role
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-/".contains(c))
+    {
+        anyhow::bail!(
+            "--member-role `{}` is not a role name",
+            crate::commands::shown(role)
+        );
+    }
+    for a in &s.allowed {
+        ecrguard_engine::config::check_account(a)
+            .map_err(|m| anyhow::anyhow!("--allowed-account: {m}"))?;
+    }
+    if s.allowed.is_empty() && !s.allowed_org {
+        anyhow::bail!(
+            "--member-role needs the accounts it may act in: --allowed-account ID (repeatable) \
+             or --allowed-org"
+        );
+    }
+    let own = SdkApi::connect(s.profile.as_deref(), &[], timeouts(), 5).await;
+    let mut allowed: std::collections::BTreeSet<String> = s.allowed.iter().cloned().collect();
+    if s.allowed_org {
+        let (_, accounts) = own.organization_accounts().await.map_err(|e| {
+            anyhow::anyhow!("--allowed-org: cannot list the organization's accounts: {e}")
+        })?;
+        allowed.extend(accounts);
+    }
+    use ecrguard_aws::api::EcrApi as _;
+    Ok(Some(Members {
+        role: role.clone(),
+        external_id: s.external_id.clone(),
+        allowed,
+        own: own.account_id().await.ok(),
+    }))
+}
+
+/// The partition of a region, for role ARNs.
+fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+fn timeouts() -> Timeouts {
+    Timeouts {
+        connect: Duration::from_secs(5),
+        read: Duration::from_secs(20),
+        attempt: Duration::from_secs(25),
+        operation: Duration::from_secs(60),
+    }
+}
+
 /// Everything [`handle_input`] needs besides the input.
 pub(crate) struct Handling<'a> {
     pub(crate) profile: Option<&'a str>,
+    /// Set on a central handler: the member role and the accounts it may act in.
+    pub(crate) members: Option<&'a Members>,
     /// The engine's run: rules, severities, suppressions and `[enforce]`.
     pub(crate) run: &'a ecrguard_engine::Run,
     pub(crate) journal: Option<&'a Journal>,
@@ -114,19 +227,45 @@ pub(crate) async fn handle_input(
                 continue;
             }
         };
+        // A central handler acts in a member account through its role, and only in the
+        // accounts it was told about: anything else is refused before anything is read.
+        let role = match h.members {
+            None => None,
+            Some(m) if m.own.as_deref() == Some(event.account.as_str()) => None,
+            Some(m) if !m.allowed.contains(&event.account) => {
+                status = ExitStatus::Error;
+                let e = format!(
+                    "account {} is not an allowed account (--allowed-account, --allowed-org): \
+                     refused, nothing read or changed",
+                    event.account
+                );
+                let _ = writeln!(
+                    text_out,
+                    "event {i}: {} in {} {}: error: {e}",
+                    event.name, event.account, event.region
+                );
+                emit(&text_out);
+                items.push(
+                    json!({"index": i, "event": event.name, "account": event.account, "error": e}),
+                );
+                continue;
+            }
+            Some(m) => Some(format!(
+                "arn:{}:iam::{}:role/{}",
+                partition(&event.region),
+                event.account,
+                m.role
+            )),
+        };
         // A client per region and account: every change names the event's registry.
         let client_key = format!("{}/{}", event.region, event.account);
         if !clients.contains_key(&client_key) {
-            let api = SdkApi::connect_as(
+            let api = SdkApi::connect_assuming(
                 h.profile,
-                None,
+                role.as_deref(),
+                h.members.and_then(|m| m.external_id.as_deref()),
                 std::slice::from_ref(&event.region),
-                Timeouts {
-                    connect: Duration::from_secs(5),
-                    read: Duration::from_secs(20),
-                    attempt: Duration::from_secs(25),
-                    operation: Duration::from_secs(60),
-                },
+                timeouts(),
                 5,
             )
             .await

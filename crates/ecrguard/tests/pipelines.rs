@@ -327,3 +327,53 @@ fn the_html_report_loads_filters_and_renders_in_chromium() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The Lambda packaging script: it says which architectures can be built here and why the
+/// others cannot, and zips a binary as an executable `bootstrap` (given one, no build: a
+/// release build belongs to the release, not to the test suite).
+#[test]
+fn the_lambda_package_is_an_executable_bootstrap() {
+    let script = root().join("scripts/package-lambda.sh");
+    let check = Command::new("bash")
+        .arg(&script)
+        .arg("--check")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&check.stdout).to_string();
+    assert!(check.status.success(), "{said}");
+    for arch in ["x86_64", "arm64"] {
+        assert!(
+            said.lines()
+                .any(|l| l.starts_with(&format!("{arch}: can be built"))
+                    || l.starts_with(&format!("{arch}: skipped: "))),
+            "{said}"
+        );
+    }
+    let bin = env!("CARGO_BIN_EXE_ecrguard");
+    let out = Command::new("bash")
+        .arg(&script)
+        .arg("x86_64")
+        .env("ECRGUARD_PACKAGE_BINARY", bin)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let zip = root().join("dist/ecrguard-lambda-x86_64.zip");
+    let listing = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); i = z.getinfo('bootstrap'); \
+             print(oct(i.external_attr >> 16), len(z.read('bootstrap')), len(z.namelist()))",
+        ])
+        .arg(&zip)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&listing.stdout).to_string();
+    let size = std::fs::metadata(bin).unwrap().len();
+    assert_eq!(text.trim(), format!("0o100755 {size} 1"), "{text}");
+    std::fs::remove_file(&zip).unwrap();
+}

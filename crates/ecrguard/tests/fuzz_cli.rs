@@ -86,3 +86,58 @@ fn mutated_code_ends_with_a_clear_exit() {
     });
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The newer inputs, mutated: baseline files (`--baseline`) and other scanners' skip comments
+/// (`--honor-peer-skips`) end with exit 0, 1 or 2 and the same output twice.
+#[test]
+fn mutated_baselines_and_peer_skips_end_with_a_clear_exit() {
+    let dir = std::env::temp_dir().join(format!("ecrguard-fuzz-baseline-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("code")).unwrap();
+    for entry in std::fs::read_dir(root().join("examples/terraform")).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_file() {
+            std::fs::copy(&p, dir.join("code").join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    let baseline = dir.join("baseline.json");
+    scan(
+        &dir.join("code"),
+        &[
+            "--no-config",
+            "--write-baseline",
+            baseline.to_str().unwrap(),
+        ],
+    );
+    let skips = "resource \"aws_ecr_repository\" \"m\" {\n  #checkov:skip=CKV_AWS_51:mirror\n  name = \"m\"\n  \
+                 image_tag_mutability = \"MUTABLE\"\n}\n#trivy:ignore:AVD-AWS-0032:exp:2099-01-01\n\
+                 # kics-scan ignore-line\n#tfsec:ignore:aws-ecr-enable-image-scans\n# kics-scan disable=9630336b-3fed-4096-8173-b9afdfe346a7\n";
+    let seeds = vec![
+        (
+            PathBuf::from("baseline.json"),
+            std::fs::read_to_string(&baseline).unwrap(),
+        ),
+        (PathBuf::from("skips.tf"), skips.to_string()),
+    ];
+    let code = dir.join("code");
+    ecrguard_fuzz::run(
+        "baseline-and-skips",
+        &seeds,
+        ecrguard_fuzz::cases(40),
+        &|input| {
+            let as_baseline = input.trim_start().starts_with('{');
+            if as_baseline {
+                std::fs::write(&baseline, input).unwrap();
+                let args = ["--no-config", "--baseline", baseline.to_str().unwrap()];
+                let first = scan(&code, &args);
+                assert_eq!(first, scan(&code, &args), "not deterministic");
+            } else {
+                std::fs::write(code.join("skips.tf"), input).unwrap();
+                let args = ["--no-config", "--honor-peer-skips"];
+                let first = scan(&code, &args);
+                assert_eq!(first, scan(&code, &args), "not deterministic");
+            }
+        },
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -51,23 +51,10 @@ async fn invoke(event: LambdaEvent<Value>) -> Result<Value, Error> {
         ecrguard_rules::SourceKind::Aws,
     )?;
     // A central handler for an organization: the member role and the accounts it may act in.
-    let members =
-        crate::commands::handle_event::members(&crate::commands::handle_event::MemberSettings {
-            role: std::env::var("ECRGUARD_MEMBER_ROLE").ok(),
-            external_id: std::env::var("ECRGUARD_EXTERNAL_ID").ok(),
-            allowed: std::env::var("ECRGUARD_ALLOWED_ACCOUNTS")
-                .map(|v| {
-                    v.split(',')
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_string)
-                        .collect()
-                })
-                .unwrap_or_default(),
-            allowed_org: flag("ECRGUARD_ALLOWED_ORG"),
-            profile: None,
-        })
-        .await?;
+    let members = crate::commands::handle_event::members(
+        &crate::commands::handle_event::MemberSettings::from_env(),
+    )
+    .await?;
     let journal = if flag("ECRGUARD_APPLY") {
         let dir = journal_dir(
             std::env::var("ECRGUARD_JOURNAL").ok().as_deref(),

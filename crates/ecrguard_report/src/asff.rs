@@ -46,13 +46,7 @@ fn cut(s: &str, max: usize) -> String {
 /// The ASFF finding of one ecrguard finding.
 #[must_use]
 pub fn finding(report: &ScanReport<'_>, f: &Finding, opts: &AsffOptions) -> Value {
-    let arn_text = [f.repository.as_ref(), Some(&f.resource)]
-        .into_iter()
-        .flatten()
-        .find_map(|id| match id {
-            ecrguard_model::ResourceId::Arn(a) => Some(a.as_str()),
-            _ => None,
-        });
+    let arn_text = f.arn();
     let arn = arn_text.and_then(ecrguard_iam::principal::Arn::parse);
     let account = arn
         .as_ref()

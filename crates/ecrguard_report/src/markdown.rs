@@ -31,10 +31,6 @@ fn escape(s: &str) -> String {
     out
 }
 
-fn text(s: &str) -> String {
-    escape(s)
-}
-
 /// Code: an HTML `<code>` element, its text escaped like any other.
 fn code(s: &str) -> String {
     format!("<code>{}</code>", escape(s))
@@ -44,7 +40,7 @@ fn code(s: &str) -> String {
 fn message(s: &str) -> String {
     s.split('`')
         .enumerate()
-        .map(|(i, part)| if i % 2 == 1 { code(part) } else { text(part) })
+        .map(|(i, part)| if i % 2 == 1 { code(part) } else { escape(part) })
         .collect()
 }
 
@@ -153,7 +149,7 @@ pub fn render(report: &ScanReport<'_>) -> String {
             framework.name
         );
         for (control, rules, n) in crate::by_control(framework, &active) {
-            let _ = writeln!(out, "| {} | {} | {n} |", text(control), rules.join(", "));
+            let _ = writeln!(out, "| {} | {} | {n} |", escape(control), rules.join(", "));
         }
         out.push('\n');
     }

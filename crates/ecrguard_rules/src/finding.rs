@@ -67,6 +67,19 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// The ARN the finding is about (its repository's, else its resource's), when it has one:
+    /// live findings.
+    #[must_use]
+    pub fn arn(&self) -> Option<&str> {
+        [self.repository.as_ref(), Some(&self.resource)]
+            .into_iter()
+            .flatten()
+            .find_map(|id| match id {
+                ResourceId::Arn(a) => Some(a.as_str()),
+                _ => None,
+            })
+    }
+
     /// A stable fingerprint: the rule, the resource's identity (a Terraform address with its
     /// root; a CloudFormation logical id or a Kubernetes object with the file that declares
     /// it, which scopes the name; an ARN), the statement (`Sid`, else its index), the key and

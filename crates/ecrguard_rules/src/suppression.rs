@@ -150,13 +150,7 @@ impl LiveMatch {
         if self.is_empty() {
             return true;
         }
-        let arn_text = [f.repository.as_ref(), Some(&f.resource)]
-            .into_iter()
-            .flatten()
-            .find_map(|id| match id {
-                ResourceId::Arn(a) => Some(a.as_str()),
-                _ => None,
-            });
+        let arn_text = f.arn();
         let Some(arn) = arn_text.and_then(ecrguard_iam::principal::Arn::parse) else {
             return false;
         };

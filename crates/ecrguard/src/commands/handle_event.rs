@@ -44,31 +44,15 @@ pub(crate) fn run(args: &HandleEventArgs) -> anyhow::Result<ExitStatus> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let env_list = |name: &str| -> Vec<String> {
-        std::env::var(name)
-            .map(|v| {
-                v.split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
+    // Flags over the environment the Lambda handler reads too.
+    let env = MemberSettings::from_env();
     let mut allowed = args.allowed_accounts.clone();
-    allowed.extend(env_list("ECRGUARD_ALLOWED_ACCOUNTS"));
+    allowed.extend(env.allowed);
     let members = runtime.block_on(members(&MemberSettings {
-        role: args
-            .member_role
-            .clone()
-            .or_else(|| std::env::var("ECRGUARD_MEMBER_ROLE").ok()),
-        external_id: args
-            .external_id
-            .clone()
-            .or_else(|| std::env::var("ECRGUARD_EXTERNAL_ID").ok()),
+        role: args.member_role.clone().or(env.role),
+        external_id: args.external_id.clone().or(env.external_id),
         allowed,
-        allowed_org: args.allowed_org
-            || std::env::var("ECRGUARD_ALLOWED_ORG").is_ok_and(|v| v == "true"),
+        allowed_org: args.allowed_org || env.allowed_org,
         profile: args.profile.clone(),
     }))?;
     let json = args.format == ScanFormat::Json;
@@ -103,6 +87,28 @@ pub(crate) struct MemberSettings {
     pub(crate) allowed: Vec<String>,
     pub(crate) allowed_org: bool,
     pub(crate) profile: Option<String>,
+}
+
+impl MemberSettings {
+    /// `ECRGUARD_MEMBER_ROLE`, `ECRGUARD_EXTERNAL_ID`, `ECRGUARD_ALLOWED_ACCOUNTS`
+    /// (comma-separated) and `ECRGUARD_ALLOWED_ORG=true`: how the Lambda handler is told.
+    pub(crate) fn from_env() -> MemberSettings {
+        MemberSettings {
+            role: std::env::var("ECRGUARD_MEMBER_ROLE").ok(),
+            external_id: std::env::var("ECRGUARD_EXTERNAL_ID").ok(),
+            allowed: std::env::var("ECRGUARD_ALLOWED_ACCOUNTS")
+                .map(|v| {
+                    v.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            allowed_org: std::env::var("ECRGUARD_ALLOWED_ORG").is_ok_and(|v| v == "true"),
+            profile: None,
+        }
+    }
 }
 
 /// Member accounts a central handler may act in, and the role it acts through.

@@ -258,9 +258,15 @@ pub(crate) struct ActArgs {
     /// Confirm destructive actions (deleting a repository) without asking.
     #[arg(long)]
     pub(crate) yes: bool,
-    /// The journal directory: a backup of everything changed, and every outcome.
-    #[arg(long, value_name = "DIR", default_value = "ecrguard-journal")]
-    pub(crate) journal: PathBuf,
+    /// The journal: a backup of everything changed, and every outcome. A directory, or
+    /// `dynamodb://TABLE` (a table of this account and region whose partition key is `id`).
+    #[arg(
+        long,
+        value_name = "DIR|dynamodb://TABLE",
+        default_value = "ecrguard-journal",
+        env = "ECRGUARD_JOURNAL"
+    )]
+    pub(crate) journal: String,
     /// Evaluate "new" and approval expiry as of this time (`2026-11-24T06:00:00Z` or seconds
     /// since the epoch) instead of now.
     #[arg(long, value_name = "TIME")]
@@ -277,14 +283,22 @@ pub(crate) struct EnforceArgs {
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct RestoreArgs {
-    /// The journal entry file (`ecrguard-journal/<id>.json`).
-    pub(crate) entry: PathBuf,
+    /// The journal entry: its file (`ecrguard-journal/<id>.json`) or `dynamodb://TABLE/ID`.
+    #[arg(value_name = "FILE|dynamodb://TABLE/ID")]
+    pub(crate) entry: String,
     /// AWS profile.
     #[arg(long)]
     pub(crate) profile: Option<String>,
     /// Assume this role first (the entry's account).
     #[arg(long = "role-arn", value_name = "ARN")]
     pub(crate) role_arn: Option<String>,
+    /// Act in the entry's account through this role of it (`arn:aws:iam::ACCOUNT:role/NAME`),
+    /// as a central handler did.
+    #[arg(long = "member-role", value_name = "NAME")]
+    pub(crate) member_role: Option<String>,
+    /// The external id the role's trust policy requires.
+    #[arg(long = "external-id", value_name = "ID")]
+    pub(crate) external_id: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -7,9 +7,10 @@
 //!   `ecrguard.toml` beside the binary's working directory, if present);
 //! - `ECRGUARD_APPLY=true` to change things (default: report only);
 //! - `ECRGUARD_YES=true` to allow repository deletions;
-//! - `ECRGUARD_JOURNAL`: the journal directory. It must outlive the function: mount an EFS
-//!   access point (`/mnt/ecrguard-journal`); `/tmp` is refused when applying, unless
-//!   `ECRGUARD_JOURNAL_ALLOW_TMP=true` (local runs).
+//! - `ECRGUARD_JOURNAL`: the journal, `dynamodb://TABLE` (a table of the function's account and
+//!   region, made by the deploy templates). A directory works too if it outlives the function
+//!   (an EFS mount); `/tmp` is refused when applying, unless `ECRGUARD_JOURNAL_ALLOW_TMP=true`
+//!   (local runs).
 
 use crate::ExitStatus;
 use crate::commands::handle_event::{Handling, handle_input};
@@ -32,16 +33,26 @@ fn flag(name: &str) -> bool {
 
 async fn invoke(event: LambdaEvent<Value>) -> Result<Value, Error> {
     let (payload, _context) = event.into_parts();
-    let records = match serde_json::from_value::<Invocation>(payload.clone()) {
-        Ok(Invocation::Sqs(batch)) => batch.records.len(),
-        Ok(Invocation::EventBridge(e)) if e.source == "aws.ecr" => 1,
-        Ok(Invocation::EventBridge(e)) => {
-            return Err(format!("an EventBridge event from `{}`, not aws.ecr", e.source).into());
-        }
-        Err(_) => {
-            return Err("the invocation is neither an EventBridge event nor an SQS batch".into());
-        }
-    };
+    // For an SQS batch, each record's message id: a record that fails is returned to the
+    // queue alone (a partial batch response), never the whole batch.
+    let message_ids: Option<Vec<Option<String>>> =
+        match serde_json::from_value::<Invocation>(payload.clone()) {
+            Ok(Invocation::Sqs(batch)) => {
+                Some(batch.records.into_iter().map(|r| r.message_id).collect())
+            }
+            Ok(Invocation::EventBridge(e)) if e.source == "aws.ecr" => None,
+            Ok(Invocation::EventBridge(e)) => {
+                return Err(
+                    format!("an EventBridge event from `{}`, not aws.ecr", e.source).into(),
+                );
+            }
+            Err(_) => {
+                return Err(
+                    "the invocation is neither an EventBridge event nor an SQS batch".into(),
+                );
+            }
+        };
+    let records = message_ids.as_ref().map_or(1, Vec::len);
     let config_path = std::env::var_os("ECRGUARD_CONFIG").map(std::path::PathBuf::from);
     let run = crate::commands::resolve_run(
         config_path.as_deref(),
@@ -56,13 +67,11 @@ async fn invoke(event: LambdaEvent<Value>) -> Result<Value, Error> {
     )
     .await?;
     let journal = if flag("ECRGUARD_APPLY") {
-        let dir = journal_dir(
+        let location = journal_location(
             std::env::var("ECRGUARD_JOURNAL").ok().as_deref(),
             flag("ECRGUARD_JOURNAL_ALLOW_TMP"),
         )?;
-        Some(ecrguard_enforce::journal::Journal::open(
-            std::path::Path::new(&dir),
-        )?)
+        Some(crate::commands::act::open_journal(&location, None).await?)
     } else {
         None
     };
@@ -88,25 +97,64 @@ async fn invoke(event: LambdaEvent<Value>) -> Result<Value, Error> {
     .await;
     let mut report: Value = serde_json::from_str(&report)?;
     report["records"] = Value::from(records);
-    if status == ExitStatus::Error {
-        // A failed invocation: Lambda retries it, or sends it to the dead-letter queue.
-        return Err(format!("ecrguard: {report}").into());
+    match message_ids {
+        Some(ids) if report.get("error").is_none() => {
+            let failures = batch_item_failures(&report, &ids)?;
+            report["batchItemFailures"] = Value::from(failures);
+            Ok(report)
+        }
+        // A whole invocation that failed (one event, or a batch that could not be read):
+        // Lambda retries it, or sends it to the dead-letter queue.
+        _ if status == ExitStatus::Error => Err(format!("ecrguard: {report}").into()),
+        _ => Ok(report),
     }
-    Ok(report)
 }
 
-/// The journal directory for an applying function. Lambda's `/tmp` goes away with the
+/// The SQS records to return to the queue: each whose event was malformed or refused, whose
+/// change failed, or whose evaluation could not read everything it needed (an unread setting
+/// is never taken as a clean one). SQS redelivers them (a transient failure heals), and
+/// after the queue's `maxReceiveCount` moves them to the dead-letter queue.
+fn batch_item_failures(report: &Value, ids: &[Option<String>]) -> Result<Vec<Value>, Error> {
+    let mut failures = Vec::new();
+    for item in report["events"].as_array().into_iter().flatten() {
+        let failed = item.get("error").is_some()
+            || item["errors"].as_array().is_some_and(|e| !e.is_empty())
+            || item["outcomes"]
+                .as_array()
+                .is_some_and(|o| o.iter().any(|o| o["status"] == "failed"));
+        if !failed {
+            continue;
+        }
+        let index = item["index"].as_u64().and_then(|i| usize::try_from(i).ok());
+        match index.and_then(|i| ids.get(i)).and_then(Option::as_deref) {
+            Some(id) => failures.push(serde_json::json!({ "itemIdentifier": id })),
+            // Without its message id a record cannot be returned alone: the whole batch is.
+            None => {
+                return Err(
+                    format!("ecrguard: a failed SQS record has no messageId: {report}").into(),
+                );
+            }
+        }
+    }
+    Ok(failures)
+}
+
+/// The journal of an applying function: a DynamoDB table, or a directory that outlives it. Lambda's `/tmp` goes away with the
 /// execution environment, and the backups with it: refused, unless explicitly allowed
 /// (`ECRGUARD_JOURNAL_ALLOW_TMP=true`, for local runs such as `sam local` or tests).
-fn journal_dir(configured: Option<&str>, allow_tmp: bool) -> Result<String, String> {
-    let dir = configured.ok_or("ECRGUARD_APPLY needs ECRGUARD_JOURNAL (an EFS mount)")?;
-    let under_tmp = std::path::Path::new(dir).starts_with("/tmp");
+fn journal_location(configured: Option<&str>, allow_tmp: bool) -> Result<String, String> {
+    let location = configured.ok_or(
+        "ECRGUARD_APPLY needs ECRGUARD_JOURNAL (dynamodb://TABLE, or a directory on an EFS mount)",
+    )?;
+    let under_tmp =
+        !location.starts_with("dynamodb://") && std::path::Path::new(location).starts_with("/tmp");
     if under_tmp && !allow_tmp {
         return Err(
-            "ECRGUARD_JOURNAL under /tmp would be lost with the function: use an EFS mount".into(),
+            "ECRGUARD_JOURNAL under /tmp would be lost with the function: use dynamodb://TABLE"
+                .into(),
         );
     }
-    Ok(dir.to_string())
+    Ok(location.to_string())
 }
 
 /// Serves invocations until Lambda stops the process.
@@ -126,31 +174,61 @@ pub(crate) fn run() -> std::process::ExitCode {
 
 #[cfg(test)]
 mod tests {
-    use super::journal_dir;
+    use super::{batch_item_failures, journal_location};
+    use serde_json::json;
+
+    #[test]
+    fn only_the_records_that_failed_go_back_to_the_queue() {
+        let report = json!({"events": [
+            {"index": 0, "outcomes": [{"status": "applied"}], "errors": []},
+            {"index": 1, "error": "SQS record 1: the body is not JSON"},
+            {"index": 2, "outcomes": [{"status": "failed"}], "errors": []},
+            {"index": 3, "outcomes": [], "errors": ["ecr:GetRepositoryPolicy: throttled"]},
+            {"index": 4, "outcomes": [{"status": "skipped-drift"}], "errors": []},
+        ]});
+        let ids: Vec<Option<String>> = (0..5).map(|i| Some(format!("m{i}"))).collect();
+        let failed = batch_item_failures(&report, &ids).unwrap();
+        assert_eq!(
+            failed,
+            [
+                json!({"itemIdentifier": "m1"}),
+                json!({"itemIdentifier": "m2"}),
+                json!({"itemIdentifier": "m3"}),
+            ]
+        );
+        // A failed record without a message id cannot go back alone: the batch fails.
+        let mut ids = ids;
+        ids[2] = None;
+        assert!(batch_item_failures(&report, &ids).is_err());
+    }
 
     #[test]
     fn the_journal_must_outlive_the_function() {
         assert!(
-            journal_dir(None, false)
+            journal_location(None, false)
                 .unwrap_err()
                 .contains("needs ECRGUARD_JOURNAL")
         );
         assert!(
-            journal_dir(Some("/tmp/journal"), false)
+            journal_location(Some("/tmp/journal"), false)
                 .unwrap_err()
-                .contains("EFS")
+                .contains("dynamodb://")
         );
-        assert!(journal_dir(Some("/tmp"), false).is_err());
+        assert!(journal_location(Some("/tmp"), false).is_err());
         assert_eq!(
-            journal_dir(Some("/tmp/journal"), true).unwrap(),
+            journal_location(Some("/tmp/journal"), true).unwrap(),
             "/tmp/journal"
         );
         assert_eq!(
-            journal_dir(Some("/mnt/ecrguard"), false).unwrap(),
+            journal_location(Some("dynamodb://ecrguard-journal"), false).unwrap(),
+            "dynamodb://ecrguard-journal"
+        );
+        assert_eq!(
+            journal_location(Some("/mnt/ecrguard"), false).unwrap(),
             "/mnt/ecrguard"
         );
         assert!(
-            journal_dir(Some("/tmpfs/x"), false).is_ok(),
+            journal_location(Some("/tmpfs/x"), false).is_ok(),
             "a path component, not a prefix"
         );
     }

@@ -50,6 +50,16 @@ fn later() -> String {
 }
 
 fn command(endpoint: &str, dir: &Path, args: &[&str]) -> Command {
+    command_at(
+        endpoint,
+        dir,
+        &dir.join("journal").display().to_string(),
+        args,
+    )
+}
+
+/// With the journal at `journal` (a directory or `dynamodb://TABLE`).
+fn command_at(endpoint: &str, dir: &Path, journal: &str, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecrguard"));
     cmd.args([
         "enforce",
@@ -61,7 +71,7 @@ fn command(endpoint: &str, dir: &Path, args: &[&str]) -> Command {
     ])
     .arg(dir.join("ecrguard.toml"))
     .arg("--journal")
-    .arg(dir.join("journal"))
+    .arg(journal)
     .args(args);
     aws_env(&mut cmd, endpoint);
     cmd.stdin(Stdio::null());
@@ -377,10 +387,133 @@ fn a_change_between_plan_and_act_is_skipped() {
     assert_eq!(outcome_of(&v, &other)["status"], "applied");
 }
 
+/// Where a test keeps its journal.
+#[derive(Clone, Copy, Debug)]
+enum Store {
+    Dir,
+    /// A DynamoDB table on the same moto server, made as the deploy templates make it.
+    Table,
+}
+
+const TABLE: &str = "ecrguard-journal";
+
+impl Store {
+    fn location(self, dir: &Path) -> String {
+        match self {
+            Store::Dir => dir.join("journal").display().to_string(),
+            Store::Table => format!("dynamodb://{TABLE}"),
+        }
+    }
+
+    fn prepare(self, endpoint: &str) {
+        if let Store::Table = self {
+            seed_with("journal_table.py", endpoint, &[TABLE, "create"]);
+        }
+    }
+
+    /// Every entry, as written.
+    fn entries(self, dir: &Path, endpoint: &str) -> Vec<Value> {
+        match self {
+            Store::Dir => std::fs::read_dir(dir.join("journal"))
+                .unwrap()
+                .filter_map(Result::ok)
+                .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+                .map(|e| serde_json::from_str(&std::fs::read_to_string(e.path()).unwrap()).unwrap())
+                .collect(),
+            Store::Table => {
+                let items: Value = serde_json::from_str(&seed_with(
+                    "journal_table.py",
+                    endpoint,
+                    &[TABLE, "dump"],
+                ))
+                .unwrap();
+                items
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .map(|(id, item)| {
+                        // The item's own attributes agree with the entry it holds.
+                        assert_eq!(item["entry"]["id"], *id);
+                        assert_eq!(item["status"], item["entry"]["status"]);
+                        assert_eq!(
+                            item["revision"].as_u64().unwrap() as usize,
+                            item["entry"]["history"].as_array().unwrap().len()
+                        );
+                        item["entry"].clone()
+                    })
+                    .collect()
+            }
+        }
+    }
+}
+
 /// A real kill (SIGKILL) in the middle of `--apply`, then a run to completion: every
 /// repository converges, every backup holds its original text, and no change was sent twice.
 #[test]
 fn killed_mid_apply_then_rerun_converges_with_nothing_lost() {
+    kill_then_converge(Store::Dir);
+}
+
+/// The same with the journal in DynamoDB, where a Lambda handler keeps it; then a restore
+/// from the table, and a hostile item refused.
+#[test]
+fn a_dynamodb_journal_converges_after_a_kill_and_restores() {
+    let (moto, dir, _) = kill_then_converge(Store::Table);
+    let entries = Store::Table.entries(&dir, &moto.endpoint());
+    let entry = &entries[0];
+    let id = entry["id"].as_str().unwrap();
+    let name = entry["action"]["target"]["name"].as_str().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecrguard"));
+    cmd.arg("restore").arg(format!("dynamodb://{TABLE}/{id}"));
+    aws_env(&mut cmd, &moto.endpoint());
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        state(&moto.endpoint())[name]["policy"],
+        entry["backup"]["policy_text"],
+        "restored byte for byte"
+    );
+    let after = Store::Table.entries(&dir, &moto.endpoint());
+    let restored = after.iter().find(|e| e["id"] == id).unwrap();
+    assert_eq!(restored["status"], "restored");
+    // An item written by someone else, whose entry names another key: refused before any
+    // call to ECR.
+    let mut forged = entry.clone();
+    forged["id"] = Value::from("forged-elsewhere");
+    seed_with(
+        "journal_table.py",
+        &moto.endpoint(),
+        &[TABLE, "put", "forged", &forged.to_string()],
+    );
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecrguard"));
+    cmd.arg("restore").arg(format!("dynamodb://{TABLE}/forged"));
+    aws_env(&mut cmd, &moto.endpoint());
+    let out = cmd.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("not its key"), "{err}");
+    // A table that is not there stops a run before anything is read.
+    let out = command_at(
+        &moto.endpoint(),
+        &dir,
+        "dynamodb://no-such-table",
+        &["--now", &later(), "--apply"],
+    )
+    .output()
+    .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("cannot open the journal `dynamodb://no-such-table`"),
+        "{err}"
+    );
+}
+
+fn kill_then_converge(store: Store) -> (Moto, PathBuf, Value) {
     const REPOS: usize = 24;
     let moto = Moto::start();
     let texts: Value = serde_json::from_str(&seed_with(
@@ -389,7 +522,8 @@ fn killed_mid_apply_then_rerun_converges_with_nothing_lost() {
         &["bulk", &REPOS.to_string()],
     ))
     .unwrap();
-    let dir = scratch("enforce-kill", CONFIG);
+    store.prepare(&moto.endpoint());
+    let dir = scratch(&format!("enforce-kill-{store:?}"), CONFIG);
     let slow = Arc::new(AtomicBool::new(true));
     let sets = Arc::new(std::sync::Mutex::new(std::collections::BTreeMap::<
         String,
@@ -416,21 +550,20 @@ fn killed_mid_apply_then_rerun_converges_with_nothing_lost() {
             }
         }),
     );
-    let journal = dir.join("journal");
-    let mut child = command(&proxy.endpoint(), &dir, &["--now", &later(), "--apply"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let journal = store.location(&dir);
+    let mut child = command_at(
+        &proxy.endpoint(),
+        &dir,
+        &journal,
+        &["--now", &later(), "--apply"],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
-    let entries = || {
-        std::fs::read_dir(&journal).map_or(0, |d| {
-            d.filter_map(Result::ok)
-                .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-                .count()
-        })
-    };
-    while entries() < 4 {
+    let started = || sets.lock().unwrap().len();
+    while started() < 4 {
         assert!(Instant::now() < deadline, "the apply never started");
         assert!(
             child.try_wait().unwrap().is_none(),
@@ -440,22 +573,31 @@ fn killed_mid_apply_then_rerun_converges_with_nothing_lost() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    let at_kill = entries();
+    let at_kill = store.entries(&dir, &moto.endpoint()).len();
     assert!(
-        at_kill < REPOS,
+        (1..REPOS).contains(&at_kill),
         "killed in the middle ({at_kill} of {REPOS})"
     );
     // Let a request the killed run had in flight land, as it would on AWS.
     std::thread::sleep(Duration::from_millis(400));
 
     slow.store(false, Ordering::SeqCst);
-    let (v, out) = enforce(&proxy.endpoint(), &dir, &["--now", &later(), "--apply"]);
+    let out = command_at(
+        &proxy.endpoint(),
+        &dir,
+        &journal,
+        &["--now", &later(), "--apply"],
+    )
+    .output()
+    .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     assert_eq!(
         out.status.code(),
         INCOMPLETE,
         "{v:#} {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    moto_gaps_only(&v);
     let after = state(&moto.endpoint());
     for i in 0..REPOS {
         let name = format!("bulk-{i:03}");
@@ -465,12 +607,7 @@ fn killed_mid_apply_then_rerun_converges_with_nothing_lost() {
             "{name} converged"
         );
     }
-    let all: Vec<Value> = std::fs::read_dir(&journal)
-        .unwrap()
-        .filter_map(Result::ok)
-        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-        .map(|e| serde_json::from_str(&std::fs::read_to_string(e.path()).unwrap()).unwrap())
-        .collect();
+    let all = store.entries(&dir, &moto.endpoint());
     assert_eq!(all.len(), REPOS, "one entry per repository");
     for e in &all {
         let name = e["action"]["target"]["name"].as_str().unwrap();
@@ -480,19 +617,24 @@ fn killed_mid_apply_then_rerun_converges_with_nothing_lost() {
             "{name}: the original text, never overwritten"
         );
     }
-    let sets = sets.lock().unwrap();
-    assert_eq!(sets.len(), REPOS);
-    assert!(
-        sets.values().all(|n| *n == 1),
-        "each change sent once: {sets:?}"
-    );
-    // No temporary file is left behind.
-    assert!(
-        std::fs::read_dir(&journal)
-            .unwrap()
-            .filter_map(Result::ok)
-            .all(|e| !e.file_name().to_string_lossy().ends_with(".tmp"))
-    );
+    {
+        let sets = sets.lock().unwrap();
+        assert_eq!(sets.len(), REPOS);
+        assert!(
+            sets.values().all(|n| *n == 1),
+            "each change sent once: {sets:?}"
+        );
+    }
+    if let Store::Dir = store {
+        // No temporary file is left behind.
+        assert!(
+            std::fs::read_dir(dir.join("journal"))
+                .unwrap()
+                .filter_map(Result::ok)
+                .all(|e| !e.file_name().to_string_lossy().ends_with(".tmp"))
+        );
+    }
+    (moto, dir, v)
 }
 
 #[test]

@@ -347,6 +347,25 @@ fn a_member_accounts_event_is_handled_in_that_account_through_its_role() {
         "the handler's own account is untouched"
     );
 
+    // The central journal's entry is restored in B, through B's role: the policy comes back
+    // byte for byte, and A is still untouched.
+    let id = e["outcomes"][0]["id"].as_str().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecrguard"));
+    cmd.args(["restore", "--member-role", "ecrguard-remediation"])
+        .arg(dir.join("journal").join(format!("{id}.json")));
+    aws_env(&mut cmd, &moto.endpoint());
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        member_state()["partner-public"]["policy"],
+        member_before["partner-public"]["policy"]
+    );
+    assert_eq!(state(&moto.endpoint()), own_before);
+
     // A member role without the accounts it may act in is a usage error.
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecrguard"));
     cmd.args(["handle-event", "--member-role", "x"]).arg(&event);

@@ -2,7 +2,8 @@
 //! Lambda starts it, talks to a Lambda Runtime API on loopback (the documented
 //! `/2018-06-01/runtime/invocation/...` interface, served here) and to moto for AWS. One
 //! invocation carries the SQS batch from tests/events; the response must be the same report
-//! `handle-event` gives, and the repository must be fixed.
+//! `handle-event` gives, with the broken record returned to the queue alone (a partial batch
+//! response), the repository fixed, and its backup in a DynamoDB journal table.
 #![cfg(feature = "lambda")]
 
 mod support;
@@ -13,7 +14,7 @@ use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
-use support::moto::{Moto, aws_env, seed_with};
+use support::moto::{Moto, aws_env, is_moto_registry_gap, seed_with};
 
 /// Serves one invocation of `event`, then holds every later `next` call open. Sends the
 /// function's response (or error) body down the channel.
@@ -78,7 +79,11 @@ fn runtime_api(event: String) -> (u16, mpsc::Receiver<(String, String)>) {
 fn the_lambda_entry_point_handles_an_sqs_batch_like_handle_event() {
     let moto = Moto::start();
     seed_with("seed_enforce.py", &moto.endpoint(), &[]);
-    // Not under /tmp: the function refuses a journal there (it would not outlive it).
+    seed_with(
+        "journal_table.py",
+        &moto.endpoint(),
+        &["ecrguard-journal", "create"],
+    );
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("ecrguard-lambda-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -92,9 +97,9 @@ fn the_lambda_entry_point_handles_an_sqs_batch_like_handle_event() {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/events/sqs-batch.json"),
     )
     .unwrap();
-    // The first record is good, the second broken: the invocation fails (so SQS retries or
-    // dead-letters it) after the good record was handled.
-    let (port, responses) = runtime_api(batch);
+    // The first record is good, the second broken: only the second goes back to the queue
+    // (SQS retries it, then dead-letters it).
+    let (port, responses) = runtime_api(batch.clone());
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecrguard"));
     aws_env(&mut cmd, &moto.endpoint());
     cmd.env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
@@ -105,9 +110,7 @@ fn the_lambda_entry_point_handles_an_sqs_batch_like_handle_event() {
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/24/[$LATEST]0")
         .env("ECRGUARD_CONFIG", dir.join("ecrguard.toml"))
         .env("ECRGUARD_APPLY", "true")
-        .env("ECRGUARD_JOURNAL", dir.join("journal"))
-        // The function refuses a journal under /tmp (it would not outlive it) unless told.
-        .env("ECRGUARD_JOURNAL_ALLOW_TMP", "true")
+        .env("ECRGUARD_JOURNAL", "dynamodb://ecrguard-journal")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     let mut child = cmd.spawn().unwrap();
@@ -115,18 +118,54 @@ fn the_lambda_entry_point_handles_an_sqs_batch_like_handle_event() {
     let _ = child.kill();
     let _ = child.wait();
     let (kind, body) = answer.expect("the function answered");
-    assert_eq!(kind, "error", "{body}");
-    assert!(
-        body.contains("SQS record 1: the body is not JSON"),
-        "{body}"
+    assert_eq!(kind, "response", "{body}");
+    let report: Value = serde_json::from_str(&body).unwrap();
+    let ids: Vec<Value> = serde_json::from_str::<Value>(&batch).unwrap()["Records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::json!({ "itemIdentifier": r["messageId"] }))
+        .collect();
+    // The broken record goes back to the queue. So does the good one, here only because
+    // moto lacks two registry calls: an evaluation that could not read everything is
+    // retried (and, if it never heals, dead-lettered), never taken as complete.
+    let good = &report["events"][0];
+    assert_eq!(good["outcomes"][0]["status"], "applied", "{report:#}");
+    let errors = good["errors"].as_array().unwrap();
+    let gaps_only = !errors.is_empty()
+        && errors
+            .iter()
+            .all(|e| is_moto_registry_gap(e.as_str().unwrap()));
+    let expected = if gaps_only {
+        ids.clone()
+    } else {
+        vec![ids[1].clone()]
+    };
+    assert_eq!(
+        report["batchItemFailures"],
+        Value::from(expected),
+        "{report:#}"
     );
-    // The good record was applied before the invocation failed.
+    assert!(
+        report["events"][1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("SQS record 1: the body is not JSON"),
+        "{report:#}"
+    );
+    // The good record was applied, its backup first.
     let state: Value = serde_json::from_str(&seed_with("state.py", &moto.endpoint(), &[])).unwrap();
     let policy: Value = serde_json::from_str(state["mixed"]["policy"].as_str().unwrap()).unwrap();
     assert_eq!(policy["Statement"].as_array().unwrap().len(), 1);
-    assert_eq!(
-        std::fs::read_dir(dir.join("journal")).unwrap().count(),
-        1,
-        "backed up"
-    );
+    let journal: Value = serde_json::from_str(&seed_with(
+        "journal_table.py",
+        &moto.endpoint(),
+        &["ecrguard-journal", "dump"],
+    ))
+    .unwrap();
+    let entries: Vec<&Value> = journal.as_object().unwrap().values().collect();
+    assert_eq!(entries.len(), 1, "backed up: {journal:#}");
+    assert_eq!(entries[0]["status"], "applied");
+    assert_eq!(entries[0]["entry"]["action"]["target"]["name"], "mixed");
+    assert!(entries[0]["entry"]["backup"]["policy_text"].is_string());
 }

@@ -261,6 +261,49 @@ pub trait EcrWriteApi: EcrApi {
     ) -> impl Future<Output = Result<(), ApiError>> + Send;
 }
 
+/// A journal entry as an item of a DynamoDB table: the key `id`, the entry's text (the same
+/// JSON a journal file holds), and two attributes the writes are conditioned on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalItem {
+    /// The partition key: the entry's id.
+    pub id: String,
+    /// How many status changes the entry has recorded. A write only ever raises it, so a
+    /// slower writer holding an older state can never put it back.
+    pub revision: u64,
+    /// The entry's status word (`pending`, `applied`...), for finding interrupted entries.
+    pub status: String,
+    /// The entry, as JSON.
+    pub body: String,
+}
+
+/// The DynamoDB calls a journal table needs. The table is made by the deploy templates (its
+/// partition key `id`, a string), never by ecrguard.
+pub trait JournalTableApi: Sync {
+    /// `dynamodb:GetItem`, strongly consistent: `None` when there is no such item.
+    fn get_journal_item(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<JournalItem>, ApiError>> + Send;
+    /// `dynamodb:PutItem` only when no item has this id: `false` (nothing written) when one
+    /// has. A backup, once written, is never overwritten.
+    fn put_new_journal_item(
+        &self,
+        item: &JournalItem,
+    ) -> impl Future<Output = Result<bool, ApiError>> + Send;
+    /// `dynamodb:PutItem` only when the stored item's revision is lower than `item`'s:
+    /// `false` (nothing written) otherwise.
+    fn replace_journal_item(
+        &self,
+        item: &JournalItem,
+    ) -> impl Future<Output = Result<bool, ApiError>> + Send;
+    /// `dynamodb:Scan` (every page, strongly consistent) for the items whose status is
+    /// `status`.
+    fn journal_items_with_status(
+        &self,
+        status: &str,
+    ) -> impl Future<Output = Result<Vec<JournalItem>, ApiError>> + Send;
+}
+
 /// An ECR Public repository and what `GetRepositoryPolicy` said about its policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicRepositoryInfo {

@@ -6,4 +6,6 @@
 pub mod api;
 pub mod collect;
 #[cfg(feature = "sdk")]
+pub mod journal_table;
+#[cfg(feature = "sdk")]
 pub mod sdk;

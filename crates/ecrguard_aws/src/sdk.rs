@@ -67,7 +67,7 @@ pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 /// Caps every response body at [`MAX_RESPONSE_BYTES`]: refused at once when its
 /// `Content-Length` says more, cut with an error when the stream goes past it.
 #[derive(Debug)]
-struct ResponseLimit(usize);
+pub(crate) struct ResponseLimit(pub(crate) usize);
 
 impl Intercept for ResponseLimit {
     fn name(&self) -> &'static str {
@@ -94,6 +94,41 @@ impl Intercept for ResponseLimit {
         *response.body_mut() = SdkBody::from_body_1_x(http_body_util::Limited::new(body, limit));
         Ok(())
     }
+}
+
+/// The configuration every client starts from: credentials and settings from the profile or
+/// the environment, adaptive retry of at most `max_attempts`, the given timeouts, and a
+/// region (the configured one, else `fallback_region`, else us-east-1).
+pub(crate) async fn base_config(
+    profile: Option<&str>,
+    fallback_region: Option<&str>,
+    timeouts: Timeouts,
+    max_attempts: u32,
+) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::adaptive().with_max_attempts(max_attempts))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(timeouts.connect)
+                .read_timeout(timeouts.read)
+                .operation_attempt_timeout(timeouts.attempt)
+                .operation_timeout(timeouts.operation)
+                .build(),
+        );
+    if let Some(p) = profile {
+        loader = loader.profile_name(p);
+    }
+    let mut base = loader.load().await;
+    if base.region().is_none() {
+        // IAM, STS and Organizations still need a region to sign with: the first audited
+        // one (its partition's endpoint), else us-east-1, where the global services live.
+        let first = fallback_region.unwrap_or("us-east-1");
+        base = base
+            .into_builder()
+            .region(Region::new(first.to_string()))
+            .build();
+    }
+    base
 }
 
 impl SdkApi {
@@ -130,29 +165,13 @@ impl SdkApi {
         timeouts: Timeouts,
         max_attempts: u32,
     ) -> SdkApi {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(RetryConfig::adaptive().with_max_attempts(max_attempts))
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(timeouts.connect)
-                    .read_timeout(timeouts.read)
-                    .operation_attempt_timeout(timeouts.attempt)
-                    .operation_timeout(timeouts.operation)
-                    .build(),
-            );
-        if let Some(p) = profile {
-            loader = loader.profile_name(p);
-        }
-        let mut base = loader.load().await;
-        if base.region().is_none() {
-            // IAM, STS and Organizations still need a region to sign with: the first audited
-            // one (its partition's endpoint), else us-east-1, where the global services live.
-            let first = regions.first().map_or("us-east-1", String::as_str);
-            base = base
-                .into_builder()
-                .region(Region::new(first.to_string()))
-                .build();
-        }
+        let mut base = base_config(
+            profile,
+            regions.first().map(String::as_str),
+            timeouts,
+            max_attempts,
+        )
+        .await;
         if let Some(role) = role_arn {
             let mut builder = aws_config::sts::AssumeRoleProvider::builder(role)
                 .session_name("ecrguard")
@@ -327,7 +346,7 @@ fn cause_chain(e: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
-fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
+pub(crate) fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
     e: &SdkError<E, HttpResponse>,
 ) -> ApiError {
     let code = e.code().map(str::to_string);

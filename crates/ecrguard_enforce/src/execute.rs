@@ -5,10 +5,10 @@
 //! `restore` puts back what an entry backed up.
 
 use crate::journal::{
-    Backup, Entry, ImageBackup, JOURNAL_VERSION, Journal, RepositoryBackup, Status,
+    Backup, Entry, ImageBackup, JOURNAL_VERSION, Journal, RepositoryBackup, Status, Written,
 };
 use crate::plan::{Action, Change};
-use ecrguard_aws::api::{ApiError, EcrWriteApi, RepositoryInfo, RepositorySpec};
+use ecrguard_aws::api::{ApiError, EcrWriteApi, JournalTableApi, RepositoryInfo, RepositorySpec};
 
 /// What happened to one action.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,13 +164,30 @@ pub struct ApplyOptions {
     pub allow_delete_with_images: bool,
 }
 
-fn write(journal: &Journal, entry: &Entry) -> Result<(), String> {
-    journal.write(entry).map_err(|e| {
-        format!(
-            "cannot write journal entry {}: {e}",
-            journal.path(&entry.id).display()
-        )
-    })
+/// Writes an entry (`new`: one that must not exist yet). `Ok(Some(_))` when another run got
+/// there first: what that run recorded, which this one leaves as it is.
+async fn save<T: JournalTableApi>(
+    journal: &Journal<T>,
+    entry: &Entry,
+    new: bool,
+) -> Result<Option<Outcome>, String> {
+    let written = if new {
+        journal.create(entry).await?
+    } else {
+        journal.update(entry).await?
+    };
+    if written == Written::Yes {
+        return Ok(None);
+    }
+    let stored = journal.load(&entry.id).await?;
+    Ok(Some(Outcome {
+        id: entry.id.clone(),
+        status: stored.as_ref().map_or(entry.status, |e| e.status),
+        message: format!(
+            "another run recorded this entry meanwhile ({}): its record kept",
+            stored.as_ref().map_or("gone", |e| e.status.as_str())
+        ),
+    }))
 }
 
 fn outcome(entry: &Entry) -> Outcome {
@@ -190,14 +207,14 @@ fn outcome(entry: &Entry) -> Outcome {
 ///
 /// # Errors
 /// Journal I/O.
-pub async fn apply<A: EcrWriteApi>(
+pub async fn apply<A: EcrWriteApi, T: JournalTableApi>(
     api: &A,
-    journal: &Journal,
+    journal: &Journal<T>,
     action: &Action,
     opts: ApplyOptions,
 ) -> Result<Outcome, String> {
     let mut id = action.id.clone();
-    let mut existing = journal.load(&id)?;
+    let mut existing = journal.load(&id).await?;
     let live = match read_live(api, action).await {
         Ok(l) => l,
         Err(e) => {
@@ -218,7 +235,7 @@ pub async fn apply<A: EcrWriteApi>(
     {
         n += 1;
         id = format!("{}-{n}", action.id);
-        existing = journal.load(&id)?;
+        existing = journal.load(&id).await?;
     }
     if let Some(e) = &existing {
         if e.status != Status::Pending {
@@ -246,7 +263,9 @@ pub async fn apply<A: EcrWriteApi>(
                     "interrupted, and the live state changed since: nothing done (backup kept)",
                 );
             }
-            write(journal, &e)?;
+            if let Some(lost) = save(journal, &e, false).await? {
+                return Ok(lost);
+            }
             return Ok(outcome(&e));
         }
         let mut e = Entry {
@@ -262,7 +281,9 @@ pub async fn apply<A: EcrWriteApi>(
             Status::SkippedDrift,
             "the live state changed since the plan: nothing done",
         );
-        write(journal, &e)?;
+        if let Some(lost) = save(journal, &e, true).await? {
+            return Ok(lost);
+        }
         return Ok(outcome(&e));
     }
     let Some(repo) = &live.repository else {
@@ -291,7 +312,10 @@ pub async fn apply<A: EcrWriteApi>(
                 history: Vec::new(),
             };
             e.record(opts.now, Status::Pending, "backup written");
-            write(journal, &e)?;
+            // Another run that wrote this entry first is the one that acts.
+            if let Some(lost) = save(journal, &e, true).await? {
+                return Ok(lost);
+            }
             e
         }
     };
@@ -309,7 +333,9 @@ pub async fn apply<A: EcrWriteApi>(
                     "holds {images} image(s); set `allow-delete-with-images = true` to delete it"
                 ),
             );
-            write(journal, &entry)?;
+            if let Some(lost) = save(journal, &entry, false).await? {
+                return Ok(lost);
+            }
             return Ok(outcome(&entry));
         }
     }
@@ -325,7 +351,9 @@ pub async fn apply<A: EcrWriteApi>(
             format!("{} failed: {e}", action.change.verb()),
         ),
     }
-    write(journal, &entry)?;
+    if let Some(lost) = save(journal, &entry, false).await? {
+        return Ok(lost);
+    }
     Ok(outcome(&entry))
 }
 
@@ -335,22 +363,21 @@ pub async fn apply<A: EcrWriteApi>(
 ///
 /// # Errors
 /// Journal I/O.
-pub async fn reconcile<A: EcrWriteApi>(
+pub async fn reconcile<A: EcrWriteApi, T: JournalTableApi>(
     api: &A,
-    journal: &Journal,
+    journal: &Journal<T>,
     planned: &[Action],
     now: i64,
 ) -> Result<Vec<Outcome>, String> {
     let mut out = Vec::new();
-    for mut e in journal.entries()? {
-        if e.status != Status::Pending || planned.iter().any(|a| a.id == e.id) {
+    for mut e in journal.pending().await? {
+        if planned.iter().any(|a| a.id == e.id) {
             continue;
         }
         match read_live(api, &e.action).await {
             Ok(live) if is_after(&e.action.change, &live) => {
                 e.record(now, Status::Applied, "change found in place after an interrupted run");
-                write(journal, &e)?;
-                out.push(outcome(&e));
+                out.push(save(journal, &e, false).await?.unwrap_or_else(|| outcome(&e)));
             }
             Ok(_) => out.push(Outcome {
                 id: e.id.clone(),
@@ -372,9 +399,9 @@ pub async fn reconcile<A: EcrWriteApi>(
 ///
 /// # Errors
 /// A call that failed, or an entry with nothing to restore.
-pub async fn restore<A: EcrWriteApi>(
+pub async fn restore<A: EcrWriteApi, T: JournalTableApi>(
     api: &A,
-    journal: &Journal,
+    journal: &Journal<T>,
     entry: &mut Entry,
     now: i64,
 ) -> Result<String, String> {
@@ -472,6 +499,11 @@ pub async fn restore<A: EcrWriteApi>(
         }
     };
     entry.record(now, Status::Restored, message.clone());
-    write(journal, entry)?;
+    if let Some(lost) = save(journal, entry, false).await? {
+        return Err(format!(
+            "{message}, but the entry could not be marked restored: {}",
+            lost.message
+        ));
+    }
     Ok(message)
 }

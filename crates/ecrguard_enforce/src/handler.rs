@@ -7,7 +7,7 @@ use crate::event::{EcrEvent, Scope};
 use crate::execute::{self, ApplyOptions, Outcome};
 use crate::journal::{Journal, Status};
 use crate::plan::{Plan, plan};
-use ecrguard_aws::api::EcrWriteApi;
+use ecrguard_aws::api::{EcrWriteApi, JournalTableApi};
 use ecrguard_aws::collect::{collect_registry, collect_repository};
 use ecrguard_model::EcrState;
 use ecrguard_rules::Finding;
@@ -30,26 +30,34 @@ pub struct EventReport {
 }
 
 /// How to handle.
-#[derive(Debug, Clone, Copy)]
-pub struct HandleOptions<'a> {
+#[derive(Debug)]
+pub struct HandleOptions<'a, T> {
     /// Seconds since the epoch.
     pub now: i64,
     /// Today, `YYYY-MM-DD`.
     pub today: &'a str,
     /// `Some` to apply, through this journal.
-    pub journal: Option<&'a Journal>,
+    pub journal: Option<&'a Journal<T>>,
     /// Whether destructive actions (deleting a repository) are confirmed.
     pub destructive_confirmed: bool,
 }
 
+// By hand: derived, they would ask the same of the journal's table client.
+impl<T> Clone for HandleOptions<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for HandleOptions<'_, T> {}
+
 /// Handles one recognised event with `api` (credentials of the event's account, client in its
 /// region); `judge` runs the rules on what was read.
-pub async fn handle_event<A: EcrWriteApi>(
+pub async fn handle_event<A: EcrWriteApi, T: JournalTableApi>(
     api: &A,
     event: &EcrEvent,
     judge: &Judge<'_>,
     cfg: &EnforceConfig,
-    opts: HandleOptions<'_>,
+    opts: HandleOptions<'_, T>,
 ) -> EventReport {
     let mut report = EventReport::default();
     let audit = match &event.scope {

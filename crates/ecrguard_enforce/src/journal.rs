@@ -7,7 +7,7 @@
 //! A backup, once written, is never overwritten.
 
 use crate::plan::Action;
-use ecrguard_aws::api::{ImageRef, RepositoryInfo};
+use ecrguard_aws::api::{ImageRef, JournalItem, JournalTableApi, RepositoryInfo};
 use serde::{Deserialize, Serialize};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -158,20 +158,238 @@ impl Entry {
     }
 }
 
-/// A journal directory.
+/// Where a journal lives: a directory of files, or a DynamoDB table (`dynamodb://TABLE`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JournalLocation {
+    /// A directory, one file per entry.
+    Dir(PathBuf),
+    /// A DynamoDB table of the caller's own account and region.
+    Table(String),
+}
+
+impl JournalLocation {
+    /// `dynamodb://TABLE` names a table; anything else is a directory.
+    ///
+    /// # Errors
+    /// A `dynamodb://` location whose table name DynamoDB would refuse.
+    pub fn parse(text: &str) -> Result<JournalLocation, String> {
+        match text.strip_prefix("dynamodb://") {
+            Some(table) if is_table_name(table) => Ok(JournalLocation::Table(table.to_string())),
+            Some(table) => Err(format!(
+                "`{}` is not a DynamoDB table name (3 to 255 letters, digits, `_`, `-`, `.`)",
+                table.escape_debug()
+            )),
+            None => Ok(JournalLocation::Dir(PathBuf::from(text))),
+        }
+    }
+}
+
+/// Whether DynamoDB accepts `name` as a table name.
+#[must_use]
+pub fn is_table_name(name: &str) -> bool {
+    (3..=255).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+/// A journal: where every action's backup is written before the action, and its outcome after.
+/// Both stores give the same guarantees: a new entry is written only where none is (a backup,
+/// once written, is never overwritten, even by a concurrent run), a write is whole or not at
+/// all, and an entry is checked against its key when read (its writer may be anyone who can
+/// write the store).
+pub enum Journal<T> {
+    /// Files in a directory.
+    Dir(JournalDir),
+    /// Items of a DynamoDB table.
+    Table(JournalTable<T>),
+}
+
+impl<T> std::fmt::Debug for Journal<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Journal::Dir(d) => write!(f, "Journal::Dir({})", d.dir().display()),
+            Journal::Table(t) => write!(f, "Journal::Table({})", t.table),
+        }
+    }
+}
+
+/// A journal table and the client that reaches it.
+pub struct JournalTable<T> {
+    /// The DynamoDB calls.
+    pub api: T,
+    /// The table's name.
+    pub table: String,
+}
+
+/// What a conditional write found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// Written.
+    Yes,
+    /// Not written: another run got there first (a new entry's id was taken, or a later
+    /// state of the entry was already stored).
+    Lost,
+}
+
+impl<T: JournalTableApi> Journal<T> {
+    /// Where an entry is, for people: its file, or `dynamodb://TABLE/ID`.
+    #[must_use]
+    pub fn locate(&self, id: &str) -> String {
+        match self {
+            Journal::Dir(d) => d.path(id).display().to_string(),
+            Journal::Table(t) => format!("dynamodb://{}/{id}", t.table),
+        }
+    }
+
+    /// The journal, for people.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        match self {
+            Journal::Dir(d) => d.dir().display().to_string(),
+            Journal::Table(t) => format!("dynamodb://{}", t.table),
+        }
+    }
+
+    /// Reads an entry by id, checked ([`check_entry_named`]).
+    ///
+    /// # Errors
+    /// When it cannot be read, or is not a consistent journal entry of this version.
+    pub async fn load(&self, id: &str) -> Result<Option<Entry>, String> {
+        match self {
+            Journal::Dir(d) => d.load(id),
+            Journal::Table(t) => {
+                let shown = self.locate(id);
+                let item = t
+                    .api
+                    .get_journal_item(id)
+                    .await
+                    .map_err(|e| format!("{shown}: {e}"))?;
+                item.map(|item| entry_of_item(&shown, id, &item))
+                    .transpose()
+            }
+        }
+    }
+
+    /// The entries left pending (an interrupted run), checked.
+    ///
+    /// # Errors
+    /// The first unreadable entry (a journal is never silently partial).
+    pub async fn pending(&self) -> Result<Vec<Entry>, String> {
+        match self {
+            Journal::Dir(d) => Ok(d
+                .entries()?
+                .into_iter()
+                .filter(|e| e.status == Status::Pending)
+                .collect()),
+            Journal::Table(t) => {
+                let items = t
+                    .api
+                    .journal_items_with_status(Status::Pending.as_str())
+                    .await
+                    .map_err(|e| format!("{}: {e}", self.describe()))?;
+                let mut entries = items
+                    .iter()
+                    .map(|item| entry_of_item(&self.locate(&item.id), &item.id, item))
+                    .collect::<Result<Vec<_>, _>>()?;
+                entries.sort_by(|a, b| a.id.cmp(&b.id));
+                Ok(entries)
+            }
+        }
+    }
+
+    /// Writes a new entry, only where none is.
+    ///
+    /// # Errors
+    /// A failed write (nothing may change without its backup).
+    pub async fn create(&self, entry: &Entry) -> Result<Written, String> {
+        let fail = |e: &dyn std::fmt::Display| {
+            format!("cannot write journal entry {}: {e}", self.locate(&entry.id))
+        };
+        match self {
+            Journal::Dir(d) => d.create(entry).map_err(|e| fail(&e)),
+            Journal::Table(t) => {
+                let item = item_of_entry(entry).map_err(|e| fail(&e))?;
+                match t.api.put_new_journal_item(&item).await {
+                    Ok(true) => Ok(Written::Yes),
+                    Ok(false) => Ok(Written::Lost),
+                    Err(e) => Err(fail(&e)),
+                }
+            }
+        }
+    }
+
+    /// Writes a later state of an entry already written.
+    ///
+    /// # Errors
+    /// A failed write.
+    pub async fn update(&self, entry: &Entry) -> Result<Written, String> {
+        let fail = |e: &dyn std::fmt::Display| {
+            format!("cannot write journal entry {}: {e}", self.locate(&entry.id))
+        };
+        match self {
+            Journal::Dir(d) => d.write(entry).map(|()| Written::Yes).map_err(|e| fail(&e)),
+            Journal::Table(t) => {
+                let item = item_of_entry(entry).map_err(|e| fail(&e))?;
+                match t.api.replace_journal_item(&item).await {
+                    Ok(true) => Ok(Written::Yes),
+                    Ok(false) => Ok(Written::Lost),
+                    Err(e) => Err(fail(&e)),
+                }
+            }
+        }
+    }
+}
+
+/// Largest entry an item holds: DynamoDB's item limit is 400 KB, attribute names included.
+pub const MAX_ITEM_ENTRY_BYTES: usize = 390 * 1024;
+
+fn item_of_entry(entry: &Entry) -> Result<JournalItem, String> {
+    if !is_entry_id(&entry.id) {
+        return Err(format!(
+            "entry id `{}` cannot name a journal item",
+            entry.id.escape_debug()
+        ));
+    }
+    let body = serde_json::to_string(entry).map_err(|e| e.to_string())?;
+    if body.len() > MAX_ITEM_ENTRY_BYTES {
+        return Err(format!(
+            "the entry is {} bytes, more than a DynamoDB item holds ({MAX_ITEM_ENTRY_BYTES}); \
+             nothing changed",
+            body.len()
+        ));
+    }
+    Ok(JournalItem {
+        id: entry.id.clone(),
+        revision: entry.history.len() as u64,
+        status: entry.status.as_str().to_string(),
+        body,
+    })
+}
+
+fn entry_of_item(shown: &str, key: &str, item: &JournalItem) -> Result<Entry, String> {
+    if item.id != key {
+        return Err(format!("{shown}: the item's id is not its key; refused"));
+    }
+    let entry = parse_entry(shown, &item.body)?;
+    check_entry_named(shown, key, &entry)?;
+    Ok(entry)
+}
+
+/// A journal directory: one JSON file per entry.
 #[derive(Debug, Clone)]
-pub struct Journal {
+pub struct JournalDir {
     dir: PathBuf,
 }
 
-impl Journal {
+impl JournalDir {
     /// Opens (creating) the directory.
     ///
     /// # Errors
     /// When the directory cannot be created.
-    pub fn open(dir: &Path) -> std::io::Result<Journal> {
+    pub fn open(dir: &Path) -> std::io::Result<JournalDir> {
         std::fs::create_dir_all(dir)?;
-        Ok(Journal {
+        Ok(JournalDir {
             dir: dir.to_path_buf(),
         })
     }
@@ -200,10 +418,11 @@ impl Journal {
         self.dir.join(format!("{safe}.json"))
     }
 
-    /// Reads an entry by id.
+    /// Reads an entry by id, checked.
     ///
     /// # Errors
-    /// When the file exists but cannot be read or is not a journal entry of this version.
+    /// When the file exists but cannot be read or is not a consistent journal entry of this
+    /// version.
     pub fn load(&self, id: &str) -> Result<Option<Entry>, String> {
         let path = self.path(id);
         match ecrguard_walk::input::read_text(
@@ -211,13 +430,17 @@ impl Journal {
             MAX_ENTRY_BYTES,
             ecrguard_walk::input::Kinds::Regular,
         ) {
-            Ok(text) => read_entry(&path, &text).map(Some),
+            Ok(text) => {
+                let entry = read_entry(&path, &text)?;
+                check_entry(&path, &entry)?;
+                Ok(Some(entry))
+            }
             Err(ecrguard_walk::input::ReadError::NotFound) => Ok(None),
             Err(e) => Err(format!("{}: {e}", path.display())),
         }
     }
 
-    /// Every entry, by file name.
+    /// Every entry, by file name, checked.
     ///
     /// # Errors
     /// The first unreadable entry (a journal is never silently partial).
@@ -226,46 +449,67 @@ impl Journal {
             .map_err(|e| format!("{}: {e}", self.dir.display()))?
             .filter_map(Result::ok)
             .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .filter(|p| {
+                p.extension().is_some_and(|x| x == "json")
+                    && !p
+                        .file_name()
+                        .is_some_and(|n| n.as_encoded_bytes().starts_with(b"."))
+            })
             .collect();
         files.sort();
-        files
-            .iter()
-            .map(|p| {
-                let text = ecrguard_walk::input::read_text(
-                    p,
-                    MAX_ENTRY_BYTES,
-                    ecrguard_walk::input::Kinds::Regular,
-                )
-                .map_err(|e| format!("{}: {e}", p.display()))?;
-                read_entry(p, &text)
-            })
-            .collect()
+        files.iter().map(|p| load_entry_file(p)).collect()
     }
 
-    /// Writes an entry atomically and durably.
+    /// Writes a new entry, only where none is: the file is written whole beside it, then
+    /// linked into place, which fails when the entry exists.
+    ///
+    /// # Errors
+    /// Any I/O failure.
+    pub fn create(&self, entry: &Entry) -> std::io::Result<Written> {
+        let (path, tmp) = self.stage(entry)?;
+        let linked = std::fs::hard_link(&tmp, &path);
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => {
+                std::fs::File::open(&self.dir)?.sync_all()?;
+                Ok(Written::Yes)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(Written::Lost),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Writes an entry atomically and durably, over its previous state.
     ///
     /// # Errors
     /// Any I/O failure (the previous version of the entry, if any, is left intact).
     pub fn write(&self, entry: &Entry) -> std::io::Result<()> {
+        let (path, tmp) = self.stage(entry)?;
+        std::fs::rename(&tmp, &path)?;
+        // The rename itself must reach the disk.
+        std::fs::File::open(&self.dir)?.sync_all()
+    }
+
+    /// The entry written and flushed to a temporary file beside its own.
+    fn stage(&self, entry: &Entry) -> std::io::Result<(PathBuf, PathBuf)> {
         if !is_entry_id(&entry.id) {
             return Err(std::io::Error::other(format!(
                 "entry id `{}` cannot name a journal file",
                 entry.id.escape_debug()
             )));
         }
+        static STAGED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = STAGED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let path = self.path(&entry.id);
-        let tmp = self.dir.join(format!(".{}.json.tmp", entry.id));
+        let tmp = self
+            .dir
+            .join(format!(".{}.{}-{n}.tmp", entry.id, std::process::id()));
         let mut text = serde_json::to_string_pretty(entry).map_err(std::io::Error::other)?;
         text.push('\n');
-        {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(text.as_bytes())?;
-            f.sync_all()?;
-        }
-        std::fs::rename(&tmp, &path)?;
-        // The rename itself must reach the disk.
-        std::fs::File::open(&self.dir)?.sync_all()
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        Ok((path, tmp))
     }
 }
 
@@ -292,20 +536,30 @@ pub fn is_entry_id(id: &str) -> bool {
 /// # Errors
 /// What does not agree.
 pub fn check_entry(path: &Path, entry: &Entry) -> Result<(), String> {
-    let shown = path.display();
+    let stem = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_suffix(".json"))
+        .unwrap_or_default();
+    check_entry_named(&path.display().to_string(), stem, entry)
+        .map_err(|e| e.replace("is not its key", "is not the file's name"))
+}
+
+/// Checks that an entry is what its key (a file's name, an item's id) says it is, and that its
+/// target's ARN names exactly its repository, account and region.
+///
+/// # Errors
+/// What does not agree.
+pub fn check_entry_named(shown: &str, key: &str, entry: &Entry) -> Result<(), String> {
     if !is_entry_id(&entry.id) {
         return Err(format!(
             "{shown}: entry id `{}` is not an entry id",
             entry.id.escape_debug()
         ));
     }
-    let stem = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .and_then(|n| n.strip_suffix(".json"));
-    if stem != Some(entry.id.as_str()) {
+    if key != entry.id {
         return Err(format!(
-            "{shown}: entry id `{}` is not the file's name; refused",
+            "{shown}: entry id `{}` is not its key; refused",
             entry.id.escape_debug()
         ));
     }
@@ -374,17 +628,24 @@ pub fn load_entry_file(path: &Path) -> Result<Entry, String> {
 /// # Errors
 /// When it is not an entry of a version this build reads.
 pub fn read_entry(path: &Path, text: &str) -> Result<Entry, String> {
+    parse_entry(&path.display().to_string(), text)
+}
+
+/// Parses an entry's JSON, checking its version; `shown` names where it came from.
+///
+/// # Errors
+/// When it is not an entry of a version this build reads.
+pub fn parse_entry(shown: &str, text: &str) -> Result<Entry, String> {
     let version = serde_json::from_str::<serde_json::Value>(text)
-        .map_err(|e| format!("{}: not JSON: {e}", path.display()))?
+        .map_err(|e| format!("{shown}: not JSON: {e}"))?
         .get("version")
         .and_then(serde_json::Value::as_u64);
     if version != Some(u64::from(JOURNAL_VERSION)) {
         return Err(format!(
-            "{}: journal version {version:?}, this ecrguard reads {JOURNAL_VERSION}",
-            path.display()
+            "{shown}: journal version {version:?}, this ecrguard reads {JOURNAL_VERSION}"
         ));
     }
-    serde_json::from_str(text).map_err(|e| format!("{}: not a journal entry: {e}", path.display()))
+    serde_json::from_str(text).map_err(|e| format!("{shown}: not a journal entry: {e}"))
 }
 
 #[cfg(test)]
@@ -480,7 +741,7 @@ mod entry_checks {
     #[test]
     fn a_journal_never_writes_outside_its_directory() {
         let dir = std::env::temp_dir().join(format!("ecrguard-journal-ids-{}", std::process::id()));
-        let journal = Journal::open(&dir).unwrap();
+        let journal = JournalDir::open(&dir).unwrap();
         assert!(journal.path("../../x").starts_with(&dir));
         let arn = "arn:aws:ecr:us-east-1:111111111111:repository/victim";
         let mut entry: Entry = serde_json::from_str(&entry_json(

@@ -1,12 +1,19 @@
 //! The journal's crash-safety rules with an in-memory ECR (the same rules run against moto,
-//! with a real kill, in the binary's tests): every state an interrupted run can leave.
+//! with a real kill, in the binary's tests): every state an interrupted run can leave, in
+//! both stores: a directory, and a table that keeps DynamoDB's conditional-write rules (the
+//! SDK's own table client runs against moto's DynamoDB in the binary's tests).
 
-use ecrguard_aws::api::{ApiError, EcrApi, EcrWriteApi, ImageRef, RepositoryInfo, RepositorySpec};
+use ecrguard_aws::api::{
+    ApiError, EcrApi, EcrWriteApi, ImageRef, JournalItem, JournalTableApi, RepositoryInfo,
+    RepositorySpec,
+};
 use ecrguard_enforce::execute::{ApplyOptions, apply, reconcile};
 use ecrguard_enforce::journal::{
-    Backup, Entry, JOURNAL_VERSION, Journal, RepositoryBackup, Status, read_entry,
+    Backup, Entry, JOURNAL_VERSION, Journal, JournalDir, JournalTable, RepositoryBackup, Status,
+    Written, read_entry,
 };
 use ecrguard_enforce::plan::{Action, Change, Target};
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 const BEFORE: &str = r#"{"Statement":[{"Sid":"Public","Effect":"Allow","Principal":"*","Action":"ecr:*"},{"Sid":"Ci","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::1:role/ci"},"Action":"ecr:PutImage"}]}"#;
@@ -133,8 +140,56 @@ fn action() -> Action {
     }
 }
 
+/// A table with DynamoDB's conditional-write rules: a new item only where none is, a
+/// replacement only over a lower revision. `rival`, when set, is written by "another run"
+/// just before this one's first new item.
+#[derive(Default)]
+struct MemoryTable {
+    items: Mutex<BTreeMap<String, JournalItem>>,
+    rival: Mutex<Option<JournalItem>>,
+}
+
+impl JournalTableApi for MemoryTable {
+    async fn get_journal_item(&self, id: &str) -> Result<Option<JournalItem>, ApiError> {
+        Ok(self.items.lock().unwrap().get(id).cloned())
+    }
+    async fn put_new_journal_item(&self, item: &JournalItem) -> Result<bool, ApiError> {
+        let mut items = self.items.lock().unwrap();
+        if let Some(rival) = self.rival.lock().unwrap().take() {
+            items.insert(rival.id.clone(), rival);
+        }
+        if items.contains_key(&item.id) {
+            return Ok(false);
+        }
+        items.insert(item.id.clone(), item.clone());
+        Ok(true)
+    }
+    async fn replace_journal_item(&self, item: &JournalItem) -> Result<bool, ApiError> {
+        let mut items = self.items.lock().unwrap();
+        match items.get(&item.id) {
+            Some(old) if old.revision < item.revision => {
+                items.insert(item.id.clone(), item.clone());
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+    async fn journal_items_with_status(&self, status: &str) -> Result<Vec<JournalItem>, ApiError> {
+        Ok(self
+            .items
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|i| i.status == status)
+            .cloned()
+            .collect())
+    }
+}
+
+type TestJournal = Journal<MemoryTable>;
+
 /// A pending entry as a run killed right after writing its backup leaves it.
-fn pending(journal: &Journal, backup_text: &str) {
+fn pending_entry(backup_text: &str) -> Entry {
     let mut e = Entry {
         version: JOURNAL_VERSION,
         id: "a1".into(),
@@ -150,13 +205,33 @@ fn pending(journal: &Journal, backup_text: &str) {
         history: Vec::new(),
     };
     e.record(1, Status::Pending, "backup written");
-    journal.write(&e).unwrap();
+    e
 }
 
-fn journal(name: &str) -> Journal {
-    let dir = std::env::temp_dir().join(format!("ecrguard-exec-{name}-{}", std::process::id()));
+async fn pending(journal: &TestJournal, backup_text: &str) {
+    assert_eq!(
+        journal.create(&pending_entry(backup_text)).await.unwrap(),
+        Written::Yes
+    );
+}
+
+fn journal_dir(name: &str) -> JournalDir {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("ecrguard-exec-{name}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    Journal::open(&dir).unwrap()
+    JournalDir::open(&dir).unwrap()
+}
+
+/// The same journal rules hold in both stores.
+fn stores(name: &str) -> [TestJournal; 2] {
+    [
+        Journal::Dir(journal_dir(name)),
+        Journal::Table(JournalTable {
+            api: MemoryTable::default(),
+            table: "ecrguard-journal".into(),
+        }),
+    ]
 }
 
 fn ecr(policy: &str) -> Ecr {
@@ -173,72 +248,77 @@ const OPTS: ApplyOptions = ApplyOptions {
 
 #[tokio::test]
 async fn a_fresh_apply_backs_up_first_then_acts_once() {
-    let j = journal("fresh");
-    let api = ecr(BEFORE);
-    let o = apply(&api, &j, &action(), OPTS).await.unwrap();
-    assert_eq!(o.status, Status::Applied);
-    let e = j.load("a1").unwrap().unwrap();
-    assert_eq!(e.backup.unwrap().policy_text.as_deref(), Some(BEFORE));
-    assert_eq!(
-        e.history.iter().map(|h| h.status).collect::<Vec<_>>(),
-        [Status::Pending, Status::Applied]
-    );
-    // Again: the state is the action's result, so nothing is sent twice.
-    let o = apply(&api, &j, &action(), OPTS).await.unwrap();
-    assert_eq!(o.status, Status::Applied);
-    assert_eq!(*api.writes.lock().unwrap(), 1);
+    for j in stores("fresh") {
+        let api = ecr(BEFORE);
+        let o = apply(&api, &j, &action(), OPTS).await.unwrap();
+        assert_eq!(o.status, Status::Applied);
+        let e = j.load("a1").await.unwrap().unwrap();
+        assert_eq!(e.backup.unwrap().policy_text.as_deref(), Some(BEFORE));
+        assert_eq!(
+            e.history.iter().map(|h| h.status).collect::<Vec<_>>(),
+            [Status::Pending, Status::Applied]
+        );
+        // Again: the state is the action's result, so nothing is sent twice.
+        let o = apply(&api, &j, &action(), OPTS).await.unwrap();
+        assert_eq!(o.status, Status::Applied);
+        assert_eq!(*api.writes.lock().unwrap(), 1, "{j:?}");
+    }
 }
 
 #[tokio::test]
 async fn killed_after_the_backup_acts_with_the_backup_it_has() {
-    let j = journal("before");
-    pending(&j, "the backup the first run wrote");
-    let api = ecr(BEFORE);
-    let o = apply(&api, &j, &action(), OPTS).await.unwrap();
-    assert_eq!(o.status, Status::Applied);
-    let e = j.load("a1").unwrap().unwrap();
-    assert_eq!(
-        e.backup.unwrap().policy_text.as_deref(),
-        Some("the backup the first run wrote"),
-        "never replaced"
-    );
-    assert_eq!(*api.writes.lock().unwrap(), 1);
+    for j in stores("before") {
+        pending(&j, "the backup the first run wrote").await;
+        let api = ecr(BEFORE);
+        let o = apply(&api, &j, &action(), OPTS).await.unwrap();
+        assert_eq!(o.status, Status::Applied);
+        let e = j.load("a1").await.unwrap().unwrap();
+        assert_eq!(
+            e.backup.unwrap().policy_text.as_deref(),
+            Some("the backup the first run wrote"),
+            "never replaced"
+        );
+        assert_eq!(*api.writes.lock().unwrap(), 1);
+    }
 }
 
 #[tokio::test]
 async fn killed_after_acting_is_recognised_not_redone() {
-    let j = journal("after");
-    pending(&j, BEFORE);
-    let api = ecr(AFTER);
-    // The plan no longer has it (the state is fixed): reconcile settles the entry.
-    let settled = reconcile(&api, &j, &[], 3).await.unwrap();
-    assert_eq!(settled.len(), 1);
-    assert_eq!(settled[0].status, Status::Applied);
-    assert_eq!(j.load("a1").unwrap().unwrap().status, Status::Applied);
-    assert_eq!(*api.writes.lock().unwrap(), 0, "nothing sent again");
+    for j in stores("after") {
+        pending(&j, BEFORE).await;
+        let api = ecr(AFTER);
+        // The plan no longer has it (the state is fixed): reconcile settles the entry.
+        let settled = reconcile(&api, &j, &[], 3).await.unwrap();
+        assert_eq!(settled.len(), 1);
+        assert_eq!(settled[0].status, Status::Applied);
+        assert_eq!(j.load("a1").await.unwrap().unwrap().status, Status::Applied);
+        assert_eq!(*api.writes.lock().unwrap(), 0, "nothing sent again");
+    }
 }
 
 #[tokio::test]
 async fn killed_then_changed_by_someone_else_keeps_the_backup() {
-    let j = journal("drift");
-    pending(&j, BEFORE);
-    let api =
-        ecr(r#"{"Statement":[{"Sid":"Other","Effect":"Deny","Principal":"*","Action":"ecr:*"}]}"#);
-    let o = apply(&api, &j, &action(), OPTS).await.unwrap();
-    assert_eq!(o.status, Status::SkippedDrift);
-    let e = j.load("a1").unwrap().unwrap();
-    assert_eq!(
-        e.backup.unwrap().policy_text.as_deref(),
-        Some(BEFORE),
-        "backup kept"
-    );
-    assert_eq!(*api.writes.lock().unwrap(), 0);
+    for j in stores("drift") {
+        pending(&j, BEFORE).await;
+        let api = ecr(
+            r#"{"Statement":[{"Sid":"Other","Effect":"Deny","Principal":"*","Action":"ecr:*"}]}"#,
+        );
+        let o = apply(&api, &j, &action(), OPTS).await.unwrap();
+        assert_eq!(o.status, Status::SkippedDrift);
+        let e = j.load("a1").await.unwrap().unwrap();
+        assert_eq!(
+            e.backup.unwrap().policy_text.as_deref(),
+            Some(BEFORE),
+            "backup kept"
+        );
+        assert_eq!(*api.writes.lock().unwrap(), 0);
+    }
 }
 
 #[test]
 fn entries_are_versioned_and_writes_leave_no_temporary_file() {
-    let j = journal("format");
-    pending(&j, BEFORE);
+    let j = journal_dir("format");
+    assert_eq!(j.create(&pending_entry(BEFORE)).unwrap(), Written::Yes);
     let names: Vec<String> = std::fs::read_dir(j.dir())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -257,4 +337,88 @@ fn entries_are_versioned_and_writes_leave_no_temporary_file() {
             .unwrap_err()
             .contains("not JSON")
     );
+}
+
+#[tokio::test]
+async fn a_backup_once_written_is_never_overwritten() {
+    for j in stores("no-overwrite") {
+        pending(&j, "first").await;
+        // A second new entry of the same id loses, whoever writes it.
+        assert_eq!(
+            j.create(&pending_entry("second")).await.unwrap(),
+            Written::Lost,
+            "{j:?}"
+        );
+        let stored = j.load("a1").await.unwrap().unwrap();
+        assert_eq!(stored.backup.unwrap().policy_text.as_deref(), Some("first"));
+    }
+}
+
+#[tokio::test]
+async fn a_run_that_loses_the_race_for_an_entry_does_not_act() {
+    let table = MemoryTable::default();
+    let mut rival = pending_entry("the rival's backup");
+    rival.record(1, Status::Applied, "done by the rival");
+    *table.rival.lock().unwrap() = Some(JournalItem {
+        id: "a1".into(),
+        revision: rival.history.len() as u64,
+        status: "applied".into(),
+        body: serde_json::to_string(&rival).unwrap(),
+    });
+    let j = Journal::Table(JournalTable {
+        api: table,
+        table: "t".into(),
+    });
+    let api = ecr(BEFORE);
+    let o = apply(&api, &j, &action(), OPTS).await.unwrap();
+    assert_eq!(o.status, Status::Applied, "{}", o.message);
+    assert!(o.message.contains("another run"), "{}", o.message);
+    assert_eq!(
+        *api.writes.lock().unwrap(),
+        0,
+        "the rival acts, not this run"
+    );
+    let stored = j.load("a1").await.unwrap().unwrap();
+    assert_eq!(
+        stored.backup.unwrap().policy_text.as_deref(),
+        Some("the rival's backup")
+    );
+}
+
+#[tokio::test]
+async fn an_older_state_never_replaces_a_newer_one_in_a_table() {
+    let [_, j] = stores("older");
+    let mut e = pending_entry(BEFORE);
+    assert_eq!(j.create(&e).await.unwrap(), Written::Yes);
+    let stale = e.clone();
+    e.record(2, Status::Applied, "done");
+    assert_eq!(j.update(&e).await.unwrap(), Written::Yes);
+    assert_eq!(j.update(&stale).await.unwrap(), Written::Lost);
+    assert_eq!(j.load("a1").await.unwrap().unwrap().status, Status::Applied);
+}
+
+#[tokio::test]
+async fn table_items_are_checked_against_their_key() {
+    let [_, j] = stores("hostile");
+    let Journal::Table(t) = &j else {
+        unreachable!()
+    };
+    let mut e = pending_entry(BEFORE);
+    e.id = "other".into();
+    t.api.items.lock().unwrap().insert(
+        "a1".into(),
+        JournalItem {
+            id: "a1".into(),
+            revision: 1,
+            status: "pending".into(),
+            body: serde_json::to_string(&e).unwrap(),
+        },
+    );
+    let err = j.load("a1").await.unwrap_err();
+    assert!(err.contains("dynamodb://ecrguard-journal/a1"), "{err}");
+    assert!(err.contains("not its key"), "{err}");
+    // Reconciling never acts on what a hostile item says.
+    let api = ecr(BEFORE);
+    assert!(reconcile(&api, &j, &[], 3).await.is_err());
+    assert_eq!(*api.writes.lock().unwrap(), 0);
 }

@@ -3,26 +3,61 @@
 
 use crate::ExitStatus;
 use crate::args::{ActArgs, ScanFormat};
+use ecrguard_aws::api::JournalTableApi as _;
+use ecrguard_aws::journal_table::SdkJournalTable;
 use ecrguard_aws::sdk::SdkApi;
 use ecrguard_enforce::execute::{self, ApplyOptions, Outcome};
-use ecrguard_enforce::journal::{Journal, Status};
+use ecrguard_enforce::journal::{JournalDir, JournalLocation, JournalTable, Status};
 use ecrguard_enforce::{EnforceConfig, Plan};
 use serde_json::json;
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write as _};
 
+/// The journal as the binary opens it: a directory, or a DynamoDB table through the SDK.
+pub(crate) type Journal = ecrguard_enforce::journal::Journal<SdkJournalTable>;
+
 /// What acting needs, validated before anything is read: the journal (opened only with
 /// `--apply`) and the clock (the `[enforce]` table is the run's, checked with the rest of the
 /// config).
-pub(crate) fn prepare(act: &ActArgs) -> anyhow::Result<(Option<Journal>, i64)> {
-    let journal = if act.apply {
-        Some(Journal::open(&act.journal).map_err(|e| {
-            anyhow::anyhow!("cannot open the journal `{}`: {e}", act.journal.display())
-        })?)
-    } else {
-        None
+pub(crate) async fn prepare(
+    act: &ActArgs,
+    profile: Option<&str>,
+) -> anyhow::Result<(Option<Journal>, i64)> {
+    let now = now(act.now.as_deref())?;
+    if !act.apply {
+        return Ok((None, now));
+    }
+    Ok((Some(open_journal(&act.journal, profile).await?), now))
+}
+
+/// Opens a journal (`dynamodb://TABLE` or a directory). A table is read once here, so that a
+/// table that is missing or not readable stops the run before anything is read or changed.
+pub(crate) async fn open_journal(location: &str, profile: Option<&str>) -> anyhow::Result<Journal> {
+    let cannot = |e: &dyn std::fmt::Display| {
+        anyhow::anyhow!("cannot open the journal `{}`: {e}", super::shown(location))
     };
-    Ok((journal, now(act.now.as_deref())?))
+    match JournalLocation::parse(location).map_err(|e| cannot(&e))? {
+        JournalLocation::Dir(dir) => Ok(Journal::Dir(
+            JournalDir::open(&dir).map_err(|e| cannot(&e))?,
+        )),
+        JournalLocation::Table(table) => {
+            let api = SdkJournalTable::connect(
+                profile,
+                &table,
+                ecrguard_aws::sdk::Timeouts {
+                    connect: std::time::Duration::from_secs(5),
+                    read: std::time::Duration::from_secs(20),
+                    attempt: std::time::Duration::from_secs(25),
+                    operation: std::time::Duration::from_secs(60),
+                },
+            )
+            .await;
+            api.get_journal_item("ecrguard-journal-check")
+                .await
+                .map_err(|e| cannot(&e))?;
+            Ok(Journal::Table(JournalTable { api, table }))
+        }
+    }
 }
 
 /// Seconds since the epoch: `--now` (RFC 3339 `YYYY-MM-DDTHH:MM:SSZ` or seconds), else the
@@ -133,7 +168,7 @@ pub(crate) fn outcomes_text(outcomes: &[Outcome], journal: &Journal) -> String {
             "  {}: {} ({})",
             o.status.as_str(),
             o.message,
-            journal.path(&o.id).display()
+            journal.locate(&o.id)
         );
     }
     out
@@ -280,10 +315,7 @@ pub(crate) fn emit(
         ScanFormat::Text => {
             let mut t = plan_text(plan, apply);
             if let Some(journal) = journal {
-                t.push_str(&format!(
-                    "outcomes (journal {}):\n",
-                    journal.dir().display()
-                ));
+                t.push_str(&format!("outcomes (journal {}):\n", journal.describe()));
                 t.push_str(&outcomes_text(outcomes, journal));
             }
             for e in errors {

@@ -6,10 +6,11 @@
 use crate::ExitStatus;
 use crate::args::{HandleEventArgs, ScanFormat};
 use crate::commands::act;
+use crate::commands::act::Journal;
 use ecrguard_aws::sdk::{SdkApi, Timeouts};
 use ecrguard_enforce::event::parse_input;
 use ecrguard_enforce::handler::{HandleOptions, handle_event};
-use ecrguard_enforce::journal::{Journal, Status};
+use ecrguard_enforce::journal::Status;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -40,10 +41,10 @@ pub(crate) fn run(args: &HandleEventArgs) -> anyhow::Result<ExitStatus> {
         &crate::commands::trust_flags(&args.trust),
         ecrguard_rules::SourceKind::Aws,
     )?;
-    let (journal, now) = act::prepare(&args.act)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let (journal, now) = runtime.block_on(act::prepare(&args.act, args.profile.as_deref()))?;
     // Flags over the environment the Lambda handler reads too.
     let env = MemberSettings::from_env();
     let mut allowed = args.allowed_accounts.clone();
@@ -128,16 +129,7 @@ pub(crate) async fn members(s: &MemberSettings) -> anyhow::Result<Option<Members
     let Some(role) = &s.role else {
         return Ok(None);
     };
-    if role.is_empty()
-        || !role
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-/".contains(c))
-    {
-        anyhow::bail!(
-            "--member-role `{}` is not a role name",
-            crate::commands::shown(role)
-        );
-    }
+    check_role_name(role)?;
     for a in &s.allowed {
         ecrguard_engine::config::check_account(a)
             .map_err(|m| anyhow::anyhow!("--allowed-account: {m}"))?;
@@ -165,8 +157,24 @@ pub(crate) async fn members(s: &MemberSettings) -> anyhow::Result<Option<Members
     }))
 }
 
+/// Refuses what IAM would not take as a role name (with its path).
+pub(crate) fn check_role_name(role: &str) -> anyhow::Result<()> {
+    if role.is_empty()
+        || role.len() > 512
+        || !role
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-/".contains(c))
+    {
+        anyhow::bail!(
+            "--member-role `{}` is not a role name",
+            crate::commands::shown(role)
+        );
+    }
+    Ok(())
+}
+
 /// The partition of a region, for role ARNs.
-fn partition(region: &str) -> &'static str {
+pub(crate) fn partition(region: &str) -> &'static str {
     if region.starts_with("cn-") {
         "aws-cn"
     } else if region.starts_with("us-gov-") {

@@ -7,6 +7,10 @@
 #   bash scripts/package-lambda.sh --check    only say which architectures can be built, and why not
 #   ECRGUARD_PACKAGE_BINARY=path bash scripts/package-lambda.sh x86_64
 #                                             zip an existing binary (no build)
+#   bash scripts/package-lambda.sh --config ecrguard.toml
+#                                             also zip the config the function runs with (it
+#                                             reads `ecrguard.toml` in its working directory,
+#                                             /var/task): without one it only reports
 #
 # What it needs: cargo; for each architecture its target (`rustup target add <triple>`) and,
 # when it is not the machine's own, a linker for it (Debian: gcc-aarch64-linux-gnu or
@@ -16,12 +20,17 @@ cd "$(dirname "$0")/.."
 
 check_only=false
 wanted=()
-for a in "$@"; do
-  case "$a" in
+config=""
+while [ $# -gt 0 ]; do
+  case "$1" in
     --check) check_only=true ;;
-    x86_64|arm64) wanted+=("$a") ;;
-    *) echo "usage: $0 [--check] [x86_64] [arm64]" >&2; exit 2 ;;
+    --config)
+      [ $# -ge 2 ] && [ -f "$2" ] || { echo "--config needs an existing file" >&2; exit 2; }
+      config="$2"; shift ;;
+    x86_64|arm64) wanted+=("$1") ;;
+    *) echo "usage: $0 [--check] [--config FILE] [x86_64] [arm64]" >&2; exit 2 ;;
   esac
+  shift
 done
 [ ${#wanted[@]} -eq 0 ] && wanted=(x86_64 arm64)
 
@@ -71,14 +80,20 @@ for arch in "${wanted[@]}"; do
     bin="target/$triple/release/ecrguard"
   fi
   zip="dist/ecrguard-lambda-$arch.zip"
-  python3 - "$bin" "$zip" <<'PY'
+  python3 - "$bin" "$zip" "$config" <<'PY'
 import sys, zipfile
-src, dst = sys.argv[1], sys.argv[2]
-info = zipfile.ZipInfo("bootstrap", date_time=(2020, 1, 1, 0, 0, 0))
-info.external_attr = (0o100755 << 16)  # a regular, executable file for the Lambda runtime
-info.compress_type = zipfile.ZIP_DEFLATED
+src, dst, config = sys.argv[1], sys.argv[2], sys.argv[3]
+def entry(name, mode):
+    info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+    info.external_attr = (mode << 16)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    return info
 with open(src, "rb") as f, zipfile.ZipFile(dst, "w") as z:
-    z.writestr(info, f.read())
+    # A regular, executable file for the Lambda runtime.
+    z.writestr(entry("bootstrap", 0o100755), f.read())
+    if config:
+        with open(config, "rb") as c:
+            z.writestr(entry("ecrguard.toml", 0o100644), c.read())
 PY
   echo "$arch: $zip"
   built=$((built + 1))

@@ -375,5 +375,35 @@ fn the_lambda_package_is_an_executable_bootstrap() {
     let text = String::from_utf8_lossy(&listing.stdout).to_string();
     let size = std::fs::metadata(bin).unwrap().len();
     assert_eq!(text.trim(), format!("0o100755 {size} 1"), "{text}");
+    // With the config the function runs with, beside the binary.
+    let config = root().join("examples/enforce/ecrguard.toml");
+    let out = Command::new("bash")
+        .arg(&script)
+        .args(["--config"])
+        .arg(&config)
+        .arg("x86_64")
+        .env("ECRGUARD_PACKAGE_BINARY", bin)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listing = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); \
+             print(sorted(z.namelist()), oct(z.getinfo('ecrguard.toml').external_attr >> 16)); \
+             sys.stdout.flush(); sys.stdout.buffer.write(z.read('ecrguard.toml'))",
+        ])
+        .arg(&zip)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&listing.stdout).to_string();
+    let (head, body) = text.split_once('\n').unwrap();
+    assert_eq!(head, "['bootstrap', 'ecrguard.toml'] 0o100644", "{text}");
+    assert_eq!(body, std::fs::read_to_string(&config).unwrap());
     std::fs::remove_file(&zip).unwrap();
 }

@@ -14,65 +14,115 @@ use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
+use support::fault_proxy::{Fault, FaultProxy};
 use support::moto::{Moto, aws_env, is_moto_registry_gap, seed_with};
 
-/// Serves one invocation of `event`, then holds every later `next` call open. Sends the
-/// function's response (or error) body down the channel.
-fn runtime_api(event: String) -> (u16, mpsc::Receiver<(String, String)>) {
+/// Serves `events` as invocations, one after the other (request ids `req-0`, `req-1`...),
+/// then holds every later `next` call open. Sends each answer down the channel: the request
+/// id, `response` or `error`, and the body.
+fn runtime_api(events: Vec<String>) -> (u16, mpsc::Receiver<(String, String, String)>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let (tx, rx) = mpsc::channel();
+    let events = std::sync::Arc::new(events);
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     std::thread::spawn(move || {
-        let mut served = false;
+        // A thread per connection, several requests per connection: the runtime client keeps
+        // connections alive and may hold one idle while it uses another.
         for stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request_line = String::new();
-            if reader.read_line(&mut request_line).is_err() {
-                continue;
-            }
-            let mut length = 0;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
+            let (events, next, tx) = (events.clone(), next.clone(), tx.clone());
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut stream = stream;
+                loop {
+                    let mut request_line = String::new();
+                    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let mut length = 0;
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                            break;
+                        }
+                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                            length = v.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    let _ = reader.read_exact(&mut body);
+                    if request_line.starts_with("GET /2018-06-01/runtime/invocation/next") {
+                        let n = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let Some(event) = events.get(n) else {
+                            // Lambda would freeze the process here; the test kills it instead.
+                            std::thread::sleep(Duration::from_secs(600));
+                            return;
+                        };
+                        let _ = write!(
+                            stream,
+                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLambda-Runtime-Aws-Request-Id: req-{n}\r\nLambda-Runtime-Deadline-Ms: 9999999999999\r\nLambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:123456789012:function:ecrguard\r\nLambda-Runtime-Trace-Id: Root=1-5759e988-bd862e3fe1be46a994272793\r\nContent-Length: {}\r\n\r\n{event}",
+                            event.len()
+                        );
+                    } else {
+                        // POST /2018-06-01/runtime/invocation/<id>/response (or /error)
+                        let id = request_line
+                            .split("/invocation/")
+                            .nth(1)
+                            .and_then(|r| r.split('/').next())
+                            .unwrap_or("")
+                            .to_string();
+                        let kind = if request_line.contains("/error") {
+                            "error"
+                        } else {
+                            "response"
+                        };
+                        let _ = write!(
+                            stream,
+                            "HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\n{{}}"
+                        );
+                        let _ = tx.send((
+                            id,
+                            kind.to_string(),
+                            String::from_utf8_lossy(&body).into_owned(),
+                        ));
+                    }
                 }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0; length];
-            let _ = reader.read_exact(&mut body);
-            let mut stream = stream;
-            if request_line.starts_with("GET /2018-06-01/runtime/invocation/next") {
-                if served {
-                    // Lambda would freeze the process here; the test kills it instead.
-                    std::thread::sleep(Duration::from_secs(600));
-                    continue;
-                }
-                served = true;
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLambda-Runtime-Aws-Request-Id: req-1\r\nLambda-Runtime-Deadline-Ms: 9999999999999\r\nLambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:123456789012:function:ecrguard\r\nLambda-Runtime-Trace-Id: Root=1-5759e988-bd862e3fe1be46a994272793\r\nContent-Length: {}\r\n\r\n{event}",
-                    event.len()
-                );
-            } else {
-                let kind = if request_line.contains("/error") {
-                    "error"
-                } else {
-                    "response"
-                };
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\n{{}}"
-                );
-                let _ = tx.send((
-                    kind.to_string(),
-                    String::from_utf8_lossy(&body).into_owned(),
-                ));
-            }
+            });
         }
     });
     (port, rx)
+}
+
+/// The function's process, started as Lambda starts it.
+fn function(moto: &str, runtime_port: u16, dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecrguard"));
+    aws_env(&mut cmd, moto);
+    cmd.env(
+        "AWS_LAMBDA_RUNTIME_API",
+        format!("127.0.0.1:{runtime_port}"),
+    )
+    .env("AWS_LAMBDA_FUNCTION_NAME", "ecrguard")
+    .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+    .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+    .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/ecrguard")
+    .env("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/24/[$LATEST]0")
+    .env("ECRGUARD_CONFIG", dir.join("ecrguard.toml"))
+    .env("ECRGUARD_APPLY", "true")
+    .env("ECRGUARD_JOURNAL", "dynamodb://ecrguard-journal");
+    cmd
+}
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("ecrguard-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("ecrguard.toml"),
+        "[enforce.public-policy]\nmode = \"enforce: remove-statements\"\n",
+    )
+    .unwrap();
+    dir
 }
 
 #[test]
@@ -84,40 +134,23 @@ fn the_lambda_entry_point_handles_an_sqs_batch_like_handle_event() {
         &moto.endpoint(),
         &["ecrguard-journal", "create"],
     );
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("ecrguard-lambda-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("ecrguard.toml"),
-        "[enforce.public-policy]\nmode = \"enforce: remove-statements\"\n",
-    )
-    .unwrap();
+    let dir = scratch("lambda");
     let batch = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/events/sqs-batch.json"),
     )
     .unwrap();
     // The first record is good, the second broken: only the second goes back to the queue
     // (SQS retries it, then dead-letters it).
-    let (port, responses) = runtime_api(batch.clone());
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecrguard"));
-    aws_env(&mut cmd, &moto.endpoint());
-    cmd.env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
-        .env("AWS_LAMBDA_FUNCTION_NAME", "ecrguard")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/ecrguard")
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/24/[$LATEST]0")
-        .env("ECRGUARD_CONFIG", dir.join("ecrguard.toml"))
-        .env("ECRGUARD_APPLY", "true")
-        .env("ECRGUARD_JOURNAL", "dynamodb://ecrguard-journal")
+    let (port, responses) = runtime_api(vec![batch.clone()]);
+    let mut child = function(&moto.endpoint(), port, &dir)
         .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let mut child = cmd.spawn().unwrap();
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let answer = responses.recv_timeout(Duration::from_secs(60));
     let _ = child.kill();
     let _ = child.wait();
-    let (kind, body) = answer.expect("the function answered");
+    let (_, kind, body) = answer.expect("the function answered");
     assert_eq!(kind, "response", "{body}");
     let report: Value = serde_json::from_str(&body).unwrap();
     let ids: Vec<Value> = serde_json::from_str::<Value>(&batch).unwrap()["Records"]
@@ -168,4 +201,182 @@ fn the_lambda_entry_point_handles_an_sqs_batch_like_handle_event() {
     assert_eq!(entries[0]["status"], "applied");
     assert_eq!(entries[0]["entry"]["action"]["target"]["name"], "mixed");
     assert!(entries[0]["entry"]["backup"]["policy_text"].is_string());
+}
+
+/// 1,000 CloudTrail events through the function in SQS batches of 10, 1% of the records
+/// malformed, ten events for each of 99 public repositories: each repository is fixed exactly
+/// once (later events find it fixed), each bad record and only it goes back to the queue,
+/// the journal holds one entry per change, and every record's result is logged as it is
+/// handled.
+#[test]
+fn a_thousand_events_in_batches_of_ten_each_acted_on_once() {
+    const REPOS: usize = 99;
+    const RECORDS: usize = 1000;
+    let moto = Moto::start();
+    seed_with(
+        "seed_enforce.py",
+        &moto.endpoint(),
+        &["bulk", &REPOS.to_string()],
+    );
+    seed_with(
+        "journal_table.py",
+        &moto.endpoint(),
+        &["ecrguard-journal", "create"],
+    );
+    let changes = std::sync::Arc::new(std::sync::Mutex::new(std::collections::BTreeMap::<
+        String,
+        usize,
+    >::new()));
+    let counted = std::sync::Arc::clone(&changes);
+    // moto lacks these two registry reads: answered as ECR answers a registry with none, so
+    // that every good record is complete and only the bad ones go back to the queue.
+    let proxy = FaultProxy::start(
+        moto.port,
+        Box::new(move |target: &str, body: &str, _| {
+            if target.ends_with(".DescribePullThroughCacheRules") {
+                return Fault::Answer(r#"{"pullThroughCacheRules":[]}"#);
+            }
+            if target.ends_with(".DescribeRepositoryCreationTemplates") {
+                return Fault::Answer(
+                    r#"{"registryId":"123456789012","repositoryCreationTemplates":[]}"#,
+                );
+            }
+            if target.ends_with(".SetRepositoryPolicy")
+                || target.ends_with(".DeleteRepositoryPolicy")
+            {
+                let name = body
+                    .split("\"repositoryName\":\"")
+                    .nth(1)
+                    .and_then(|r| r.split('"').next())
+                    .unwrap_or("")
+                    .to_string();
+                *counted.lock().unwrap().entry(name).or_insert(0) += 1;
+            }
+            Fault::Forward
+        }),
+    );
+    let template: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/events/set-repository-policy.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let mut records = Vec::new();
+    let mut bad = std::collections::BTreeSet::new();
+    for i in 0..RECORDS {
+        let id = format!("m-{i:04}");
+        let body = if i % 100 == 37 {
+            bad.insert(id.clone());
+            // Broken in the ways a queue can hold: cut JSON, another source, no detail.
+            match i / 100 % 3 {
+                0 => "{\"version\":\"0\",\"source\":\"aws.ecr\"".to_string(),
+                1 => serde_json::json!({"source": "aws.s3", "detail-type": "x", "detail": {}}).to_string(),
+                _ => serde_json::json!({"version": "0", "source": "aws.ecr", "account": "123456789012"}).to_string(),
+            }
+        } else {
+            let mut e = template.clone();
+            e["id"] = Value::from(format!("event-{i}"));
+            e["detail"]["eventID"] = Value::from(format!("event-{i}"));
+            e["detail"]["requestParameters"]["repositoryName"] =
+                Value::from(format!("bulk-{:03}", i % REPOS));
+            e.to_string()
+        };
+        records.push(serde_json::json!({
+            "messageId": id,
+            "receiptHandle": format!("handle-{i}"),
+            "body": body,
+            "attributes": {},
+            "messageAttributes": {},
+            "md5OfBody": "",
+            "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:ecrguard-events",
+            "awsRegion": "us-east-1"
+        }));
+    }
+    let batches: Vec<String> = records
+        .chunks(10)
+        .map(|c| serde_json::json!({ "Records": c }).to_string())
+        .collect();
+    let invocations = batches.len();
+    let dir = scratch("lambda-load");
+    let (port, responses) = runtime_api(batches);
+    let log = std::fs::File::create(dir.join("function.log")).unwrap();
+    let mut child = function(&proxy.endpoint(), port, &dir)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut answers = Vec::new();
+    for _ in 0..invocations {
+        match responses.recv_timeout(Duration::from_secs(120)) {
+            Ok(a) => answers.push(a),
+            Err(e) => {
+                let _ = child.kill();
+                panic!("{} of {invocations} answered: {e}", answers.len());
+            }
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    // The time it took, for a reader of the test log (the target lives in bench/, not here).
+    #[allow(clippy::print_stderr)]
+    let () = eprintln!(
+        "{RECORDS} records in {invocations} invocations: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    answers.sort_by_key(|(id, _, _)| id[4..].parse::<usize>().unwrap());
+
+    let mut returned = std::collections::BTreeSet::new();
+    let mut applied = 0;
+    for (n, (id, kind, body)) in answers.iter().enumerate() {
+        assert_eq!(id, &format!("req-{n}"), "answered in order");
+        assert_eq!(kind, "response", "a batch never fails whole: {body}");
+        let report: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(report["records"], 10);
+        let events = report["events"].as_array().unwrap();
+        assert_eq!(events.len(), 10, "a result per record");
+        for f in report["batchItemFailures"].as_array().unwrap() {
+            returned.insert(f["itemIdentifier"].as_str().unwrap().to_string());
+        }
+        for e in events {
+            for o in e["outcomes"].as_array().into_iter().flatten() {
+                assert_ne!(o["status"], "failed", "{e:#}");
+                if o["status"] == "applied"
+                    && !o["message"].as_str().unwrap().starts_with("already")
+                {
+                    applied += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(
+        returned, bad,
+        "exactly the malformed records go back to the queue"
+    );
+    // Each repository changed once: the first event fixes it, the other nine find it fixed.
+    let changes = changes.lock().unwrap();
+    assert_eq!(changes.len(), REPOS);
+    assert!(changes.values().all(|n| *n == 1), "{changes:?}");
+    assert_eq!(applied, REPOS);
+    let state: Value = serde_json::from_str(&seed_with("state.py", &moto.endpoint(), &[])).unwrap();
+    for i in 0..REPOS {
+        let policy = state[format!("bulk-{i:03}")]["policy"].as_str().unwrap();
+        assert!(!policy.contains("Everyone"), "bulk-{i:03}: {policy}");
+    }
+    let journal: Value = serde_json::from_str(&seed_with(
+        "journal_table.py",
+        &moto.endpoint(),
+        &["ecrguard-journal", "dump"],
+    ))
+    .unwrap();
+    let entries = journal.as_object().unwrap();
+    assert_eq!(entries.len(), REPOS, "one journal entry per change");
+    assert!(entries.values().all(|e| e["status"] == "applied"));
+    // Each record's result was logged as it was handled, not only at the end.
+    let logged = std::fs::read_to_string(dir.join("function.log")).unwrap();
+    let lines = logged.lines().filter(|l| l.starts_with("event ")).count();
+    assert_eq!(lines, RECORDS, "{logged}");
 }

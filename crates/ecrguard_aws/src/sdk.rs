@@ -57,6 +57,8 @@ pub struct SdkApi {
     organizations: aws_sdk_organizations::Client,
     /// The registry every change names (`registryId`), when one is pinned.
     registry_id: Option<String>,
+    /// `sts:GetCallerIdentity`'s account, once known.
+    account: std::sync::OnceLock<String>,
 }
 
 /// Largest response body read from an endpoint. The largest real answers (a page of
@@ -250,6 +252,7 @@ impl SdkApi {
                     .build(),
             ),
             registry_id: None,
+            account: std::sync::OnceLock::new(),
         }
     }
 
@@ -628,17 +631,23 @@ impl EcrWriteApi for SdkApi {
 
 impl EcrApi for SdkApi {
     async fn account_id(&self) -> Result<String, ApiError> {
+        // The same credentials are always the same identity: asked once per client (a
+        // handler reading one repository per event would otherwise ask for every event).
+        if let Some(account) = self.account.get() {
+            return Ok(account.clone());
+        }
         let out = self
             .sts
             .get_caller_identity()
             .send()
             .await
             .map_err(|e| classify(&e))?;
-        out.account().map(str::to_string).ok_or_else(|| ApiError {
+        let account = out.account().map(str::to_string).ok_or_else(|| ApiError {
             kind: ErrorKind::Other,
             code: None,
             message: "GetCallerIdentity returned no account".into(),
-        })
+        })?;
+        Ok(self.account.get_or_init(|| account).clone())
     }
 
     async fn describe_repositories(&self, region: &str) -> Result<Vec<RepositoryInfo>, ApiError> {

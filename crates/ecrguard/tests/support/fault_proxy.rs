@@ -34,6 +34,10 @@ pub(crate) enum Fault {
     Endless,
     /// Answer 200 announcing a body of 10 GB, then send a little of it.
     HugeLength,
+    /// Answer 200 with this JSON body (a call moto does not implement, answered as the
+    /// service answers it).
+    #[allow(dead_code)]
+    Answer(&'static str),
     /// Wait this many milliseconds, then pass it to moto (a slow service, so that a test can
     /// kill the client mid-run).
     Delay(u64),
@@ -126,6 +130,14 @@ fn serve(
             let answer = format!(
                 "HTTP/1.1 {status} Injected\r\nContent-Type: application/x-amz-json-1.1\r\n\
                  x-amzn-ErrorType: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{payload}",
+                payload.len()
+            );
+            client.write_all(answer.as_bytes())?;
+        }
+        Fault::Answer(payload) => {
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n{payload}",
                 payload.len()
             );
             client.write_all(answer.as_bytes())?;

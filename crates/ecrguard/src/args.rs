@@ -199,6 +199,16 @@ pub(crate) struct AuditArgs {
     /// by assuming the role of this name in each; the organization id is trusted.
     #[arg(long, value_name = "NAME")]
     pub(crate) org_role: Option<String>,
+    /// With `--org-role`: only these accounts of the organization (repeatable or
+    /// comma-separated), without listing it: one account per invocation of a scheduled
+    /// audit that fans out over the organization.
+    #[arg(
+        long = "account",
+        value_name = "ID",
+        value_delimiter = ',',
+        requires = "org_role"
+    )]
+    pub(crate) accounts: Vec<String>,
     /// Most API calls in flight at once.
     #[arg(long, default_value_t = 24)]
     pub(crate) concurrency: usize,

@@ -380,3 +380,119 @@ fn a_thousand_events_in_batches_of_ten_each_acted_on_once() {
     let lines = logged.lines().filter(|l| l.starts_with("event ")).count();
     assert_eq!(lines, RECORDS, "{logged}");
 }
+
+/// The scheduled organization audit: the tasks a Step Functions Distributed Map runs (list the
+/// accounts to S3, then audit one account per invocation) and the single-invocation audit of
+/// a schedule, each report in S3, through the audit role of each account of a moto
+/// organization.
+#[test]
+fn scheduled_audit_tasks_write_their_reports_to_s3() {
+    let moto = Moto::start();
+    let seeded = seed_with("seed_org.py", &moto.endpoint(), &[]);
+    let mut parts = seeded.split_whitespace();
+    let (org_id, member) = (
+        parts.next().unwrap().to_string(),
+        parts.next().unwrap().to_string(),
+    );
+    seed_with("s3.py", &moto.endpoint(), &["create", "ecrguard-reports"]);
+    let dir = scratch("lambda-audit");
+    let tasks = vec![
+        r#"{"ecrguard": "list-accounts", "run": "exec-1"}"#.to_string(),
+        format!(r#"{{"ecrguard": "audit", "accounts": ["{member}"], "run": "exec-1"}}"#),
+        r#"{"ecrguard": "audit"}"#.to_string(),
+        // Not a task: an unknown field, a key that would leave the folder.
+        r#"{"ecrguard": "audit", "bucket": "elsewhere"}"#.to_string(),
+        r#"{"ecrguard": "audit", "run": "../../x"}"#.to_string(),
+    ];
+    let count = tasks.len();
+    let (port, responses) = runtime_api(tasks);
+    let mut child = function(&moto.endpoint(), port, &dir)
+        .env_remove("ECRGUARD_APPLY")
+        .env("ECRGUARD_ORG_ROLE", "ecrguard-audit")
+        .env("ECRGUARD_REGIONS", "us-east-1")
+        .env("ECRGUARD_REPORT_BUCKET", "ecrguard-reports")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut answers: Vec<(String, String, String)> = (0..count)
+        .map(|_| {
+            responses
+                .recv_timeout(Duration::from_secs(120))
+                .expect("answered")
+        })
+        .collect();
+    let _ = child.kill();
+    let _ = child.wait();
+    answers.sort_by_key(|(id, _, _)| id[4..].parse::<usize>().unwrap());
+    let ok = |i: usize| -> Value {
+        let (_, kind, body) = &answers[i];
+        assert_eq!(kind, "response", "{body}");
+        serde_json::from_str(body).unwrap()
+    };
+    let s3 = |args: &[&str]| seed_with("s3.py", &moto.endpoint(), args);
+
+    let listed = ok(0);
+    assert_eq!(listed["organization"], org_id.as_str());
+    assert_eq!(listed["key"], "ecrguard/exec-1/accounts.json");
+    let items: Value = serde_json::from_str(&s3(&[
+        "get",
+        "ecrguard-reports",
+        "ecrguard/exec-1/accounts.json",
+    ]))
+    .unwrap();
+    let ids: Vec<&str> = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["account"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&member.as_str()) && ids.contains(&"123456789012"),
+        "{ids:?}"
+    );
+    assert_eq!(listed["accounts"], ids.len());
+
+    // One account per invocation: its report only.
+    let one = ok(1);
+    let key = format!("ecrguard/exec-1/{member}.json");
+    assert_eq!(one["report"], format!("s3://ecrguard-reports/{key}"));
+    let report: Value = serde_json::from_str(&s3(&["get", "ecrguard-reports", &key])).unwrap();
+    assert_eq!(report["version"], 1);
+    assert_eq!(one["summary"], report["summary"]);
+    let resources: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["resource"].as_str())
+        .collect();
+    assert!(
+        resources.iter().all(|r| !r.contains(":123456789012:")),
+        "{resources:?}"
+    );
+    assert!(resources.iter().any(|r| r.contains(&member)), "{report:#}");
+
+    // A schedule's single invocation: the whole organization, in a folder of its start time.
+    let all = ok(2);
+    let location = all["report"].as_str().unwrap();
+    assert!(location.ends_with("/organization.json"), "{location}");
+    let key = location.strip_prefix("s3://ecrguard-reports/").unwrap();
+    let report: Value = serde_json::from_str(&s3(&["get", "ecrguard-reports", key])).unwrap();
+    let accounts_seen: std::collections::BTreeSet<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["resource"].as_str())
+        .filter_map(|r| r.split(':').nth(4).map(str::to_string))
+        .collect();
+    assert!(accounts_seen.contains(&member), "{accounts_seen:?}");
+
+    // Refused, nothing written.
+    for i in [3, 4] {
+        let (_, kind, body) = &answers[i];
+        assert_eq!(kind, "error", "{body}");
+    }
+    let keys = s3(&["list", "ecrguard-reports"]);
+    assert_eq!(keys.lines().count(), 3, "{keys}");
+    assert!(!keys.contains(".."), "{keys}");
+}

@@ -7,5 +7,7 @@ pub mod api;
 pub mod collect;
 #[cfg(feature = "sdk")]
 pub mod journal_table;
+#[cfg(feature = "report-store")]
+pub mod report_store;
 #[cfg(feature = "sdk")]
 pub mod sdk;

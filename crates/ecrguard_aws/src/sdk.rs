@@ -262,17 +262,7 @@ impl SdkApi {
     /// # Errors
     /// The first failed call, classified.
     pub async fn organization_accounts(&self) -> Result<(String, Vec<String>), ApiError> {
-        let org = self
-            .organizations
-            .describe_organization()
-            .send()
-            .await
-            .map_err(|e| classify(&e))?;
-        let org_id = org
-            .organization()
-            .and_then(|o| o.id())
-            .unwrap_or_default()
-            .to_string();
+        let org_id = self.organization_id().await?;
         let mut pages = self.organizations.list_accounts().into_paginator().send();
         let mut accounts = Vec::new();
         while let Some(page) = pages.next().await {
@@ -282,12 +272,44 @@ impl SdkApi {
                     .status()
                     .is_none_or(|s| *s == aws_sdk_organizations::types::AccountStatus::Active);
                 if let (Some(id), true) = (a.id(), active) {
+                    // An id goes into a role ARN: only what an account id can be.
+                    if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+                        return Err(ApiError {
+                            kind: ErrorKind::Other,
+                            code: None,
+                            message: format!(
+                                "organizations:ListAccounts returned `{}`, not an account id",
+                                id.chars()
+                                    .filter(|c| !c.is_control())
+                                    .take(40)
+                                    .collect::<String>()
+                            ),
+                        });
+                    }
                     accounts.push(id.to_string());
                 }
             }
         }
         accounts.sort();
         Ok((org_id, accounts))
+    }
+
+    /// `organizations:DescribeOrganization`: the caller's organization id.
+    ///
+    /// # Errors
+    /// The call's failure, classified.
+    pub async fn organization_id(&self) -> Result<String, ApiError> {
+        let org = self
+            .organizations
+            .describe_organization()
+            .send()
+            .await
+            .map_err(|e| classify(&e))?;
+        Ok(org
+            .organization()
+            .and_then(|o| o.id())
+            .unwrap_or_default()
+            .to_string())
     }
 
     /// `ec2:DescribeRegions`: the regions enabled for the account (opt-in regions only once

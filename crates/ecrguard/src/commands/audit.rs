@@ -72,12 +72,27 @@ pub(crate) async fn collect_all(args: &AuditArgs) -> anyhow::Result<Collected> {
     let mut org_trusted: Option<String> = None;
     let org_roles: Vec<String> = match &args.org_role {
         Some(name) => {
-            let (org, accounts) = probe.organization_accounts().await.map_err(|e| {
-                anyhow::anyhow!(
-                    "--org-role: cannot list the organization's accounts \
-                     (organizations:DescribeOrganization, organizations:ListAccounts): {e}"
-                )
-            })?;
+            crate::commands::handle_event::check_role_name("--org-role", name)?;
+            for a in &args.accounts {
+                ecrguard_engine::config::check_account(a)
+                    .map_err(|m| anyhow::anyhow!("--account: {m}"))?;
+            }
+            let (org, accounts) = if args.accounts.is_empty() {
+                probe.organization_accounts().await.map_err(|e| {
+                    anyhow::anyhow!(
+                        "--org-role: cannot list the organization's accounts \
+                         (organizations:DescribeOrganization, organizations:ListAccounts): {e}"
+                    )
+                })?
+            } else {
+                let org = probe.organization_id().await.map_err(|e| {
+                    anyhow::anyhow!(
+                        "--org-role: cannot read the organization \
+                         (organizations:DescribeOrganization): {e}"
+                    )
+                })?;
+                (org, args.accounts.clone())
+            };
             org_trusted = Some(org);
             accounts
                 .iter()
@@ -191,7 +206,7 @@ pub(crate) fn error_lines(audit: &Audit) -> Vec<InputError> {
     errors
 }
 
-async fn run_async(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
+pub(crate) async fn run_async(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
     let run = audit_run(args)?;
     let Collected {
         audit, org_trusted, ..

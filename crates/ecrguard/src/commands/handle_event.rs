@@ -129,7 +129,7 @@ pub(crate) async fn members(s: &MemberSettings) -> anyhow::Result<Option<Members
     let Some(role) = &s.role else {
         return Ok(None);
     };
-    check_role_name(role)?;
+    check_role_name("--member-role", role)?;
     for a in &s.allowed {
         ecrguard_engine::config::check_account(a)
             .map_err(|m| anyhow::anyhow!("--allowed-account: {m}"))?;
@@ -158,7 +158,7 @@ pub(crate) async fn members(s: &MemberSettings) -> anyhow::Result<Option<Members
 }
 
 /// Refuses what IAM would not take as a role name (with its path).
-pub(crate) fn check_role_name(role: &str) -> anyhow::Result<()> {
+pub(crate) fn check_role_name(flag: &str, role: &str) -> anyhow::Result<()> {
     if role.is_empty()
         || role.len() > 512
         || !role
@@ -166,7 +166,7 @@ pub(crate) fn check_role_name(role: &str) -> anyhow::Result<()> {
             .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-/".contains(c))
     {
         anyhow::bail!(
-            "--member-role `{}` is not a role name",
+            "{flag} `{}` is not a role name",
             crate::commands::shown(role)
         );
     }

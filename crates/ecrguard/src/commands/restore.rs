@@ -57,7 +57,7 @@ async fn run_async(args: &RestoreArgs) -> anyhow::Result<ExitStatus> {
         (Some(_), Some(_)) => anyhow::bail!("--role-arn and --member-role: give one"),
         (Some(arn), None) => Some(arn.clone()),
         (None, Some(name)) => {
-            crate::commands::handle_event::check_role_name(name)?;
+            crate::commands::handle_event::check_role_name("--member-role", name)?;
             Some(format!(
                 "arn:{}:iam::{}:role/{name}",
                 crate::commands::handle_event::partition(&target.region),

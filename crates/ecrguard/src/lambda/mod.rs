@@ -1,6 +1,7 @@
 //! The AWS Lambda entry point (feature `lambda`): the binary runs it when Lambda starts it
 //! (`AWS_LAMBDA_RUNTIME_API` is set). Each invocation is an EventBridge event or an SQS batch
-//! of them, handled exactly as `ecrguard handle-event` handles a file.
+//! of them, handled exactly as `ecrguard handle-event` handles a file, or a task of the
+//! scheduled organization audit ([`tasks`]).
 //!
 //! Configuration, from the function's environment:
 //! - `ECRGUARD_CONFIG`: path of `ecrguard.toml` in the deployment package (default
@@ -11,6 +12,8 @@
 //!   region, made by the deploy templates). A directory works too if it outlives the function
 //!   (an EFS mount); `/tmp` is refused when applying, unless `ECRGUARD_JOURNAL_ALLOW_TMP=true`
 //!   (local runs).
+
+mod tasks;
 
 use crate::ExitStatus;
 use crate::commands::handle_event::{Handling, handle_input};
@@ -23,6 +26,8 @@ use serde_json::Value;
 #[derive(serde::Deserialize)]
 #[serde(untagged)]
 enum Invocation {
+    /// First: a task names itself (`"ecrguard": ...`) and has no other fields.
+    Task(tasks::Task),
     Sqs(SqsEvent),
     EventBridge(Box<EventBridgeEvent<Value>>),
 }
@@ -37,6 +42,7 @@ async fn invoke(event: LambdaEvent<Value>) -> Result<Value, Error> {
     // queue alone (a partial batch response), never the whole batch.
     let message_ids: Option<Vec<Option<String>>> =
         match serde_json::from_value::<Invocation>(payload.clone()) {
+            Ok(Invocation::Task(task)) => return tasks::run(task).await,
             Ok(Invocation::Sqs(batch)) => {
                 Some(batch.records.into_iter().map(|r| r.message_id).collect())
             }

@@ -32,6 +32,7 @@ const TEMPLATES: &[&str] = &[
     "deploy/cloudformation/central.yaml",
     "deploy/cloudformation/member-stackset.yaml",
     "deploy/cloudformation/management.yaml",
+    "deploy/cloudformation/org-audit.yaml",
     "deploy/sam/template.yaml",
 ];
 
@@ -86,7 +87,20 @@ fn actions_in(text: &str) -> BTreeSet<String> {
         if let Some((service, action)) = token.split_once(':')
             && matches!(
                 service,
-                "ecr" | "sts" | "dynamodb" | "sqs" | "logs" | "organizations" | "events"
+                "ecr"
+                    | "ecr-public"
+                    | "sts"
+                    | "dynamodb"
+                    | "sqs"
+                    | "logs"
+                    | "organizations"
+                    | "events"
+                    | "iam"
+                    | "eks"
+                    | "s3"
+                    | "states"
+                    | "lambda"
+                    | "ec2"
             )
             && !action.is_empty()
             && action
@@ -134,10 +148,15 @@ fn tf_resource<'a>(module: &'a str, address: &str) -> &'a str {
 /// names the AWS call it makes.
 fn trait_calls(trait_name: &str) -> BTreeSet<String> {
     let api = read("crates/ecrguard_aws/src/api.rs");
-    let body = api
-        .split(&format!("pub trait {trait_name}"))
+    calls_documented_in(&api, &format!("pub trait {trait_name}"))
+}
+
+/// The calls named in the doc comments of the block that starts at `start` in `source`.
+fn calls_documented_in(source: &str, start: &str) -> BTreeSet<String> {
+    let body = source
+        .split(start)
         .nth(1)
-        .unwrap()
+        .unwrap_or_else(|| panic!("no {start}"))
         .split("\n}\n")
         .next()
         .unwrap();
@@ -329,4 +348,85 @@ fn the_bus_admits_only_the_organization_and_the_role_only_the_function() {
     assert!(function.contains("Runtime: provided.al2023"));
     let mapping = cfn_resource(&central, "QueueToFunction");
     assert!(mapping.contains("ReportBatchItemFailures") && mapping.contains("BatchSize: 10"));
+}
+
+#[test]
+fn the_scheduled_audit_grants_exactly_what_the_audit_calls() {
+    // The member audit role: every read of `audit`, regions excepted (the schedule names
+    // them, so `ec2:DescribeRegions` is never called).
+    let mut reads = trait_calls("EcrApi");
+    for t in ["EcrPublicApi", "EksApi", "IamApi"] {
+        reads.extend(trait_calls(t));
+    }
+    assert!(
+        reads.contains("iam:GetAccountAuthorizationDetails") && reads.contains("eks:ListClusters")
+    );
+    let member = read("deploy/cloudformation/member-stackset.yaml");
+    assert_eq!(actions_in(&cfn_resource(&member, "AuditRole")), {
+        let mut s = reads.clone();
+        s.insert("sts:AssumeRole".into());
+        s
+    });
+    let docs: Value = serde_json::from_str(&read("docs/audit-iam-policy.json")).unwrap();
+    let mut documented = actions_in(&docs.to_string());
+    assert!(
+        documented.remove("ec2:DescribeRegions"),
+        "audit without --regions asks for them"
+    );
+    assert_eq!(documented, reads);
+    // The audit function: its log, its reports, the audit roles and the organization.
+    let store = read("crates/ecrguard_aws/src/report_store.rs");
+    let s3 = calls_documented_in(&store, "impl SdkReportStore");
+    assert_eq!(s3, set(&["s3:PutObject"]));
+    let sdk = read("crates/ecrguard_aws/src/sdk.rs");
+    let org = actions_in(
+        sdk.split("pub async fn organization_accounts")
+            .next()
+            .unwrap()
+            .rsplit("\n\n")
+            .next()
+            .unwrap(),
+    );
+    let mut expected = set(&[
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "sts:AssumeRole",
+    ]);
+    expected.extend(s3);
+    expected.extend(org);
+    let audit = read("deploy/cloudformation/org-audit.yaml");
+    assert_eq!(
+        actions_in(&cfn_resource(&audit, "AuditFunctionRole")),
+        expected
+    );
+    // The engines around it: Step Functions invokes the function, reads the account list,
+    // writes the map's results and runs its child executions; the scheduler starts it.
+    assert_eq!(
+        actions_in(&cfn_resource(&audit, "StateMachineRole")),
+        set(&[
+            "sts:AssumeRole",
+            "lambda:InvokeFunction",
+            "s3:GetObject",
+            "s3:PutObject",
+            "s3:ListMultipartUploadParts",
+            "s3:AbortMultipartUpload",
+            "states:StartExecution",
+            "states:DescribeExecution",
+            "states:StopExecution",
+        ])
+    );
+    assert_eq!(
+        actions_in(&cfn_resource(&audit, "SchedulerRole")),
+        set(&[
+            "sts:AssumeRole",
+            "states:StartExecution",
+            "lambda:InvokeFunction"
+        ])
+    );
+    // The state machine asks the function for exactly the tasks it serves.
+    let machine = cfn_resource(&audit, "StateMachine");
+    assert!(machine.contains("ecrguard: list-accounts") && machine.contains("ecrguard: audit"));
+    assert!(machine.contains("Mode: DISTRIBUTED"));
+    let tasks = read("crates/ecrguard/src/lambda/tasks.rs");
+    assert!(tasks.contains("ListAccounts,") && tasks.contains("rename_all = \"kebab-case\""));
 }

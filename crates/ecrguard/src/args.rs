@@ -255,6 +255,12 @@ pub(crate) struct AuditArgs {
     /// SARIF `runs[].automationDetails.id`: the code-scanning category.
     #[arg(long, value_name = "CATEGORY", default_value = "ecrguard/audit")]
     pub(crate) sarif_category: String,
+    /// Also import the findings into AWS Security Hub (the default product of each audited
+    /// account, in each region read, through the role that read it), and archive those it
+    /// imported before that are no longer found. What was imported, archived or refused goes
+    /// to standard error; anything not imported makes the exit code 2.
+    #[arg(long)]
+    pub(crate) security_hub: bool,
     #[command(flatten)]
     pub(crate) baseline: BaselineArgs,
 }

@@ -5,6 +5,7 @@
 mod support;
 
 use serde_json::Value;
+use std::collections::BTreeSet;
 use support::moto::{
     MOTO_REGISTRY_GAPS, Moto, audit_json, audit_json_unset, is_moto_registry_gap, resources, seed,
     seed_with,
@@ -469,4 +470,122 @@ fn audit_applies_the_config_as_scan_does() {
     // `fail-on = never`: only moto's missing calls make the exit code (2, incomplete).
     assert_eq!(out.status.code(), Some(2));
     only_unimplemented_errors(&v, 2, 1);
+}
+
+/// `--security-hub`: every finding imported into the account's Security Hub in its region
+/// (moto's), with the report's ids; after a repository is fixed, a second audit archives the
+/// findings that are gone and leaves the others active.
+#[test]
+fn security_hub_import_then_archive_what_is_fixed() {
+    let moto = Moto::start();
+    seed("seed.py", &moto.endpoint());
+    let hub = |region: &str| -> Vec<Value> {
+        serde_json::from_str::<Value>(&seed_with("securityhub.py", &moto.endpoint(), &[region]))
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let args = ["--regions", "us-east-1,eu-west-1", "--security-hub"];
+    let (v, out) = audit_json(&moto.endpoint(), &args);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    let findings = v["findings"].as_array().unwrap();
+    let imported: usize = err
+        .lines()
+        .filter(|l| l.starts_with("security hub 123456789012 "))
+        .map(|l| {
+            l.split(": ")
+                .nth(1)
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+                .parse::<usize>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(imported, findings.len(), "{err}");
+    assert!(!err.contains("not imported"), "{err}");
+    let all: Vec<Value> = [hub("us-east-1"), hub("eu-west-1")].concat();
+    assert_eq!(all.len(), findings.len());
+    assert!(
+        all.iter()
+            .all(|f| f["RecordState"] == "ACTIVE" && f["Compliance"] == "FAILED")
+    );
+    // Each region's hub holds the findings of its own region's resources.
+    assert!(hub("eu-west-1").iter().all(|f| {
+        f["ProductArn"].as_str().unwrap().contains(":eu-west-1:")
+            && !f["Resource"].as_str().unwrap().contains(":us-east-1:")
+    }));
+    let public = |f: &&Value| {
+        f["Resource"]
+            .as_str()
+            .unwrap()
+            .ends_with(":repository/public")
+    };
+    let gone: Vec<String> = all
+        .iter()
+        .filter(public)
+        .map(|f| f["Id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!gone.is_empty());
+
+    // Fixed: the public repository's policy made private.
+    seed_with(
+        "state.py",
+        &moto.endpoint(),
+        &[
+            "set-policy",
+            "public",
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"Own","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"ecr:BatchGetImage"}]}"#,
+        ],
+    );
+    let (v2, out) = audit_json(&moto.endpoint(), &args);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    let now_reported: BTreeSet<String> = v2["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["fingerprint"].as_str().unwrap().to_string())
+        .collect();
+    let after: Vec<Value> = [hub("us-east-1"), hub("eu-west-1")].concat();
+    let mut archived = 0;
+    for f in &after {
+        let id = f["Id"].as_str().unwrap();
+        let still = now_reported
+            .iter()
+            .any(|fp| id.ends_with(&format!("/{fp}")));
+        if still {
+            assert_eq!(f["RecordState"], "ACTIVE", "{f}");
+        } else {
+            archived += 1;
+            assert_eq!(f["RecordState"], "ARCHIVED", "{f}");
+            assert_eq!(f["Compliance"], "PASSED", "{f}");
+        }
+    }
+    assert!(archived >= 1, "{after:#?}");
+    for id in &gone {
+        let f = after.iter().find(|f| f["Id"] == id.as_str()).unwrap();
+        if !now_reported
+            .iter()
+            .any(|fp| id.ends_with(&format!("/{fp}")))
+        {
+            assert_eq!(f["RecordState"], "ARCHIVED");
+        }
+    }
+    let archived_said: usize = err
+        .lines()
+        .filter(|l| l.starts_with("security hub 123456789012 "))
+        .map(|l| {
+            l.split(", ")
+                .nth(1)
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+                .parse::<usize>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(archived_said, archived, "{err}");
 }

@@ -101,6 +101,7 @@ fn actions_in(text: &str) -> BTreeSet<String> {
                     | "states"
                     | "lambda"
                     | "ec2"
+                    | "securityhub"
             )
             && !action.is_empty()
             && action
@@ -362,8 +363,18 @@ fn the_scheduled_audit_grants_exactly_what_the_audit_calls() {
         reads.contains("iam:GetAccountAuthorizationDetails") && reads.contains("eks:ListClusters")
     );
     let member = read("deploy/cloudformation/member-stackset.yaml");
+    // And what `--security-hub` calls, in the same account.
+    let hub = calls_documented_in(
+        &read("crates/ecrguard_aws/src/security_hub.rs"),
+        "impl SdkSecurityHub",
+    );
+    assert_eq!(
+        hub,
+        set(&["securityhub:BatchImportFindings", "securityhub:GetFindings"])
+    );
     assert_eq!(actions_in(&cfn_resource(&member, "AuditRole")), {
         let mut s = reads.clone();
+        s.extend(hub);
         s.insert("sts:AssumeRole".into());
         s
     });

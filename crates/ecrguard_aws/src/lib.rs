@@ -11,3 +11,5 @@ pub mod journal_table;
 pub mod report_store;
 #[cfg(feature = "sdk")]
 pub mod sdk;
+#[cfg(feature = "security-hub")]
+pub mod security_hub;

@@ -133,6 +133,35 @@ pub(crate) async fn base_config(
     base
 }
 
+/// [`base_config`], then `role_arn` assumed with those credentials (with the external id its
+/// trust policy may require), when one is given.
+pub(crate) async fn config_assuming(
+    profile: Option<&str>,
+    role_arn: Option<&str>,
+    external_id: Option<&str>,
+    fallback_region: Option<&str>,
+    timeouts: Timeouts,
+    max_attempts: u32,
+) -> aws_config::SdkConfig {
+    let mut base = base_config(profile, fallback_region, timeouts, max_attempts).await;
+    if let Some(role) = role_arn {
+        let mut builder = aws_config::sts::AssumeRoleProvider::builder(role)
+            .session_name("ecrguard")
+            .configure(&base);
+        if let Some(id) = external_id {
+            builder = builder.external_id(id);
+        }
+        let provider = builder.build().await;
+        base = base
+            .into_builder()
+            .credentials_provider(aws_sdk_ecr::config::SharedCredentialsProvider::new(
+                provider,
+            ))
+            .build();
+    }
+    base
+}
+
 impl SdkApi {
     /// Loads credentials and configuration (profile, environment...), with adaptive retry of
     /// at most `max_attempts` and the given timeouts.
@@ -167,28 +196,15 @@ impl SdkApi {
         timeouts: Timeouts,
         max_attempts: u32,
     ) -> SdkApi {
-        let mut base = base_config(
+        let base = config_assuming(
             profile,
+            role_arn,
+            external_id,
             regions.first().map(String::as_str),
             timeouts,
             max_attempts,
         )
         .await;
-        if let Some(role) = role_arn {
-            let mut builder = aws_config::sts::AssumeRoleProvider::builder(role)
-                .session_name("ecrguard")
-                .configure(&base);
-            if let Some(id) = external_id {
-                builder = builder.external_id(id);
-            }
-            let provider = builder.build().await;
-            base = base
-                .into_builder()
-                .credentials_provider(aws_sdk_ecr::config::SharedCredentialsProvider::new(
-                    provider,
-                ))
-                .build();
-        }
         let ecr = regions
             .iter()
             .map(|r| {

@@ -13,6 +13,7 @@ use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 mod progress;
+mod security_hub;
 
 /// Accounts read at once (each with `--concurrency` calls in flight).
 const ACCOUNTS_AT_ONCE: usize = 4;
@@ -209,7 +210,10 @@ pub(crate) fn error_lines(audit: &Audit) -> Vec<InputError> {
 pub(crate) async fn run_async(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
     let run = audit_run(args)?;
     let Collected {
-        audit, org_trusted, ..
+        audit,
+        org_trusted,
+        roles,
+        regions,
     } = collect_all(args).await?;
     let settings = run.settings_for(audit.account.as_deref(), org_trusted.as_deref());
     let mut sources = SourceDb::default();
@@ -246,7 +250,7 @@ pub(crate) async fn run_async(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
         notes: judged.notes.clone(),
         compliance: run.compliance,
     };
-    emit_report(
+    let status = emit_report(
         &report,
         args.format,
         args.output.as_deref(),
@@ -254,5 +258,54 @@ pub(crate) async fn run_async(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
         run.fail_on.severity(),
         &args.sarif_category,
         audit.account.as_deref(),
-    )
+    )?;
+    if !args.security_hub {
+        return Ok(status);
+    }
+    // Each account through the role that read it (the caller's own account without one),
+    // in every region read.
+    let accounts: Vec<(String, Option<&str>)> = if roles.is_empty() {
+        audit
+            .account
+            .clone()
+            .map(|a| vec![(a, None)])
+            .unwrap_or_default()
+    } else {
+        roles
+            .iter()
+            .filter_map(|r| {
+                r.split(':')
+                    .nth(4)
+                    .map(|a| (a.to_string(), Some(r.as_str())))
+            })
+            .collect()
+    };
+    let targets: Vec<security_hub::Target<'_>> = accounts
+        .iter()
+        .flat_map(|(account, role)| {
+            regions.iter().map(move |region| security_hub::Target {
+                account: account.clone(),
+                role: *role,
+                region,
+            })
+        })
+        .collect();
+    let mut say = |text: &str| {
+        let _ = std::io::stderr().write_all(text.as_bytes());
+    };
+    if targets.is_empty() {
+        say("security hub: the audited account is not known, nothing imported\n");
+        return Ok(ExitStatus::Error);
+    }
+    let complete = Box::pin(security_hub::export(
+        &report,
+        &targets,
+        args.profile.as_deref(),
+        timeouts(args),
+        args.max_attempts,
+        &ecrguard_rules::dates::rfc3339_of(crate::commands::act::now(None)?),
+        &mut say,
+    ))
+    .await;
+    Ok(if complete { status } else { ExitStatus::Error })
 }

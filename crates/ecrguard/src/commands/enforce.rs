@@ -22,6 +22,9 @@ async fn run_async(args: &EnforceArgs) -> anyhow::Result<ExitStatus> {
             args.audit.format
         );
     }
+    if args.audit.security_hub {
+        anyhow::bail!("--security-hub is for `ecrguard audit`; enforce acts, it does not import");
+    }
     let run = audit_run(&args.audit)?;
     let cfg = &run.enforce;
     let (journal, now) = act::prepare(&args.act, args.audit.profile.as_deref()).await?;

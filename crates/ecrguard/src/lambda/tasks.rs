@@ -9,7 +9,8 @@
 //!
 //! Configuration, from the function's environment: `ECRGUARD_ORG_ROLE` (the audit role's name
 //! in every account), `ECRGUARD_REGIONS` (comma-separated), `ECRGUARD_REPORT_BUCKET`,
-//! `ECRGUARD_REPORT_PREFIX` (default `ecrguard`), `ECRGUARD_CONFIG`.
+//! `ECRGUARD_REPORT_PREFIX` (default `ecrguard`), `ECRGUARD_CONFIG`, and
+//! `ECRGUARD_SECURITY_HUB=true` to import the findings into each account's Security Hub.
 
 use clap::Parser as _;
 use ecrguard_aws::report_store::{SdkReportStore, is_bucket_name};
@@ -172,6 +173,10 @@ async fn audit(
     .map(|s| (*s).to_string())
     .collect();
     argv.push(file.display().to_string());
+    // The findings into each account's Security Hub as well, through its audit role.
+    if std::env::var("ECRGUARD_SECURITY_HUB").is_ok_and(|v| v == "true") {
+        argv.push("--security-hub".to_string());
+    }
     if let Ok(config) = std::env::var("ECRGUARD_CONFIG") {
         argv.extend(["--config".to_string(), config]);
     }

@@ -228,11 +228,16 @@ fn a_thousand_events_in_batches_of_ten_each_acted_on_once() {
         usize,
     >::new()));
     let counted = std::sync::Arc::clone(&changes);
+    let registry = std::sync::Arc::new(std::sync::Mutex::new(0usize));
+    let registry_reads = std::sync::Arc::clone(&registry);
     // moto lacks these two registry reads: answered as ECR answers a registry with none, so
     // that every good record is complete and only the bad ones go back to the queue.
     let proxy = FaultProxy::start(
         moto.port,
         Box::new(move |target: &str, body: &str, _| {
+            if target.ends_with(".GetRegistryPolicy") {
+                *registry_reads.lock().unwrap() += 1;
+            }
             if target.ends_with(".DescribePullThroughCacheRules") {
                 return Fault::Answer(r#"{"pullThroughCacheRules":[]}"#);
             }
@@ -329,6 +334,8 @@ fn a_thousand_events_in_batches_of_ten_each_acted_on_once() {
     );
     answers.sort_by_key(|(id, _, _)| id[4..].parse::<usize>().unwrap());
 
+    // A batch reads its registry once, not once per event.
+    assert_eq!(*registry.lock().unwrap(), invocations);
     let mut returned = std::collections::BTreeSet::new();
     let mut applied = 0;
     for (n, (id, kind, body)) in answers.iter().enumerate() {

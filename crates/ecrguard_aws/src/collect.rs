@@ -59,7 +59,7 @@ pub struct AuditError {
 }
 
 /// The account as read.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Audit {
     /// The model.
     pub state: EcrState,
@@ -453,7 +453,20 @@ pub async fn collect_registry<A: EcrApi>(api: &A, region: &str) -> Audit {
 /// One repository, read alone (what an event touched): `None` in `state` when it no longer
 /// exists. The registry's scanning configuration is read too, since it decides ECR011.
 pub async fn collect_repository<A: EcrWriteApi>(api: &A, region: &str, name: &str) -> Audit {
-    let mut audit = collect_registry(api, region).await;
+    let registry = collect_registry(api, region).await;
+    add_repository(api, region, name, registry).await
+}
+
+/// One repository read into `registry`, an audit of its registry already made
+/// ([`collect_registry`]): how a handler reads several repositories of one registry without
+/// reading the registry again for each.
+pub async fn add_repository<A: EcrWriteApi>(
+    api: &A,
+    region: &str,
+    name: &str,
+    registry: Audit,
+) -> Audit {
+    let mut audit = registry;
     audit.calls += 1;
     let info = match api.describe_repository(region, name).await {
         Ok(Some(info)) => info,

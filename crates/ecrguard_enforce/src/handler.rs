@@ -8,7 +8,7 @@ use crate::execute::{self, ApplyOptions, Outcome};
 use crate::journal::{Journal, Status};
 use crate::plan::{Plan, plan};
 use ecrguard_aws::api::{EcrWriteApi, JournalTableApi};
-use ecrguard_aws::collect::{collect_registry, collect_repository};
+use ecrguard_aws::collect::{Audit, add_repository, collect_registry};
 use ecrguard_model::EcrState;
 use ecrguard_rules::Finding;
 
@@ -40,7 +40,14 @@ pub struct HandleOptions<'a, T> {
     pub journal: Option<&'a Journal<T>>,
     /// Whether destructive actions (deleting a repository) are confirmed.
     pub destructive_confirmed: bool,
+    /// Registries already read in this batch, by account and region: a batch of events on
+    /// repositories of one registry reads its registry once, not once per event.
+    pub registries: Option<&'a RegistryCache>,
 }
+
+/// Registries read, by `(account, region)`. Only complete reads are kept (a failed call is
+/// tried again for the next event), and a registry event drops its registry's entry.
+pub type RegistryCache = std::sync::Mutex<std::collections::HashMap<(String, String), Audit>>;
 
 // By hand: derived, they would ask the same of the journal's table client.
 impl<T> Clone for HandleOptions<'_, T> {
@@ -60,9 +67,35 @@ pub async fn handle_event<A: EcrWriteApi, T: JournalTableApi>(
     opts: HandleOptions<'_, T>,
 ) -> EventReport {
     let mut report = EventReport::default();
+    let key = (event.account.clone(), event.region.clone());
     let audit = match &event.scope {
-        Scope::Repository(name) => collect_repository(api, &event.region, name).await,
-        Scope::Registry => collect_registry(api, &event.region).await,
+        Scope::Repository(name) => {
+            let cached = opts
+                .registries
+                .and_then(|c| c.lock().ok().and_then(|c| c.get(&key).cloned()));
+            let registry = match cached {
+                Some(r) => r,
+                None => {
+                    let r = collect_registry(api, &event.region).await;
+                    if let Some(cache) = opts.registries
+                        && r.errors.is_empty()
+                        && r.account.as_deref() == Some(event.account.as_str())
+                        && let Ok(mut c) = cache.lock()
+                    {
+                        c.insert(key, r.clone());
+                    }
+                    r
+                }
+            };
+            add_repository(api, &event.region, name, registry).await
+        }
+        Scope::Registry => {
+            // The registry changed: what was kept of it is stale.
+            if let Some(Ok(mut c)) = opts.registries.map(|c| c.lock()) {
+                c.remove(&key);
+            }
+            collect_registry(api, &event.region).await
+        }
     };
     for e in &audit.errors {
         report.errors.push(format!(

@@ -227,6 +227,8 @@ pub(crate) async fn handle_input(
     };
     let today = act::today(h.now);
     let mut clients: BTreeMap<String, SdkApi> = BTreeMap::new();
+    // For this input only: the next invocation reads every registry afresh.
+    let registries = ecrguard_enforce::handler::RegistryCache::default();
     let mut items = Vec::new();
     let mut status = ExitStatus::Clean;
     for (i, event) in events.into_iter().enumerate() {
@@ -309,6 +311,7 @@ pub(crate) async fn handle_input(
                 today: &today,
                 journal: h.journal,
                 destructive_confirmed: h.destructive_confirmed,
+                registries: Some(&registries),
             },
         )
         .await;

@@ -23,6 +23,7 @@ const AFTER: &str = r#"{"Statement":[{"Sid":"Ci","Effect":"Allow","Principal":{"
 struct Ecr {
     policy: Mutex<Option<String>>,
     writes: Mutex<usize>,
+    registry_reads: Mutex<usize>,
 }
 
 fn info() -> RepositoryInfo {
@@ -55,6 +56,7 @@ impl EcrApi for Ecr {
         Ok(vec![("team".into(), "core".into())])
     }
     async fn get_registry_policy(&self, _: &str) -> Result<Option<String>, ApiError> {
+        *self.registry_reads.lock().unwrap() += 1;
         Ok(None)
     }
     async fn creation_templates(
@@ -238,6 +240,7 @@ fn ecr(policy: &str) -> Ecr {
     Ecr {
         policy: Mutex::new(Some(policy.into())),
         writes: Mutex::new(0),
+        registry_reads: Mutex::new(0),
     }
 }
 
@@ -421,4 +424,54 @@ async fn table_items_are_checked_against_their_key() {
     let api = ecr(BEFORE);
     assert!(reconcile(&api, &j, &[], 3).await.is_err());
     assert_eq!(*api.writes.lock().unwrap(), 0);
+}
+
+/// A batch of events on one registry reads the registry once; a registry event drops what
+/// was kept, so the next repository event reads it again.
+#[tokio::test]
+async fn a_batch_reads_its_registry_once_until_the_registry_changes() {
+    use ecrguard_enforce::event::parse_event;
+    use ecrguard_enforce::handler::{HandleOptions, RegistryCache, handle_event};
+    let event = |name: &str, params: &str| {
+        parse_event(&serde_json::json!({
+            "version": "0", "id": "e", "detail-type": "AWS API Call via CloudTrail",
+            "source": "aws.ecr", "account": "111111111111", "time": "2026-12-06T00:00:00Z",
+            "region": "us-east-1",
+            "detail": {"eventVersion": "1.08", "eventSource": "ecr.amazonaws.com", "eventName": name,
+                "awsRegion": "us-east-1", "recipientAccountId": "111111111111", "eventID": "e-1",
+                "requestParameters": serde_json::from_str::<serde_json::Value>(params).unwrap()}
+        }))
+        .unwrap()
+    };
+    let repo = event("SetRepositoryPolicy", r#"{"repositoryName": "app"}"#);
+    let registry = event("PutRegistryPolicy", r#"{"policyText": "{}"}"#);
+    let api = ecr(AFTER);
+    let cache = RegistryCache::default();
+    let judge = |_: &ecrguard_model::EcrState, _: Option<&str>| Vec::new();
+    let cfg = ecrguard_enforce::EnforceConfig::default();
+    let opts = HandleOptions::<MemoryTable> {
+        now: 1,
+        today: "2026-12-06",
+        journal: None,
+        destructive_confirmed: false,
+        registries: Some(&cache),
+    };
+    let reads = || *api.registry_reads.lock().unwrap();
+    for _ in 0..3 {
+        let r = handle_event(&api, &repo, &judge, &cfg, opts).await;
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+    }
+    assert_eq!(reads(), 1, "three repository events, one registry read");
+    handle_event(&api, &registry, &judge, &cfg, opts).await;
+    assert_eq!(reads(), 2, "a registry event reads it afresh");
+    handle_event(&api, &repo, &judge, &cfg, opts).await;
+    assert_eq!(reads(), 3, "and what was kept of it is dropped");
+    // Without a cache, every event reads its registry.
+    let uncached = HandleOptions::<MemoryTable> {
+        registries: None,
+        ..opts
+    };
+    handle_event(&api, &repo, &judge, &cfg, uncached).await;
+    handle_event(&api, &repo, &judge, &cfg, uncached).await;
+    assert_eq!(reads(), 5);
 }

@@ -29,6 +29,8 @@ locals {
     "ecr:DescribeRepositoryCreationTemplates",
     "ecr:DescribePullThroughCacheRules",
     "ecr:DescribeRegistry",
+    "ecr-public:DescribeRepositories",
+    "ecr-public:GetRepositoryPolicy",
   ]
   ecr_change = [
     "ecr:SetRepositoryPolicy",
@@ -94,6 +96,20 @@ resource "aws_cloudwatch_event_target" "queue" {
   arn            = aws_sqs_queue.events.arn
 }
 
+# ECR Public's calls, forwarded from us-east-1.
+resource "aws_cloudwatch_event_rule" "ecr_public" {
+  name           = "ecrguard-ecr-public-events"
+  event_bus_name = aws_cloudwatch_event_bus.ecrguard.name
+  description    = "ECR Public calls that can publish a repository or change who may push to it"
+  event_pattern  = file("${path.module}/../../docs/eventbridge-rule-public.json")
+}
+
+resource "aws_cloudwatch_event_target" "public_queue" {
+  rule           = aws_cloudwatch_event_rule.ecr_public.name
+  event_bus_name = aws_cloudwatch_event_bus.ecrguard.name
+  arn            = aws_sqs_queue.events.arn
+}
+
 resource "aws_sqs_queue_policy" "events" {
   queue_url = aws_sqs_queue.events.id
   policy = jsonencode({
@@ -104,7 +120,7 @@ resource "aws_sqs_queue_policy" "events" {
       Principal = { Service = "events.amazonaws.com" }
       Action    = "sqs:SendMessage"
       Resource  = aws_sqs_queue.events.arn
-      Condition = { ArnEquals = { "aws:SourceArn" = aws_cloudwatch_event_rule.ecr.arn } }
+      Condition = { ArnEquals = { "aws:SourceArn" = [aws_cloudwatch_event_rule.ecr.arn, aws_cloudwatch_event_rule.ecr_public.arn] } }
     }]
   })
 }

@@ -175,8 +175,8 @@ fn calls_documented_in(source: &str, start: &str) -> BTreeSet<String> {
 fn ecr_calls() -> BTreeSet<String> {
     let mut calls = trait_calls("EcrApi");
     calls.extend(trait_calls("EcrWriteApi"));
-    // Not made by the handler: ECR Public is read only by `audit`.
-    calls.retain(|c| !c.starts_with("ecr-public:"));
+    // An ECR Public event is judged on what ECR Public says of the repository.
+    calls.extend(trait_calls("EcrPublicApi"));
     // ECR authorizes these as well: tags given to `CreateRepository` (a restore) need
     // `ecr:TagResource`; `DeleteRepository` with `force` needs `ecr:BatchDeleteImage`.
     calls.insert("ecr:TagResource".into());
@@ -287,44 +287,95 @@ fn the_central_function_grants_exactly_what_the_handler_calls() {
     assert_eq!(actions_in(&cfn_resource(&sam, "Function")), sam_expected);
 }
 
-#[test]
-fn every_template_forwards_exactly_the_events_the_handler_takes() {
-    let rule: Value = serde_json::from_str(&read("docs/eventbridge-rule.json")).unwrap();
-    let names: BTreeSet<String> = rule["detail"]["eventName"]
+/// The `eventName` list of a rule's pattern, as a template writes it.
+fn listed_events(block: &str) -> BTreeSet<String> {
+    block
+        .split("eventName:")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .take_while(|l| l.trim_start().starts_with("- "))
+        .map(|l| l.trim_start().trim_start_matches("- ").to_string())
+        .collect()
+}
+
+fn pattern_events(path: &str) -> BTreeSet<String> {
+    let rule: Value = serde_json::from_str(&read(path)).unwrap();
+    rule["detail"]["eventName"]
         .as_array()
         .unwrap()
         .iter()
         .map(|v| v.as_str().unwrap().to_string())
-        .collect();
-    for (path, id) in [
-        ("deploy/cloudformation/central.yaml", "EcrEventsRule"),
+        .collect()
+}
+
+#[test]
+fn every_template_forwards_exactly_the_events_the_handler_takes() {
+    let names = pattern_events("docs/eventbridge-rule.json");
+    let public = pattern_events("docs/eventbridge-rule-public.json");
+    for (path, id, expected, source) in [
+        (
+            "deploy/cloudformation/central.yaml",
+            "EcrEventsRule",
+            &names,
+            "aws.ecr]",
+        ),
         (
             "deploy/cloudformation/member-stackset.yaml",
             "ForwardEcrEvents",
+            &names,
+            "aws.ecr]",
         ),
-        ("deploy/sam/template.yaml", "EcrEventsRule"),
+        (
+            "deploy/sam/template.yaml",
+            "EcrEventsRule",
+            &names,
+            "aws.ecr]",
+        ),
+        (
+            "deploy/cloudformation/central.yaml",
+            "EcrPublicEventsRule",
+            &public,
+            "aws.ecr-public]",
+        ),
+        (
+            "deploy/cloudformation/member-stackset.yaml",
+            "ForwardEcrPublicEvents",
+            &public,
+            "aws.ecr-public]",
+        ),
+        (
+            "deploy/sam/template.yaml",
+            "EcrPublicEventsRule",
+            &public,
+            "aws.ecr-public]",
+        ),
     ] {
         let text = read(path);
         let block = cfn_resource(&text, id);
-        let listed: BTreeSet<String> = block
-            .split("eventName:")
-            .nth(1)
-            .unwrap()
-            .lines()
-            .skip(1)
-            .take_while(|l| l.trim_start().starts_with("- "))
-            .map(|l| l.trim_start().trim_start_matches("- ").to_string())
-            .collect();
-        assert_eq!(listed, names, "{path}");
-        assert!(block.contains("errorCode: [{exists: false}]"), "{path}");
+        assert_eq!(&listed_events(&block), expected, "{path} {id}");
+        assert!(block.contains(&format!("source: [{source}")), "{path} {id}");
+        assert!(
+            block.contains("errorCode: [{exists: false}]"),
+            "{path} {id}"
+        );
     }
-    // The Terraform modules read the same file.
+    // ECR Public lives in us-east-1: a member forwards its events from there only.
+    let member = read("deploy/cloudformation/member-stackset.yaml");
+    assert!(
+        cfn_resource(&member, "ForwardEcrPublicEvents").contains("Condition: IsEcrPublicRegion")
+    );
+    assert!(member.contains("IsEcrPublicRegion: !Equals [!Ref \"AWS::Region\", us-east-1]"));
+    // The Terraform modules read the same files.
     for path in [
         "deploy/terraform/main.tf",
         "deploy/terraform/member/main.tf",
     ] {
+        let text = read(path);
+        assert!(text.contains("docs/eventbridge-rule.json\")"), "{path}");
         assert!(
-            read(path).contains("docs/eventbridge-rule.json\")"),
+            text.contains("docs/eventbridge-rule-public.json\")"),
             "{path}"
         );
     }

@@ -3,7 +3,9 @@
 //! handler accepts matches the pattern, and the enforcement IAM policy allows every ECR call
 //! the write API makes.
 
-use ecrguard_enforce::event::{REGISTRY_EVENTS, REPOSITORY_EVENTS, parse_event};
+use ecrguard_enforce::event::{
+    PUBLIC_REPOSITORY_EVENTS, REGISTRY_EVENTS, REPOSITORY_EVENTS, parse_event,
+};
 use serde_json::Value;
 use std::path::Path;
 
@@ -15,35 +17,55 @@ fn json(path: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(root().join(path)).unwrap()).unwrap()
 }
 
-#[test]
-fn the_eventbridge_pattern_matches_the_handler() {
-    let rule = json("docs/eventbridge-rule.json");
-    let mut pattern: Vec<&str> = rule["detail"]["eventName"]
+fn event_names(rule: &Value) -> Vec<&str> {
+    let mut names: Vec<&str> = rule["detail"]["eventName"]
         .as_array()
         .unwrap()
         .iter()
         .map(|v| v.as_str().unwrap())
         .collect();
-    pattern.sort_unstable();
+    names.sort_unstable();
+    names
+}
+
+#[test]
+fn the_eventbridge_patterns_match_the_handler() {
+    let rule = json("docs/eventbridge-rule.json");
+    let public = json("docs/eventbridge-rule-public.json");
     let mut handled: Vec<&str> = REPOSITORY_EVENTS
         .iter()
         .chain(REGISTRY_EVENTS)
         .copied()
         .collect();
     handled.sort_unstable();
-    assert_eq!(pattern, handled);
+    assert_eq!(event_names(&rule), handled);
+    let mut handled_public = PUBLIC_REPOSITORY_EVENTS.to_vec();
+    handled_public.sort_unstable();
+    assert_eq!(event_names(&public), handled_public);
     let events = root().join("crates/ecrguard/tests/events");
     let mut accepted = 0;
+    let mut accepted_public = 0;
     for entry in std::fs::read_dir(events).unwrap() {
         let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
         let Ok(v) = serde_json::from_str::<Value>(&text) else {
             continue;
         };
         if parse_event(&v).is_ok() {
-            accepted += 1;
-            assert_eq!(v["source"], rule["source"][0]);
-            assert_eq!(v["detail-type"], rule["detail-type"][0]);
-            assert!(pattern.contains(&v["detail"]["eventName"].as_str().unwrap()));
+            // Each accepted event matches the pattern of its source, and only that one.
+            let pattern = if v["source"] == "aws.ecr-public" {
+                accepted_public += 1;
+                &public
+            } else {
+                accepted += 1;
+                &rule
+            };
+            assert_eq!(v["source"], pattern["source"][0]);
+            assert_eq!(v["detail-type"], pattern["detail-type"][0]);
+            assert_eq!(
+                v["detail"]["eventSource"],
+                pattern["detail"]["eventSource"][0]
+            );
+            assert!(event_names(pattern).contains(&v["detail"]["eventName"].as_str().unwrap()));
             assert!(
                 v["detail"].get("errorCode").is_none(),
                 "the pattern drops failed calls"
@@ -51,6 +73,7 @@ fn the_eventbridge_pattern_matches_the_handler() {
         }
     }
     assert!(accepted >= 3, "{accepted}");
+    assert!(accepted_public >= 1, "{accepted_public}");
 }
 
 #[test]

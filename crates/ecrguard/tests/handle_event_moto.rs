@@ -162,6 +162,27 @@ fn registry_events_are_reported_never_changed() {
     assert_eq!(e["event"], "PutRegistryPolicy");
     assert!(e["actions"].as_array().unwrap().is_empty(), "{v:#}");
     assert!(e["outcomes"].as_array().unwrap().is_empty());
+    // ECR Public events are read from ECR Public, which moto does not implement: the event is
+    // an error (exit 2), never "nothing public", and nothing is changed.
+    let before = state(&moto.endpoint());
+    let (v, out) = handle(
+        &moto.endpoint(),
+        &dir,
+        "public-create-repository.json",
+        &["--apply", "--yes"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{v:#}");
+    let e = &v["events"][0];
+    assert_eq!(e["event"], "CreateRepository");
+    assert!(
+        e["errors"].as_array().unwrap().iter().any(|x| x
+            .as_str()
+            .unwrap()
+            .starts_with("ecr-public:DescribeRepositories")),
+        "{v:#}"
+    );
+    assert!(e["actions"].as_array().unwrap().is_empty());
+    assert_eq!(state(&moto.endpoint()), before);
 }
 
 #[test]

@@ -725,6 +725,20 @@ pub async fn collect_public<P: EcrPublicApi>(api: &P, account: Option<&str>) -> 
     audit
 }
 
+/// One ECR Public repository, read alone (what an event touched): the account, and the
+/// repository with its policy when it exists. ECR Public lists repositories with their
+/// policies; the others are left out.
+pub async fn collect_public_repository<A: EcrApi + EcrPublicApi>(api: &A, name: &str) -> Audit {
+    let (mut audit, account) = whoami(api).await;
+    let mut public = collect_public(api, Some(&account)).await;
+    public
+        .state
+        .public_repositories
+        .retain(|r| matches!(&r.name, Value::Set(n, _) if n == name));
+    audit.extend(public);
+    audit
+}
+
 /// One account, whole: ECR in every region, IAM and EKS node groups, read at once. IAM
 /// errors name the account's root ARN once it is known; node group roles mark identities.
 pub async fn audit_account<A: EcrApi + IamApi + EksApi + EcrPublicApi>(

@@ -1,6 +1,7 @@
 //! EventBridge events carrying CloudTrail records of ECR API calls (`detail-type: "AWS API
-//! Call via CloudTrail"`, `source: "aws.ecr"`), alone or in an SQS batch: which resource each
-//! one touched. Anything unknown or malformed is an error, never an action.
+//! Call via CloudTrail"`, `source: "aws.ecr"`, or `aws.ecr-public` for ECR Public, whose API
+//! lives in us-east-1 only), alone or in an SQS batch: which resource each one touched.
+//! Anything unknown or malformed is an error, never an action.
 
 use serde_json::Value;
 
@@ -11,6 +12,9 @@ pub enum Scope {
     Repository(String),
     /// The registry (registry policy, creation templates): reported, never changed.
     Registry,
+    /// One ECR Public repository: reported, never changed (making a public repository
+    /// private means deleting it, a decision for people).
+    PublicRepository(String),
 }
 
 /// One recognised event.
@@ -49,6 +53,17 @@ pub const REGISTRY_EVENTS: &[&str] = &[
     "UpdateRepositoryCreationTemplate",
     "PutRegistryScanningConfiguration",
 ];
+
+/// The ECR Public calls (source `aws.ecr-public`) that can publish a repository or change who
+/// may push to it (reported, never changed).
+pub const PUBLIC_REPOSITORY_EVENTS: &[&str] = &[
+    "CreateRepository",
+    "SetRepositoryPolicy",
+    "DeleteRepositoryPolicy",
+];
+
+/// The one region ECR Public's API (and so its CloudTrail events) lives in.
+pub const PUBLIC_REGION: &str = "us-east-1";
 
 /// Most records one SQS batch may hold (Lambda's own ceiling for an SQS source is 10,000).
 pub const MAX_BATCH_RECORDS: usize = 10_000;
@@ -113,9 +128,16 @@ pub fn parse_event(v: &Value) -> Result<EcrEvent, String> {
         return Err("the event is not a JSON object".into());
     }
     let source = text(v, "source")?;
-    if source != "aws.ecr" {
-        return Err(format!("source `{}` is not `aws.ecr`", shown(source)));
-    }
+    let public = match source {
+        "aws.ecr" => false,
+        "aws.ecr-public" => true,
+        _ => {
+            return Err(format!(
+                "source `{}` is not `aws.ecr` or `aws.ecr-public`",
+                shown(source)
+            ));
+        }
+    };
     let kind = text(v, "detail-type")?;
     if kind != "AWS API Call via CloudTrail" {
         return Err(format!(
@@ -129,9 +151,14 @@ pub fn parse_event(v: &Value) -> Result<EcrEvent, String> {
     // Every field that reaches an AWS call is checked before any call is made: the event may
     // be forged (one SQS message is enough).
     let event_source = text(detail, "eventSource")?;
-    if event_source != "ecr.amazonaws.com" {
+    let expected = if public {
+        "ecr-public.amazonaws.com"
+    } else {
+        "ecr.amazonaws.com"
+    };
+    if event_source != expected {
         return Err(format!(
-            "`detail.eventSource` `{}` does not agree with source `aws.ecr`",
+            "`detail.eventSource` `{}` does not agree with source `{source}`",
             shown(event_source)
         ));
     }
@@ -174,7 +201,37 @@ pub fn parse_event(v: &Value) -> Result<EcrEvent, String> {
         ));
     }
     let params = detail.get("requestParameters").filter(|p| p.is_object());
-    let scope = if REPOSITORY_EVENTS.contains(&name) {
+    let scope = if public {
+        if region != PUBLIC_REGION {
+            return Err(format!(
+                "an ECR Public event from `{region}`: its API lives in {PUBLIC_REGION} only"
+            ));
+        }
+        if !PUBLIC_REPOSITORY_EVENTS.contains(&name) {
+            return Err(format!(
+                "`{}` is not an ECR Public call ecrguard handles",
+                shown(name)
+            ));
+        }
+        let repository = params
+            .and_then(|p| p.get("repositoryName").and_then(Value::as_str))
+            .ok_or_else(|| format!("`{name}` without `requestParameters.repositoryName`"))?;
+        if let Some(id) = params.and_then(|p| p.get("registryId").and_then(Value::as_str))
+            && id != account
+        {
+            return Err(format!(
+                "`registryId` `{}` is not the event's account {account}",
+                shown(id)
+            ));
+        }
+        if !is_repository_name(repository) {
+            return Err(format!(
+                "`{}` is not a repository name ECR Public accepts",
+                shown(repository)
+            ));
+        }
+        Scope::PublicRepository(repository.to_string())
+    } else if REPOSITORY_EVENTS.contains(&name) {
         let by_name = params.and_then(|p| p.get("repositoryName").and_then(Value::as_str));
         let repository = match by_name {
             Some(n) => n.to_string(),
@@ -318,6 +375,47 @@ mod tests {
         let v: Value =
             serde_json::from_str(&event("PutRegistryPolicy", r#"{"policyText":"{}"}"#)).unwrap();
         assert_eq!(parse_event(&v).unwrap().scope, Scope::Registry);
+    }
+
+    #[test]
+    fn ecr_public_events_come_from_us_east_1_only() {
+        let public = |region: &str, source: &str, name: &str| {
+            event(name, r#"{"repositoryName":"oss-cli"}"#)
+                .replace("\"source\":\"aws.ecr\"", "\"source\":\"aws.ecr-public\"")
+                .replace("ecr.amazonaws.com", source)
+                .replace("us-east-1", region)
+        };
+        let v: Value = serde_json::from_str(&public(
+            "us-east-1",
+            "ecr-public.amazonaws.com",
+            "CreateRepository",
+        ))
+        .unwrap();
+        assert_eq!(
+            parse_event(&v).unwrap().scope,
+            Scope::PublicRepository("oss-cli".into())
+        );
+        for (text, needle) in [
+            (
+                public("eu-west-1", "ecr-public.amazonaws.com", "CreateRepository"),
+                "us-east-1 only",
+            ),
+            (
+                public("us-east-1", "ecr.amazonaws.com", "CreateRepository"),
+                "does not agree",
+            ),
+            (
+                public(
+                    "us-east-1",
+                    "ecr-public.amazonaws.com",
+                    "PutImageTagMutability",
+                ),
+                "not an ECR Public call",
+            ),
+        ] {
+            let e = parse_event(&serde_json::from_str(&text).unwrap()).unwrap_err();
+            assert!(e.contains(needle), "{e}");
+        }
     }
 
     #[test]

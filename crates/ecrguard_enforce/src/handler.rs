@@ -7,8 +7,8 @@ use crate::event::{EcrEvent, Scope};
 use crate::execute::{self, ApplyOptions, Outcome};
 use crate::journal::{Journal, Status};
 use crate::plan::{Plan, plan};
-use ecrguard_aws::api::{EcrWriteApi, JournalTableApi};
-use ecrguard_aws::collect::{Audit, add_repository, collect_registry};
+use ecrguard_aws::api::{EcrPublicApi, EcrWriteApi, JournalTableApi};
+use ecrguard_aws::collect::{Audit, add_repository, collect_public_repository, collect_registry};
 use ecrguard_model::EcrState;
 use ecrguard_rules::Finding;
 
@@ -59,7 +59,7 @@ impl<T> Copy for HandleOptions<'_, T> {}
 
 /// Handles one recognised event with `api` (credentials of the event's account, client in its
 /// region); `judge` runs the rules on what was read.
-pub async fn handle_event<A: EcrWriteApi, T: JournalTableApi>(
+pub async fn handle_event<A: EcrWriteApi + EcrPublicApi, T: JournalTableApi>(
     api: &A,
     event: &EcrEvent,
     judge: &Judge<'_>,
@@ -89,6 +89,7 @@ pub async fn handle_event<A: EcrWriteApi, T: JournalTableApi>(
             };
             add_repository(api, &event.region, name, registry).await
         }
+        Scope::PublicRepository(name) => collect_public_repository(api, name).await,
         Scope::Registry => {
             // The registry changed: what was kept of it is stale.
             if let Some(Ok(mut c)) = opts.registries.map(|c| c.lock()) {
@@ -113,6 +114,15 @@ pub async fn handle_event<A: EcrWriteApi, T: JournalTableApi>(
             return report;
         }
         None => return report,
+    }
+    if let Scope::PublicRepository(name) = &event.scope
+        && audit.state.public_repositories.is_empty()
+        && audit.errors.is_empty()
+    {
+        report.errors.push(format!(
+            "ECR Public repository `{name}` no longer exists: nothing to do"
+        ));
+        return report;
     }
     if let Scope::Repository(name) = &event.scope {
         if audit.state.repositories.is_empty() && audit.errors.is_empty() {

@@ -4,8 +4,8 @@
 //! SDK's own table client runs against moto's DynamoDB in the binary's tests).
 
 use ecrguard_aws::api::{
-    ApiError, EcrApi, EcrWriteApi, ImageRef, JournalItem, JournalTableApi, RepositoryInfo,
-    RepositorySpec,
+    ApiError, EcrApi, EcrPublicApi, EcrWriteApi, ImageRef, JournalItem, JournalTableApi,
+    PublicRepositoryInfo, RepositoryInfo, RepositorySpec,
 };
 use ecrguard_enforce::execute::{ApplyOptions, apply, reconcile};
 use ecrguard_enforce::journal::{
@@ -119,6 +119,21 @@ impl EcrWriteApi for Ecr {
     }
     async fn create_repository(&self, _: &str, _: &RepositorySpec) -> Result<(), ApiError> {
         unreachable!("not planned here")
+    }
+}
+
+/// One ECR Public repository, `oss-cli`, without a policy.
+impl EcrPublicApi for Ecr {
+    async fn public_repositories(&self) -> Result<(Vec<PublicRepositoryInfo>, usize), ApiError> {
+        Ok((
+            vec![PublicRepositoryInfo {
+                name: "oss-cli".into(),
+                arn: "arn:aws:ecr-public::111111111111:repository/oss-cli".into(),
+                registry_id: "111111111111".into(),
+                policy: Ok(None),
+            }],
+            2,
+        ))
     }
 }
 
@@ -474,4 +489,59 @@ async fn a_batch_reads_its_registry_once_until_the_registry_changes() {
     handle_event(&api, &repo, &judge, &cfg, uncached).await;
     handle_event(&api, &repo, &judge, &cfg, uncached).await;
     assert_eq!(reads(), 5);
+}
+
+/// An ECR Public event: the repository it names is read from ECR Public and judged (reported,
+/// never changed); a repository that is gone is said so.
+#[tokio::test]
+async fn an_ecr_public_event_is_judged_and_never_acted_on() {
+    use ecrguard_enforce::event::parse_event;
+    use ecrguard_enforce::handler::{HandleOptions, handle_event};
+    let event = |repository: &str| {
+        parse_event(&serde_json::json!({
+            "version": "0", "id": "e", "detail-type": "AWS API Call via CloudTrail",
+            "source": "aws.ecr-public", "account": "111111111111", "time": "2026-12-06T00:00:00Z",
+            "region": "us-east-1",
+            "detail": {"eventVersion": "1.08", "eventSource": "ecr-public.amazonaws.com",
+                "eventName": "CreateRepository", "awsRegion": "us-east-1",
+                "recipientAccountId": "111111111111", "eventID": "e-1",
+                "requestParameters": {"repositoryName": repository}}
+        }))
+        .unwrap()
+    };
+    let api = ecr(BEFORE);
+    let seen = Mutex::new(Vec::new());
+    let judge = |state: &ecrguard_model::EcrState, _: Option<&str>| {
+        seen.lock().unwrap().extend(
+            state
+                .public_repositories
+                .iter()
+                .map(|r| format!("{:?}", r.id)),
+        );
+        Vec::new()
+    };
+    let cfg = ecrguard_enforce::EnforceConfig::default();
+    let j = Journal::Table(JournalTable {
+        api: MemoryTable::default(),
+        table: "t".into(),
+    });
+    let opts = HandleOptions::<MemoryTable> {
+        now: 1,
+        today: "2026-12-06",
+        journal: Some(&j),
+        destructive_confirmed: true,
+        registries: None,
+    };
+    let r = handle_event(&api, &event("oss-cli"), &judge, &cfg, opts).await;
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert!(r.plan.actions.is_empty());
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        1,
+        "judged on that repository alone"
+    );
+    assert!(seen.lock().unwrap()[0].contains("repository/oss-cli"));
+    assert_eq!(*api.writes.lock().unwrap(), 0);
+    let r = handle_event(&api, &event("gone"), &judge, &cfg, opts).await;
+    assert!(r.errors[0].contains("no longer exists"), "{:?}", r.errors);
 }

@@ -14,6 +14,7 @@ terraform {
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
+data "aws_region" "current" {}
 
 locals {
   partition     = data.aws_partition.current.partition
@@ -61,6 +62,21 @@ resource "aws_cloudwatch_event_target" "central_bus" {
   role_arn = local.forwarder_arn
 }
 
+# ECR Public's API, and so its events, live in us-east-1 only.
+resource "aws_cloudwatch_event_rule" "ecr_public" {
+  count         = data.aws_region.current.name == "us-east-1" ? 1 : 0
+  name          = "ecrguard-forward-ecr-public-events"
+  description   = "ECR Public calls that can publish a repository or change who may push to it, to the ecrguard bus"
+  event_pattern = file("${path.module}/../../../docs/eventbridge-rule-public.json")
+}
+
+resource "aws_cloudwatch_event_target" "central_bus_public" {
+  count    = data.aws_region.current.name == "us-east-1" ? 1 : 0
+  rule     = aws_cloudwatch_event_rule.ecr_public[0].name
+  arn      = var.central_event_bus_arn
+  role_arn = local.forwarder_arn
+}
+
 resource "aws_iam_role" "remediation" {
   count                = var.create_roles ? 1 : 0
   name                 = var.member_role_name
@@ -97,6 +113,8 @@ resource "aws_iam_role_policy" "remediation" {
           "ecr:DescribeRepositoryCreationTemplates",
           "ecr:DescribePullThroughCacheRules",
           "ecr:DescribeRegistry",
+          "ecr-public:DescribeRepositories",
+          "ecr-public:GetRepositoryPolicy",
           "sts:GetCallerIdentity",
         ]
         Resource = "*"

@@ -330,6 +330,9 @@ pub(crate) async fn handle_input(
         let what = match &event.scope {
             ecrguard_enforce::event::Scope::Repository(r) => format!("repository {r}"),
             ecrguard_enforce::event::Scope::Registry => "registry".to_string(),
+            ecrguard_enforce::event::Scope::PublicRepository(r) => {
+                format!("ECR Public repository {r}")
+            }
         };
         let _ = writeln!(
             text_out,

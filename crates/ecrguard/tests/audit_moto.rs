@@ -472,6 +472,27 @@ fn audit_applies_the_config_as_scan_does() {
     only_unimplemented_errors(&v, 2, 1);
 }
 
+/// The counts `--security-hub` gives on standard error (`N imported, M archived ..., K
+/// failed`), the `nth` of them summed over the account's regions.
+fn said(err: &str, nth: usize) -> usize {
+    err.lines()
+        .filter_map(|l| l.strip_prefix("security hub 123456789012 "))
+        .map(|l| {
+            l.split(": ")
+                .nth(1)
+                .unwrap()
+                .split(", ")
+                .nth(nth)
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+                .parse::<usize>()
+                .unwrap()
+        })
+        .sum()
+}
+
 /// `--security-hub`: every finding imported into the account's Security Hub in its region
 /// (moto's), with the report's ids; after a repository is fixed, a second audit archives the
 /// findings that are gone and leaves the others active.
@@ -490,20 +511,7 @@ fn security_hub_import_then_archive_what_is_fixed() {
     let (v, out) = audit_json(&moto.endpoint(), &args);
     let err = String::from_utf8_lossy(&out.stderr).to_string();
     let findings = v["findings"].as_array().unwrap();
-    let imported: usize = err
-        .lines()
-        .filter(|l| l.starts_with("security hub 123456789012 "))
-        .map(|l| {
-            l.split(": ")
-                .nth(1)
-                .unwrap()
-                .split(' ')
-                .next()
-                .unwrap()
-                .parse::<usize>()
-                .unwrap()
-        })
-        .sum();
+    let imported = said(&err, 0);
     assert_eq!(imported, findings.len(), "{err}");
     assert!(!err.contains("not imported"), "{err}");
     let all: Vec<Value> = [hub("us-east-1"), hub("eu-west-1")].concat();
@@ -573,19 +581,6 @@ fn security_hub_import_then_archive_what_is_fixed() {
             assert_eq!(f["RecordState"], "ARCHIVED");
         }
     }
-    let archived_said: usize = err
-        .lines()
-        .filter(|l| l.starts_with("security hub 123456789012 "))
-        .map(|l| {
-            l.split(", ")
-                .nth(1)
-                .unwrap()
-                .split(' ')
-                .next()
-                .unwrap()
-                .parse::<usize>()
-                .unwrap()
-        })
-        .sum();
+    let archived_said = said(&err, 1);
     assert_eq!(archived_said, archived, "{err}");
 }

@@ -184,6 +184,19 @@ fn ecr_calls() -> BTreeSet<String> {
     calls
 }
 
+/// What listing the organization calls: the doc comment of `SdkApi::organization_accounts`.
+fn organization_calls() -> BTreeSet<String> {
+    let sdk = read("crates/ecrguard_aws/src/sdk.rs");
+    actions_in(
+        sdk.split("pub async fn organization_accounts")
+            .next()
+            .unwrap()
+            .rsplit("\n\n")
+            .next()
+            .unwrap(),
+    )
+}
+
 fn set(items: &[&str]) -> BTreeSet<String> {
     items.iter().map(|s| (*s).to_string()).collect()
 }
@@ -243,15 +256,7 @@ fn the_central_function_grants_exactly_what_the_handler_calls() {
     let mut expected = platform.clone();
     expected.extend(trait_calls("JournalTableApi"));
     // `--allowed-org`: `SdkApi::organization_accounts`; the member role: `sts:AssumeRole`.
-    let sdk = read("crates/ecrguard_aws/src/sdk.rs");
-    let org_calls: BTreeSet<String> = actions_in(
-        sdk.split("pub async fn organization_accounts")
-            .next()
-            .unwrap()
-            .rsplit("\n\n")
-            .next()
-            .unwrap(),
-    );
+    let org_calls = organization_calls();
     assert_eq!(
         org_calls,
         set(&[
@@ -440,15 +445,7 @@ fn the_scheduled_audit_grants_exactly_what_the_audit_calls() {
     let store = read("crates/ecrguard_aws/src/report_store.rs");
     let s3 = calls_documented_in(&store, "impl SdkReportStore");
     assert_eq!(s3, set(&["s3:PutObject"]));
-    let sdk = read("crates/ecrguard_aws/src/sdk.rs");
-    let org = actions_in(
-        sdk.split("pub async fn organization_accounts")
-            .next()
-            .unwrap()
-            .rsplit("\n\n")
-            .next()
-            .unwrap(),
-    );
+    let org = organization_calls();
     let mut expected = set(&[
         "logs:CreateLogStream",
         "logs:PutLogEvents",

@@ -95,6 +95,30 @@ fn attributes(item: &JournalItem) -> HashMap<String, AttributeValue> {
     ])
 }
 
+impl SdkJournalTable {
+    /// `PutItem` of `item` when `condition` holds (`:revision` is the item's revision):
+    /// `false`, nothing written, when it does not.
+    async fn conditional_put(&self, item: &JournalItem, condition: &str) -> Result<bool, ApiError> {
+        let mut put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(attributes(item)))
+            .condition_expression(condition);
+        if condition.contains(":revision") {
+            put = put.expression_attribute_values(
+                ":revision",
+                AttributeValue::N(item.revision.to_string()),
+            );
+        }
+        match put.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(condition_failed) => Ok(false),
+            Err(e) => Err(classify(&e)),
+        }
+    }
+}
+
 /// Whether a failed conditional write failed only on its condition.
 fn condition_failed<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(e: &E) -> bool {
     e.code() == Some("ConditionalCheckFailedException")
@@ -115,36 +139,12 @@ impl JournalTableApi for SdkJournalTable {
     }
 
     async fn put_new_journal_item(&self, item: &JournalItem) -> Result<bool, ApiError> {
-        let sent = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(attributes(item)))
-            .condition_expression("attribute_not_exists(id)")
-            .send()
-            .await;
-        match sent {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(condition_failed) => Ok(false),
-            Err(e) => Err(classify(&e)),
-        }
+        self.conditional_put(item, "attribute_not_exists(id)").await
     }
 
     async fn replace_journal_item(&self, item: &JournalItem) -> Result<bool, ApiError> {
-        let sent = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(attributes(item)))
-            .condition_expression("attribute_exists(id) AND revision < :revision")
-            .expression_attribute_values(":revision", AttributeValue::N(item.revision.to_string()))
-            .send()
-            .await;
-        match sent {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(condition_failed) => Ok(false),
-            Err(e) => Err(classify(&e)),
-        }
+        self.conditional_put(item, "attribute_exists(id) AND revision < :revision")
+            .await
     }
 
     async fn journal_items_with_status(&self, status: &str) -> Result<Vec<JournalItem>, ApiError> {

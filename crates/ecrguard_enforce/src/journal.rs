@@ -303,20 +303,7 @@ impl<T: JournalTableApi> Journal<T> {
     /// # Errors
     /// A failed write (nothing may change without its backup).
     pub async fn create(&self, entry: &Entry) -> Result<Written, String> {
-        let fail = |e: &dyn std::fmt::Display| {
-            format!("cannot write journal entry {}: {e}", self.locate(&entry.id))
-        };
-        match self {
-            Journal::Dir(d) => d.create(entry).map_err(|e| fail(&e)),
-            Journal::Table(t) => {
-                let item = item_of_entry(entry).map_err(|e| fail(&e))?;
-                match t.api.put_new_journal_item(&item).await {
-                    Ok(true) => Ok(Written::Yes),
-                    Ok(false) => Ok(Written::Lost),
-                    Err(e) => Err(fail(&e)),
-                }
-            }
-        }
+        self.put(entry, true).await
     }
 
     /// Writes a later state of an entry already written.
@@ -324,14 +311,24 @@ impl<T: JournalTableApi> Journal<T> {
     /// # Errors
     /// A failed write.
     pub async fn update(&self, entry: &Entry) -> Result<Written, String> {
+        self.put(entry, false).await
+    }
+
+    async fn put(&self, entry: &Entry, new: bool) -> Result<Written, String> {
         let fail = |e: &dyn std::fmt::Display| {
             format!("cannot write journal entry {}: {e}", self.locate(&entry.id))
         };
         match self {
+            Journal::Dir(d) if new => d.create(entry).map_err(|e| fail(&e)),
             Journal::Dir(d) => d.write(entry).map(|()| Written::Yes).map_err(|e| fail(&e)),
             Journal::Table(t) => {
                 let item = item_of_entry(entry).map_err(|e| fail(&e))?;
-                match t.api.replace_journal_item(&item).await {
+                let written = if new {
+                    t.api.put_new_journal_item(&item).await
+                } else {
+                    t.api.replace_journal_item(&item).await
+                };
+                match written {
                     Ok(true) => Ok(Written::Yes),
                     Ok(false) => Ok(Written::Lost),
                     Err(e) => Err(fail(&e)),

@@ -81,11 +81,46 @@ echo "== cargo clippy --all-targets --features ecrguard/lambda -- -D warnings"
 cargo clippy --workspace --all-targets --features ecrguard/lambda --locked -- -D warnings
 echo "== cargo test"
 # CI=true makes insta fail on a changed snapshot instead of writing a new one.
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+export CI="${CI:-true}"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
 # One build for every test, with the Lambda entry point compiled in (its own test needs it; the
 # binary only enters Lambda mode when AWS_LAMBDA_RUNTIME_API is set). A second build without the
 # feature would rebuild the whole AWS SDK under other dependency features: twice the time and disk.
-CI="${CI:-true}" cargo test --workspace --features ecrguard/lambda --locked 2>&1 | tee "$log"
-# One closing line for the whole run (cargo ends with a doc-test binary that may hold none).
-awk '/^test result:/ { p += $4; f += $6; s += $8 } END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+cargo test --workspace --features ecrguard/lambda --locked --no-run \
+  --message-format=json-render-diagnostics > "$work/build.json"
+# Each test binary with the directory cargo would give it (its package's), the ones that drive a
+# moto server first: they wait on it more than they compute, so three binaries at a time keep
+# two cores busy where one after the other left one idle.
+python3 - "$work/build.json" > "$work/binaries.tsv" <<'PY'
+import json, os, sys
+rows = []
+for line in open(sys.argv[1]):
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m.get("profile", {}).get("test"):
+        package = os.path.basename(os.path.dirname(m["manifest_path"]))
+        name = package + "/" + m["target"]["name"] + ("" if m["target"]["kind"] == ["test"] else " (unit)")
+        slow = any(k in name for k in ("moto", "lambda_runtime", "faults"))
+        rows.append((0 if slow else 1, name, m["executable"], os.path.dirname(m["manifest_path"])))
+for _, name, exe, cwd in sorted(rows):
+    print(f"{name}\t{exe}\t{cwd}")
+PY
+run_one() {
+  local name="$1" exe="$2" cwd="$3" log
+  log="$work/$(echo "$name" | tr ' /()' '____').log"
+  { echo "     Running $name ($exe)"; (cd "$cwd" && "$exe") 2>&1; echo "exit=$?"; } > "$log"
+}
+export -f run_one
+export work
+tr '\t' '\n' < "$work/binaries.tsv" | xargs -d '\n' -n 3 -P 3 bash -c 'run_one "$@"' _
+cargo test --workspace --features ecrguard/lambda --locked --doc > "$work/doc.log" 2>&1 || echo "exit=1" >> "$work/doc.log"
+cat "$work"/*.log
+# One closing line for the whole run.
+awk '/^test result:/ { p += $4; f += $6; s += $8 } END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$work"/*.log
+if grep -q '^exit=[^0]' "$work"/*.log; then
+  echo "error: failing tests (above)" >&2
+  exit 1
+fi

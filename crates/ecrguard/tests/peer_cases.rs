@@ -148,7 +148,11 @@ fn skipped() -> bool {
     if missing {
         #[allow(clippy::print_stderr)]
         {
-            eprintln!("skipped: ../shared/peer-cases not found");
+            // Past the test harness's capture: a skip is said even when the test passes.
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                b"skipped: ../shared/peer-cases not found\n",
+            );
         }
     }
     missing

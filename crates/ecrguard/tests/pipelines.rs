@@ -126,8 +126,10 @@ fn venv_tool(name: &str) -> Option<PathBuf> {
 #[test]
 fn pre_commit_hooks_validate_and_the_system_hook_scans_a_repository() {
     let Some(pre_commit) = venv_tool("pre-commit") else {
-        eprintln!(
-            "skipped: pre-commit not installed (scripts/test.sh installs it into .venv-test)"
+        // Past the test harness's capture: a skip is said even when the test passes.
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"skipped: pre-commit not installed (scripts/test.sh installs it into .venv-test)\n",
         );
         return;
     };
@@ -142,7 +144,11 @@ fn pre_commit_hooks_validate_and_the_system_hook_scans_a_repository() {
         String::from_utf8_lossy(&validate.stderr)
     );
     if !root().join(".git").exists() {
-        eprintln!("skipped: try-repo needs this repository to be a git checkout");
+        // Past the test harness's capture: a skip is said even when the test passes.
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"skipped: try-repo needs this repository to be a git checkout\n",
+        );
         return;
     }
     // A repository with a public repository policy: the hook fails (exit 1) and says why.
@@ -239,7 +245,11 @@ fn chromium() -> Option<PathBuf> {
 #[test]
 fn the_html_report_loads_filters_and_renders_in_chromium() {
     let Some(chrome) = chromium() else {
-        eprintln!("skipped: chromium not installed (scripts/test.sh installs Debian's chromium)");
+        // Past the test harness's capture: a skip is said even when the test passes.
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"skipped: chromium not installed (scripts/test.sh installs Debian's chromium)\n",
+        );
         return;
     };
     let dir = scratch("html");

@@ -309,9 +309,8 @@ mod tests {
             Err(_) => {
                 #[allow(clippy::print_stderr)]
                 {
-                    eprintln!(
-                        "skipped: ../shared/docs/ecr-actions.json not found (comparing with data/ only)"
-                    );
+                    // Past the test harness's capture: a skip is said even when the test passes.
+                    let _ = std::io::Write::write_all(&mut std::io::stderr(), b"skipped: ../shared/docs/ecr-actions.json not found (comparing with data/ only)\n");
                 }
             }
         }

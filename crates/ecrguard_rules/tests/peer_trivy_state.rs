@@ -90,7 +90,11 @@ fn trivy_state_cases_agree_except_where_trivy_is_wrong() {
     if !peer_dir().is_dir() {
         #[allow(clippy::print_stderr)]
         {
-            eprintln!("skipped: ../shared/peer-cases not found");
+            // Past the test harness's capture: a skip is said even when the test passes.
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                b"skipped: ../shared/peer-cases not found\n",
+            );
         }
         return;
     }

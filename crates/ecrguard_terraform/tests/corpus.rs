@@ -18,7 +18,11 @@ fn findings_match_the_generator_ground_truth() {
     if !generator.is_file() {
         #[allow(clippy::print_stderr)]
         {
-            eprintln!("skipped: ../shared/bench/gen_corpus.py not found");
+            // Past the test harness's capture: a skip is said even when the test passes.
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                b"skipped: ../shared/bench/gen_corpus.py not found\n",
+            );
         }
         return;
     }

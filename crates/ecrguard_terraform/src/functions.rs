@@ -51,6 +51,23 @@ fn dedup(items: Vec<V>) -> Vec<V> {
     out
 }
 
+/// A set's elements in Terraform's order: strings lexically, numbers ascending; any other mix
+/// as given (Terraform does not promise one).
+fn set_order(mut items: Vec<V>) -> Vec<V> {
+    if items.iter().all(|i| matches!(i.val, Val::String(_))) {
+        items.sort_by(|a, b| match (&a.val, &b.val) {
+            (Val::String(x), Val::String(y)) => x.cmp(y),
+            _ => std::cmp::Ordering::Equal,
+        });
+    } else if items.iter().all(|i| matches!(i.val, Val::Number(_))) {
+        items.sort_by(|a, b| match (&a.val, &b.val) {
+            (Val::Number(x), Val::Number(y)) => x.total_cmp(y),
+            _ => std::cmp::Ordering::Equal,
+        });
+    }
+    items
+}
+
 /// Calls a function.
 pub fn call(ev: &Eval<'_>, _file: FileId, name: &str, args: Vec<V>) -> V {
     if let Some(tg) = &ev.terragrunt
@@ -183,6 +200,8 @@ fn pure(ev: &Eval<'_>, name: &str, args: &[V]) -> V {
             None => V::unknown("`jsondecode` of a non-string"),
         },
         "file" | "templatefile" => read_file(ev, name, args),
+        // A conversion of `null` is `null`, as in Terraform: "not set" stays not set.
+        "tostring" | "tonumber" | "tobool" if matches!(arg(0).val, Val::Null) => V::new(Val::Null),
         "tostring" => s(0).map_or_else(|| V::error("`tostring` of a collection"), V::string),
         "tonumber" => match &arg(0).val {
             Val::Number(_) => arg(0),
@@ -198,7 +217,7 @@ fn pure(ev: &Eval<'_>, name: &str, args: &[V]) -> V {
         ),
         "tolist" | "toset" => match list_items(&arg(0)) {
             Some(items) => V::new(Val::List(if name == "toset" {
-                dedup(items)
+                set_order(dedup(items))
             } else {
                 items
             })),

@@ -135,3 +135,67 @@ fn try_and_can_tell_failures_from_values_known_after_apply() {
         ("can(var.unset)", Err("`can` of a value not known here")),
     ]);
 }
+
+/// The other functions, each with a known value, an unknown argument, `null` and a wrong type,
+/// as Terraform evaluates them.
+#[test]
+fn every_function_known_unknown_null_and_wrong_type() {
+    check(&[
+        ("basename(\"a/b/c.txt\")", Ok("\"c.txt\"")),
+        ("basename(var.unset)", Err("")),
+        ("coalescelist([], [\"a\"])", Ok("[\"a\"]")),
+        ("coalescelist([], var.unset)", Err("")),
+        ("compact([\"a\", \"\", null, \"b\"])", Ok("[\"a\",\"b\"]")),
+        ("compact([\"a\", var.unset])", Err("")),
+        ("distinct([\"a\", \"b\", \"a\"])", Ok("[\"a\",\"b\"]")),
+        ("distinct(var.unset)", Err("")),
+        ("endswith(\"repo-prod\", \"prod\")", Ok("true")),
+        ("endswith(var.unset, \"prod\")", Err("")),
+        ("startswith(\"repo-prod\", \"repo\")", Ok("true")),
+        ("startswith(\"repo-prod\", var.unset)", Err("")),
+        ("flatten([[\"a\"], [[\"b\"]], []])", Ok("[\"a\",\"b\"]")),
+        ("flatten([var.unset])", Err("")),
+        (
+            "formatlist(\"%s-x\", [\"a\", \"b\"])",
+            Ok("[\"a-x\",\"b-x\"]"),
+        ),
+        ("formatlist(\"%s-x\", var.unset)", Err("")),
+        ("keys({ b = 1, a = 2 })", Ok("[\"a\",\"b\"]")),
+        ("values({ b = 1, a = 2 })", Ok("[2,1]")),
+        ("keys(var.unset)", Err("")),
+        ("range(3)", Ok("[0,1,2]")),
+        // Not evaluated (never a guess): the other forms of `range`.
+        ("range(1, 7, 3)", Err("other forms are not")),
+        ("range(var.unset)", Err("")),
+        ("replace(\"a-b-c\", \"-\", \"/\")", Ok("\"a/b/c\"")),
+        ("replace(var.unset, \"-\", \"/\")", Err("")),
+        ("reverse([\"a\", \"b\"])", Ok("[\"b\",\"a\"]")),
+        ("reverse(var.unset)", Err("")),
+        ("sort([\"b\", \"a\"])", Ok("[\"a\",\"b\"]")),
+        ("sort(var.unset)", Err("")),
+        ("setunion([\"a\"], [\"b\", \"a\"])", Ok("[\"a\",\"b\"]")),
+        ("setunion([\"a\"], var.unset)", Err("")),
+        ("tobool(\"true\")", Ok("true")),
+        ("tobool(null)", Ok("null")),
+        ("tobool(var.unset)", Err("")),
+        ("tobool(\"maybe\")", Err("Terraform would stop")),
+        ("tomap({ a = \"x\" }).a", Ok("\"x\"")),
+        ("toset([\"b\", \"a\", \"b\"])", Ok("[\"a\",\"b\"]")),
+        ("toset(var.unset)", Err("")),
+        ("trimspace(\"  a \")", Ok("\"a\"")),
+        ("trimspace(var.unset)", Err("")),
+        ("zipmap([\"a\", \"b\"], [1, 2]).b", Ok("2")),
+        ("zipmap([\"a\"], var.unset)", Err("")),
+        (
+            "jsonencode(jsondecode(\"{\\\"a\\\":1}\"))",
+            Ok("\"{\\\"a\\\":1}\""),
+        ),
+        ("tostring(null)", Ok("null")),
+        ("tonumber(null)", Ok("null")),
+        ("toset([3, 1, 3])", Ok("[1,3]")),
+        // Terraform stops on these; ecrguard does not evaluate them (unknown, never a value).
+        ("upper(null)", Err("`upper` of a non-string")),
+        ("length(null)", Err("`length` of a non-collection")),
+        ("join(\",\", \"notalist\")", Err("`join` of")),
+    ]);
+}

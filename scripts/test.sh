@@ -12,26 +12,49 @@ fi
 
 # Test tools from the package registries, pinned, in a venv of the project's own: cfn-lint
 # (compared with ECR008), a moto server (the AWS API emulator the audit tests run against) and
-# pre-commit (which runs the repository's hooks in a test).
-if ! .venv-test/bin/python -c "import cfnlint, moto, boto3, flask_cors, pre_commit" 2>/dev/null \
-   || ! .venv-test/bin/cfn-lint --version 2>/dev/null | grep -q "1.58.0" \
-   || ! .venv-test/bin/pre-commit --version 2>/dev/null | grep -q "4.6.2" \
-   || ! .venv-test/bin/python -c "import moto; assert moto.__version__ == '5.2.5'" 2>/dev/null; then
-  echo "== installing test tools into .venv-test (cfn-lint, moto[server], pre-commit)"
+# pre-commit (which runs the repository's hooks in a test). The venv lives in the user's cache,
+# named after what it holds, and .venv-test links to it: a fresh clone reuses it as cargo reuses
+# its registry (28 s of a CI run here), and a change of pins makes a new one.
+tools=("cfn-lint==1.58.0" "moto[server]==5.2.5" "boto3" "pre-commit==4.6.2")
+tools_ok() {
+  "$1/bin/python" -c "import cfnlint, moto, boto3, flask_cors, pre_commit; assert moto.__version__ == '5.2.5'" 2>/dev/null \
+    && "$1/bin/cfn-lint" --version 2>/dev/null | grep -q "1.58.0" \
+    && "$1/bin/pre-commit" --version 2>/dev/null | grep -q "4.6.2"
+}
+make_venv() {
   # A bare Debian/Ubuntu python3 lacks the venv module (package python3-venv).
-  if ! python3 -m venv .venv-test 2>/dev/null; then
+  if ! python3 -m venv "$1" 2>/dev/null; then
     if command -v apt-get >/dev/null; then
       echo "== installing python3-venv (apt)"
       SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
       $SUDO apt-get update -qq && $SUDO apt-get install -y -qq python3-venv python3-pip >/dev/null
-      rm -rf .venv-test
-      python3 -m venv .venv-test
+      rm -rf "$1"
+      python3 -m venv "$1"
     else
       echo "error: python3 cannot create a venv; install python3's venv module" >&2
       exit 2
     fi
   fi
-  .venv-test/bin/pip install --quiet --disable-pip-version-check "cfn-lint==1.58.0" "moto[server]==5.2.5" boto3 "pre-commit==4.6.2"
+  "$1/bin/pip" install --quiet --disable-pip-version-check "${tools[@]}"
+}
+venv_key=$( { printf '%s\n' "${tools[@]}"; python3 --version; uname -m; } | sha256sum | cut -c1-16)
+venv="${XDG_CACHE_HOME:-$HOME/.cache}/ecrguard/venv-test-$venv_key"
+if ! mkdir -p "$(dirname "$venv")" 2>/dev/null; then venv="$PWD/.venv-test.local"; fi
+if ! tools_ok "$venv"; then
+  echo "== installing test tools into $venv (cfn-lint, moto[server], pre-commit)"
+  # A venv cannot move (its scripts name their interpreter by path): built in place, one run
+  # at a time.
+  exec 9> "$venv.lock"
+  flock 9 2>/dev/null || true
+  if ! tools_ok "$venv"; then
+    rm -rf "$venv"
+    make_venv "$venv"
+  fi
+  exec 9>&-
+fi
+if [ "$(readlink .venv-test 2>/dev/null)" != "$venv" ]; then
+  rm -rf .venv-test
+  ln -s "$venv" .venv-test
 fi
 export ECRGUARD_CFN_LINT="$PWD/.venv-test/bin/cfn-lint"
 
@@ -100,11 +123,14 @@ trap 'rm -rf "$work"' EXIT
 cargo test --workspace --all-targets --features ecrguard/lambda --locked --no-run \
   --message-format=json-render-diagnostics > "$work/build.json"
 echo "== cargo test"
-# Each test binary with the directory cargo would give it (its package's), the ones that drive a
-# moto server first: they wait on it more than they compute, so three binaries at a time keep
-# two cores busy where one after the other left one idle.
+# Each test binary with the directory cargo would give it (its package's), the longest first:
+# the ones that drive a moto server wait on it more than they compute, so three binaries at a
+# time keep two cores busy where one after the other left one idle.
 python3 - "$work/build.json" > "$work/binaries.tsv" <<'PY'
 import json, os, sys
+SLOWEST = [("audit_moto", 93), ("enforce_moto", 91), ("lambda_runtime", 79),
+           ("handle_event_moto", 59), ("audit_faults", 29), ("terraform/fuzz", 15),
+           ("pipelines", 13), ("terraform/hostile", 13)]
 rows = []
 for line in open(sys.argv[1]):
     try:
@@ -118,8 +144,10 @@ for line in open(sys.argv[1]):
     if m.get("reason") == "compiler-artifact" and m.get("executable") and m.get("profile", {}).get("test"):
         package = os.path.basename(os.path.dirname(m["manifest_path"]))
         name = package + "/" + m["target"]["name"] + ("" if m["target"]["kind"] == ["test"] else " (unit)")
-        slow = any(k in name for k in ("moto", "lambda_runtime", "faults"))
-        rows.append((0 if slow else 1, name, m["executable"], os.path.dirname(m["manifest_path"])))
+        # Longest first (seconds measured on a CI run here), so no long binary starts last.
+        slow = [k for k, _ in SLOWEST if k in name]
+        rank = [k for k, _ in SLOWEST].index(slow[0]) if slow else len(SLOWEST)
+        rows.append((rank, name, m["executable"], os.path.dirname(m["manifest_path"])))
 for _, name, exe, cwd in sorted(rows):
     print(f"{name}\t{exe}\t{cwd}")
 PY

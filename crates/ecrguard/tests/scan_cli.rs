@@ -555,6 +555,59 @@ fn templates_that_do_not_parse_are_errors_with_lines_and_the_scan_goes_on() {
 }
 
 #[test]
+fn a_branch_of_a_conditional_policy_names_its_resource_and_carries_its_assumptions() {
+    let template = "crates/ecrguard_cloudformation/tests/fixtures/ECR002/bad/if_either_branch.yaml";
+    let (v, code) = json(&["scan", template, "--no-config", "--format", "json"]);
+    assert_eq!(code, Some(1));
+    let public: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule_id"] == "ECR002")
+        .collect();
+    // Only the open branch is public; the closed one grants the owner account.
+    assert_eq!(public.len(), 1, "{v:#}");
+    let f = public[0];
+    assert_eq!(f["resource"], "Repo");
+    assert_eq!(f["repository"], "Repo");
+    assert_eq!(
+        f["assumes"],
+        serde_json::json!([{"condition": "Open", "holds": true}])
+    );
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("repository `Repo` (when Open=true)"),
+        "{f:#}"
+    );
+    // The fingerprint ecrguard gave this finding when the branch was part of the resource's
+    // name (`Repo [Open=true]`): code-scanning alerts raised then are the same alerts.
+    assert_eq!(f["fingerprint"], "1282c7eb4d428664");
+    // Findings that hold as written carry no `assumes`.
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule_id"] != "ECR002")
+            .all(|f| f.get("assumes").is_none()),
+        "{v:#}"
+    );
+    let (sarif, _) = json(&["scan", template, "--no-config", "--format", "sarif"]);
+    let result = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleId"] == "ECR002")
+        .unwrap_or_else(|| panic!("{sarif:#}"));
+    assert_eq!(
+        result["properties"]["assumes"],
+        serde_json::json!([{"condition": "Open", "holds": true}])
+    );
+}
+
+#[test]
 fn template_metadata_suppressions_and_parameters() {
     let dir = format!("{FIX}/../cfn/suppressed");
     // Not pinned: `Exposure` may be `open` (no `AllowedValues`), so the public branch is

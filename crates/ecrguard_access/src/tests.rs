@@ -18,6 +18,7 @@ fn doc(text: &str, kind: PolicyKind, arn: &str) -> PolicyState {
         policy,
         origin: at(arn),
         declared_by: ResourceId::Arn(arn.into()),
+        assumes: Vec::new(),
     }))
 }
 

@@ -7,6 +7,7 @@ use crate::api::{
     NodeGroup, RepositoryInfo,
 };
 use ecrguard_iam::PolicyKind;
+use ecrguard_model::link::IdentityRef;
 use ecrguard_model::{
     CreationTemplate, EcrState, Encryption, EncryptionKind, Identity, IdentityKind, IdentityPolicy,
     ManagedPolicy, Origin, PolicyState, PublicRepository, PullThroughCacheRule, RegistryPolicy,
@@ -56,6 +57,38 @@ pub struct AuditError {
     pub code: Option<String>,
     /// Message.
     pub message: String,
+}
+
+impl AuditError {
+    /// The failed call as an input problem: placed at the resource's ARN when it is one (a
+    /// scope such as `registry` is named in the message), with the call, the region, AWS's
+    /// message, and the kind and code the retry and permission advice go by.
+    #[must_use]
+    pub fn problem(&self) -> ecrguard_model::InputProblem {
+        use ecrguard_model::{InputProblem, Place};
+        let detail = format!(
+            "{} [{}{}]",
+            self.message,
+            self.kind.as_str(),
+            self.code
+                .as_ref()
+                .map_or(String::new(), |c| format!(", {c}"))
+        );
+        if self.resource.starts_with("arn:") {
+            InputProblem::error(
+                Place::Arn(self.resource.clone()),
+                format!("{} ({}): {detail}", self.call, self.region),
+            )
+        } else {
+            InputProblem::at(
+                None,
+                format!(
+                    "{} {} ({}): {detail}",
+                    self.call, self.resource, self.region
+                ),
+            )
+        }
+    }
 }
 
 /// The account as read.
@@ -770,18 +803,15 @@ pub async fn audit_account<A: EcrApi + IamApi + EksApi + EcrPublicApi>(
 
 /// Marks the roles EKS node groups run as (`nodeRole` is the role's full ARN, path included).
 fn mark_node_roles(audit: &mut Audit) {
-    for i in audit
-        .state
-        .identities
-        .iter_mut()
-        .filter(|i| i.kind == IdentityKind::Role)
-    {
-        if let ResourceId::Arn(arn) = &i.id {
-            if audit.node_groups.iter().any(|g| &g.role_arn == arn) {
-                i.eks_node_role = true;
-            }
-        }
-    }
+    let refs: Vec<IdentityRef> = audit
+        .node_groups
+        .iter()
+        .map(|g| IdentityRef::Arn(g.role_arn.clone()))
+        .collect();
+    ecrguard_model::link::mark_node_roles(
+        audit.state.identities.iter_mut().map(|i| (i, "")),
+        &refs,
+    );
 }
 
 /// One line per account and missing permission: `(account, IAM action, how many calls it

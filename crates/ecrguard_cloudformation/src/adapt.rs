@@ -6,11 +6,12 @@
 use crate::template::{Resolver, Template};
 use ecrguard_iam::PolicyKind;
 use ecrguard_iam::json::{self, Node, Value as J};
+use ecrguard_model::link::IdentityRef;
 use ecrguard_model::{
-    CreationTemplate, DeclaredSuppression, EcrState, Encryption, EncryptionKind, FileId, Identity,
-    IdentityKind, IdentityPolicy, ManagedPolicy, Origin, PolicyState, PublicRepository,
-    PullThroughCacheRule, RegistryPolicy, RegistryScanning, Replication, ReplicationDestination,
-    ReplicationRule, Repository, ResourceId, Span, TagMutability, Value,
+    Assumption, CreationTemplate, DeclaredSuppression, EcrState, Encryption, EncryptionKind,
+    FileId, Identity, IdentityKind, IdentityPolicy, ManagedPolicy, Origin, PolicyState,
+    PublicRepository, PullThroughCacheRule, RegistryPolicy, RegistryScanning, Replication,
+    ReplicationDestination, ReplicationRule, Repository, ResourceId, Span, TagMutability, Value,
 };
 use std::collections::BTreeMap;
 
@@ -24,8 +25,8 @@ pub struct Adapted {
     pub state: EcrState,
     /// Suppressions from resource metadata.
     pub suppressions: Vec<DeclaredSuppression>,
-    /// (logical id, why) of what could not be evaluated.
-    pub not_evaluated: Vec<(String, String)>,
+    /// What could not be evaluated, by logical id.
+    pub not_evaluated: Vec<ecrguard_model::InputProblem>,
 }
 
 struct Ctx<'t, 'a> {
@@ -180,11 +181,21 @@ impl Ctx<'_, '_> {
                     .collect::<Vec<_>>()
                     .join(", ")
             );
-            let declared = ResourceId::CloudFormation(label.clone());
-            let state = Resolver::new(self.t, assume).resolve(raw).map_or_else(
-                || PolicyState::Absent(self.origin(raw)),
-                |n| self.policy_state(&n, kind, &declared),
-            );
+            // The branch is the same resource under assumptions, kept as data: findings name
+            // the resource and say when they hold.
+            let declared = ResourceId::CloudFormation(id.to_string());
+            let mut state = Resolver::new(self.t, assume.clone())
+                .resolve(raw)
+                .map_or_else(
+                    || PolicyState::Absent(self.origin(raw)),
+                    |n| self.policy_state(&n, kind, &declared),
+                );
+            if let PolicyState::Present(doc) = &mut state {
+                doc.assumes = assume
+                    .into_iter()
+                    .map(|(condition, holds)| Assumption { condition, holds })
+                    .collect();
+            }
             out.push((label, state));
         }
         out
@@ -205,23 +216,8 @@ fn strip(n: &mut Node) {
     n.strip_spans();
 }
 
-/// How a template names an identity: by its logical id (`!Ref CiRole`,
+/// The identities a list names: a template names one by its logical id (`!Ref CiRole`,
 /// `!GetAtt CiRole.Arn`) or by its name (a string).
-#[derive(Debug, Clone, PartialEq)]
-enum IdentityRef {
-    Logical(String),
-    Name(String),
-}
-
-impl IdentityRef {
-    fn names(&self, logical: &str, ident: &Identity) -> bool {
-        match self {
-            IdentityRef::Logical(l) => l == logical,
-            IdentityRef::Name(n) => ident.name.known() == Some(n),
-        }
-    }
-}
-
 fn logical_targets(ctx: &Ctx<'_, '_>, list: Option<&Node>) -> Vec<IdentityRef> {
     // `Roles: [!Ref CiRole, "named-role"]`: a Ref names the logical id, a string the name.
     let Some(J::Array(items)) = list.map(|l| &l.value) else {
@@ -230,7 +226,7 @@ fn logical_targets(ctx: &Ctx<'_, '_>, list: Option<&Node>) -> Vec<IdentityRef> {
     items
         .iter()
         .filter_map(|i| match i.get("Ref").and_then(Node::as_str) {
-            Some(r) => Some(IdentityRef::Logical(r.to_string())),
+            Some(r) => Some(IdentityRef::Declared(r.to_string())),
             None => ctx
                 .resolve(i)
                 .and_then(|v| v.as_str().map(|s| IdentityRef::Name(s.to_string()))),
@@ -806,13 +802,11 @@ pub fn adapt(root: &Node, file: FileId, overrides: &BTreeMap<String, String>) ->
                                 J::String(s) => s.split('.').next().map(str::to_string),
                                 _ => None,
                             };
-                            node_roles.extend(first.map(IdentityRef::Logical));
+                            node_roles.extend(first.map(IdentityRef::Declared));
                         }
                         None => {
                             if let Some(J::String(arn)) = ctx.resolve(role).map(|n| n.value) {
-                                node_roles.push(IdentityRef::Name(
-                                    arn.rsplit('/').next().unwrap_or(&arn).to_string(),
-                                ));
+                                node_roles.push(IdentityRef::role_name_or_arn(&arn));
                             }
                         }
                     }
@@ -835,16 +829,24 @@ pub fn adapt(root: &Node, file: FileId, overrides: &BTreeMap<String, String>) ->
     }
     for (logical, ident) in &mut identities {
         for (targets, policy) in &attachments {
-            if targets.iter().any(|t| t.names(logical, ident)) {
+            if targets.iter().any(|t| t.names(ident, logical)) {
                 ident.policies.push(policy.clone());
             }
         }
-        if node_roles.iter().any(|t| t.names(logical, ident)) {
-            ident.eks_node_role = true;
-        }
     }
+    ecrguard_model::link::mark_node_roles(
+        identities
+            .iter_mut()
+            .map(|(logical, ident)| (ident, logical.as_str())),
+        &node_roles,
+    );
     out.state.identities = identities.into_iter().map(|(_, i)| i).collect();
-    out.not_evaluated.extend(ctx.notes.into_inner());
+    out.not_evaluated.extend(
+        ctx.notes
+            .into_inner()
+            .into_iter()
+            .map(|(id, why)| ecrguard_model::InputProblem::not_evaluated(id, why)),
+    );
     out
 }
 

@@ -27,14 +27,8 @@ pub struct CfnOptions {
     pub keep_other: Option<fn(&str) -> bool>,
 }
 
-/// A file that could not be read as a template.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct CfnError {
-    /// Where.
-    pub location: Option<Location>,
-    /// What.
-    pub message: String,
-}
+/// A file that could not be read as a template, or a part not evaluated.
+pub use ecrguard_model::InputProblem;
 
 /// The result of scanning templates.
 #[derive(Default)]
@@ -42,11 +36,11 @@ pub struct CfnScan {
     /// The model.
     pub state: EcrState,
     /// Errors.
-    pub errors: Vec<CfnError>,
+    pub errors: Vec<InputProblem>,
     /// Suppressions from resources' `Metadata`.
     pub suppressions: Vec<ecrguard_model::DeclaredSuppression>,
-    /// (logical id, why) of what was not evaluated.
-    pub not_evaluated: Vec<(String, String)>,
+    /// What was not evaluated, by logical id.
+    pub not_evaluated: Vec<InputProblem>,
     /// Templates read.
     pub files: usize,
     /// The files that were templates (read, or meant as templates and in error).
@@ -236,7 +230,7 @@ enum FileResult {
     /// Not a template; its text, kept for another source.
     Other(String),
     Adapted(adapt::Adapted),
-    Error(CfnError),
+    Error(InputProblem),
 }
 
 /// Scans the paths for templates, registering each template's text in `sources`. Each
@@ -246,11 +240,11 @@ enum FileResult {
 pub fn scan(paths: &[PathBuf], sources: &mut SourceDb, opts: &CfnOptions) -> CfnScan {
     let (files, walk_errors) = discover(paths);
     let mut scan = scan_files(files, sources, opts);
-    scan.errors
-        .extend(walk_errors.into_iter().map(|message| CfnError {
-            location: None,
-            message,
-        }));
+    scan.errors.extend(
+        walk_errors
+            .into_iter()
+            .map(|message| InputProblem::at(None, message)),
+    );
     scan.errors.sort();
     scan
 }
@@ -294,7 +288,7 @@ pub fn scan_inputs(
                     Ok(None) => return (p, FileResult::NotTemplate),
                     Err(message) => {
                         let location = Some(Location::whole_file(p.display().to_string()));
-                        return (p, FileResult::Error(CfnError { location, message }));
+                        return (p, FileResult::Error(InputProblem::at(location, message)));
                     }
                 },
             };
@@ -326,14 +320,14 @@ pub fn scan_inputs(
                         adapt::adapt(&root, file, &opts.parameters)
                     })) {
                         Ok(adapted) => FileResult::Adapted(adapted),
-                        Err(_) => FileResult::Error(CfnError {
-                            location: Some(Location::whole_file(p.display().to_string())),
-                            message: format!(
+                        Err(_) => FileResult::Error(InputProblem::at(
+                            Some(Location::whole_file(p.display().to_string())),
+                            format!(
                                 "internal error while evaluating `{}`; its findings are missing, \
                                  please report it with the input",
                                 p.display()
                             ),
-                        }),
+                        )),
                     }
                 }
                 Err((message, offset)) => {
@@ -342,7 +336,7 @@ pub fn scan_inputs(
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .lines(&adapt::at(file, offset));
-                    FileResult::Error(CfnError { location, message })
+                    FileResult::Error(InputProblem::at(location, message))
                 }
             };
             (p, result)

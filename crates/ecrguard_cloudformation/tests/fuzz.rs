@@ -16,7 +16,7 @@ fn result_of(name: &str, input: &str) -> String {
     for e in &s.errors {
         assert!(!e.message.contains("internal error"), "{}", e.message);
         // Every error position is a character boundary of the text it points into.
-        if let Some(l) = &e.location {
+        if let Some(l) = e.location() {
             assert!(l.start_line >= 1, "{e:?}");
         }
     }

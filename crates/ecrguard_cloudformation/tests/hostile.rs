@@ -66,7 +66,7 @@ fn malformed_templates_are_errors_with_their_lines() {
             "{name}: {:?}",
             s.errors
         );
-        assert!(s.errors[0].location.is_some(), "{name}: no line");
+        assert!(s.errors[0].location().is_some(), "{name}: no line");
         assert!(s.state.repositories.is_empty(), "{name}: read anyway");
         std::fs::remove_dir_all(&d).unwrap();
     }
@@ -136,7 +136,7 @@ fn conditions_beyond_the_enumerated_ones_are_unknown_not_guessed() {
     assert!(
         s.not_evaluated
             .iter()
-            .any(|(id, why)| id == "Repo" && why.contains("30 undecided conditions")),
+            .any(|n| n.place.to_string() == "Repo" && n.message.contains("30 undecided conditions")),
         "{:?}",
         s.not_evaluated
     );

@@ -99,10 +99,7 @@ pub async fn handle_event<A: EcrWriteApi + EcrPublicApi, T: JournalTableApi>(
         }
     };
     for e in &audit.errors {
-        report.errors.push(format!(
-            "{} {} ({}): {}",
-            e.call, e.resource, e.region, e.message
-        ));
+        report.errors.push(e.problem().to_string());
     }
     match audit.account.as_deref() {
         Some(a) if a == event.account => {}

@@ -218,6 +218,7 @@ impl Baseline {
                 suppression: None,
                 key: Some(e.fingerprint.clone()),
                 occurrence: 0,
+                assumes: Vec::new(),
             });
         }
         findings.extend(stale);

@@ -4,7 +4,7 @@
 
 use crate::run::Run;
 use ecrguard_model::{DeclaredSuppression, EcrState, Origin, ResourceId, SourceDb, Span};
-use ecrguard_report::NotEvaluated;
+use ecrguard_report::InputProblem;
 use ecrguard_rules::suppression::{self, ConfigSuppression};
 use ecrguard_rules::{Finding, Settings, registry};
 use std::collections::HashMap;
@@ -15,12 +15,12 @@ pub struct Judged {
     /// Findings, suppressed ones included (marked), sorted by file, line and rule.
     pub findings: Vec<Finding>,
     /// Policy statements the analysis could not decide, one entry each.
-    pub not_evaluated: Vec<NotEvaluated>,
+    pub not_evaluated: Vec<InputProblem>,
     /// Who can do what to each repository, when a rule needed it (the live report reuses it
     /// instead of computing it again).
     pub access: Option<ecrguard_access::AccessMatrix>,
     /// What went wrong that makes the result incomplete (the baseline could not be written).
-    pub errors: Vec<String>,
+    pub errors: Vec<InputProblem>,
     /// Notes for the user: peer skips that map to no ecrguard rule, left alone.
     pub notes: Vec<String>,
 }
@@ -50,15 +50,23 @@ impl Run {
                 .filter(|sa| !sa.incomplete.is_empty())
             {
                 let st = &p.doc.policy.statements[sa.index];
-                not_evaluated.push(NotEvaluated {
-                    address: p.doc.declared_by.to_string(),
-                    reason: format!(
-                        "statement {} of the {} policy: {}",
+                not_evaluated.push(InputProblem::not_evaluated(
+                    &p.doc.declared_by,
+                    format!(
+                        "statement {} of the {} policy{}: {}",
                         st.label(),
                         p.owner.noun(),
+                        if p.doc.assumes.is_empty() {
+                            String::new()
+                        } else {
+                            format!(
+                                " (when {})",
+                                ecrguard_model::Assumption::describe(&p.doc.assumes)
+                            )
+                        },
                         sa.incomplete.join("; ")
                     ),
-                });
+                ));
             }
         }
         let access = analyses.into_access();
@@ -77,9 +85,9 @@ impl Run {
                 }
                 .with_entries_of(&findings, sources)
                 .apply(&mut findings, sources),
-                Err(e) => errors.push(format!(
-                    "cannot write the baseline `{}`: {e}",
-                    path.display()
+                Err(e) => errors.push(InputProblem::at(
+                    None,
+                    format!("cannot write the baseline `{}`: {e}", path.display()),
                 )),
             }
         } else if let Some(b) = &self.baseline {

@@ -4,7 +4,7 @@
 
 use crate::run::Run;
 use ecrguard_model::{EcrState, SourceDb};
-use ecrguard_report::{InputError, NotEvaluated};
+use ecrguard_report::InputProblem;
 use ecrguard_rules::Finding;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -30,9 +30,9 @@ pub struct Scanned {
     /// Findings, suppressed ones included, sorted.
     pub findings: Vec<Finding>,
     /// Inputs that could not be read or fully analysed.
-    pub errors: Vec<InputError>,
+    pub errors: Vec<InputProblem>,
     /// What was not evaluated, sorted, without repeats.
-    pub not_evaluated: Vec<NotEvaluated>,
+    pub not_evaluated: Vec<InputProblem>,
     /// Files read.
     pub files: usize,
     /// Notes for the user (peer skips left alone).
@@ -96,69 +96,44 @@ pub fn scan(run: &Run, inputs: &ScanInputs) -> Scanned {
         .collect();
     let judged = run.judge(&state, &run.settings, &mut sources, declared);
 
-    let mut errors: Vec<InputError> = tf
+    let mut errors: Vec<InputProblem> = tf
         .errors
         .into_iter()
-        .map(|e| InputError {
-            location: e.location,
-            message: e.message,
-        })
-        .chain(cfn.errors.into_iter().map(|e| InputError {
-            location: e.location,
-            message: e.message,
-        }))
-        .chain(k8s.errors.into_iter().map(|e| InputError {
-            location: e.location,
-            message: e.message,
-        }))
+        .chain(cfn.errors)
+        .chain(k8s.errors)
         .chain(
             listing
                 .errors
                 .into_iter()
                 .chain(template_errors)
-                .map(|message| InputError {
-                    location: None,
-                    message,
-                }),
+                .map(|message| InputProblem::at(None, message)),
         )
         .chain(
             piped
                 .errors
                 .into_iter()
                 .chain(unclaimed)
-                .map(|(path, message)| InputError {
-                    location: Some(ecrguard_model::Location::whole_file(
-                        path.display().to_string(),
-                    )),
-                    message,
+                .map(|(path, message)| {
+                    InputProblem::at(
+                        Some(ecrguard_model::Location::whole_file(
+                            path.display().to_string(),
+                        )),
+                        message,
+                    )
                 }),
         )
         .collect();
-    let mut not_evaluated: Vec<NotEvaluated> = tf
-        .not_evaluated
-        .into_iter()
-        .map(|n| NotEvaluated {
-            address: n.address,
-            reason: n.reason,
-        })
-        .collect();
+    let mut not_evaluated: Vec<InputProblem> = tf.not_evaluated;
     not_evaluated.extend(unknowns(&state));
-    not_evaluated.extend(listing.skipped.iter().map(|(path, why)| NotEvaluated {
-        address: path.display().to_string(),
-        reason: why.clone(),
-    }));
     not_evaluated.extend(
-        cfn.not_evaluated
-            .into_iter()
-            .chain(k8s.not_evaluated)
-            .map(|(address, reason)| NotEvaluated { address, reason }),
+        listing.skipped.iter().map(|(path, why)| {
+            InputProblem::not_evaluated(path.display().to_string(), why.clone())
+        }),
     );
+    not_evaluated.extend(cfn.not_evaluated.into_iter().chain(k8s.not_evaluated));
     not_evaluated.extend(judged.not_evaluated);
     let notes = judged.notes;
-    errors.extend(judged.errors.into_iter().map(|message| InputError {
-        location: None,
-        message,
-    }));
+    errors.extend(judged.errors);
     not_evaluated.sort();
     not_evaluated.dedup();
     Scanned {
@@ -265,14 +240,14 @@ fn not_recognised(p: &std::path::Path, text: &str) -> String {
 
 /// What the rules could not look at because the source left it unknown: listed so users know
 /// what was not checked (an unknown value is never a finding by itself).
-fn unknowns(state: &ecrguard_model::EcrState) -> Vec<NotEvaluated> {
+fn unknowns(state: &ecrguard_model::EcrState) -> Vec<InputProblem> {
     use ecrguard_model::{PolicyState, Value};
     let mut out = Vec::new();
     let mut note = |address: &str, what: &str, why: &str| {
-        out.push(NotEvaluated {
-            address: address.to_string(),
-            reason: format!("{what} is unknown: {why}"),
-        })
+        out.push(InputProblem::not_evaluated(
+            address.to_string(),
+            format!("{what} is unknown: {why}"),
+        ))
     };
     for owner in state.policy_owners() {
         if let PolicyState::Unknown(why, _) = owner.policy() {
@@ -362,10 +337,10 @@ fn unknowns(state: &ecrguard_model::EcrState) -> Vec<NotEvaluated> {
         for g in ecrguard_iam::identity::ecr_grants(&doc.policy) {
             if let Some(why) = &g.unresolved {
                 let st = &doc.policy.statements[g.statement];
-                out.push(NotEvaluated {
-                    address: doc.declared_by.label().to_string(),
-                    reason: format!("statement {} of the identity policy: {why}", st.label()),
-                });
+                out.push(InputProblem::not_evaluated(
+                    doc.declared_by.label().to_string(),
+                    format!("statement {} of the identity policy: {why}", st.label()),
+                ));
             }
         }
     }

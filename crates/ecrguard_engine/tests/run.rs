@@ -128,6 +128,7 @@ fn live_repo(
         policy: ecrguard_iam::parse_text(text, PolicyKind::Repository).unwrap(),
         origin,
         declared_by: ResourceId::Arn(arn),
+        assumes: Vec::new(),
     }));
     r
 }

@@ -61,9 +61,10 @@ pub(crate) fn add(o: &Object, scan: &mut KubernetesScan) {
             .state
             .pull_through_cache_rules
             .push(object::pull_through_cache_rule(o, &PULL_THROUGH)),
-        other => scan
-            .not_evaluated
-            .push((o.id(), format!("ACK `{other}` is not read by ecrguard yet"))),
+        other => scan.not_evaluated.push(crate::InputProblem::not_evaluated(
+            o.id(),
+            format!("ACK `{other}` is not read by ecrguard yet"),
+        )),
     }
 }
 

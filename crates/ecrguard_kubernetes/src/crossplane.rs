@@ -235,7 +235,7 @@ pub(crate) fn add(o: &Object, scan: &mut KubernetesScan, links: &mut Links) {
             policy_of(PolicyKind::PublicRepository),
             true,
         )),
-        (_, other) => scan.not_evaluated.push((
+        (_, other) => scan.not_evaluated.push(crate::InputProblem::not_evaluated(
             o.id(),
             format!("Crossplane `{other}` is not read by ecrguard yet"),
         )),

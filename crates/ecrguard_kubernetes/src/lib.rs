@@ -34,14 +34,8 @@ const GROUPS: [&str; 4] = [
     "ecrpublic.aws.upbound.io/",
 ];
 
-/// A file that could not be read as manifests.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct ManifestError {
-    /// Where.
-    pub location: Option<Location>,
-    /// What.
-    pub message: String,
-}
+/// A file that could not be read as manifests, or an object not evaluated.
+pub use ecrguard_model::InputProblem;
 
 /// The result of scanning manifests.
 #[derive(Default)]
@@ -49,11 +43,11 @@ pub struct KubernetesScan {
     /// The model.
     pub state: EcrState,
     /// Files that name an ECR group but cannot be read.
-    pub errors: Vec<ManifestError>,
+    pub errors: Vec<InputProblem>,
     /// Suppressions from annotations.
     pub suppressions: Vec<ecrguard_model::DeclaredSuppression>,
-    /// (object, why) of what was not evaluated.
-    pub not_evaluated: Vec<(String, String)>,
+    /// What was not evaluated, by object.
+    pub not_evaluated: Vec<InputProblem>,
     /// Files with at least one ECR object.
     pub files: usize,
     /// Those files.
@@ -76,7 +70,7 @@ pub fn mentions_ecr_group(text: &str) -> bool {
 #[derive(Default)]
 struct FileResult {
     objects: Vec<Object>,
-    error: Option<ManifestError>,
+    error: Option<InputProblem>,
     read: bool,
 }
 
@@ -131,22 +125,21 @@ pub fn scan_inputs(
                         });
                     return FileResult {
                         objects: Vec::new(),
-                        error: Some(ManifestError {
+                        error: Some(InputProblem::at(
                             location,
-                            message: format!("manifest is not valid YAML: {}", e.message),
-                        }),
+                            format!("manifest is not valid YAML: {}", e.message),
+                        )),
                         read: true,
                     };
                 }
                 Err(_) => {
                     return FileResult {
                         objects: Vec::new(),
-                        error: Some(ManifestError {
-                            location: Some(Location::whole_file(p.display().to_string())),
-                            message: "internal error while reading the manifest; please report \
-                                      it with the input"
-                                .into(),
-                        }),
+                        error: Some(InputProblem::at(
+                            Some(Location::whole_file(p.display().to_string())),
+                            "internal error while reading the manifest; please report \
+                                      it with the input",
+                        )),
                         read: true,
                     };
                 }

@@ -91,10 +91,7 @@ fn a_broken_manifest_is_an_error_with_its_line() {
     assert_eq!(scan.errors.len(), 1, "{:?}", scan.errors);
     let e = &scan.errors[0];
     assert!(e.message.contains("not valid YAML"), "{}", e.message);
-    assert!(
-        e.location.as_ref().is_some_and(|l| l.start_line >= 6),
-        "{e:?}"
-    );
+    assert!(e.location().is_some_and(|l| l.start_line >= 6), "{e:?}");
 }
 
 #[test]
@@ -104,7 +101,7 @@ fn positions_names_and_kinds_not_modelled() {
     assert!(
         scan.not_evaluated
             .iter()
-            .any(|(at, why)| at == "AccountSetting/dr" && why.contains("not read")),
+            .any(|n| n.place.to_string() == "AccountSetting/dr" && n.message.contains("not read")),
         "{:?}",
         scan.not_evaluated
     );

@@ -122,6 +122,30 @@ impl fmt::Display for ResourceId {
     }
 }
 
+/// A condition a policy was analysed under: a CloudFormation `Fn::If` on a condition the
+/// template cannot decide is analysed once per branch, and what is found in a branch holds
+/// only when its conditions do.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Assumption {
+    /// The condition's name (`IsPublic`).
+    pub condition: String,
+    /// The value assumed.
+    pub holds: bool,
+}
+
+impl Assumption {
+    /// `IsPublic=true, Other=false`: how assumptions are named to users (and, in that
+    /// wording, in fingerprints).
+    #[must_use]
+    pub fn describe(assumes: &[Assumption]) -> String {
+        assumes
+            .iter()
+            .map(|a| format!("{}={}", a.condition, a.holds))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// A policy document as a source found it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PolicyDoc {
@@ -132,6 +156,9 @@ pub struct PolicyDoc {
     /// The resource that declares the policy (an `aws_ecr_repository_policy`, or the
     /// repository itself in CloudFormation).
     pub declared_by: ResourceId,
+    /// The conditions this document holds under (one branch of a conditional policy); empty
+    /// for a policy that is what it is.
+    pub assumes: Vec<Assumption>,
 }
 
 /// What is known about a policy slot. `Unknown` is never `Absent`.
@@ -194,6 +221,7 @@ impl PolicyState {
                 policy,
                 origin,
                 declared_by: declared_by.clone(),
+                assumes: Vec::new(),
             })),
             Err(e) => PolicyState::Unparseable {
                 error: e.message,

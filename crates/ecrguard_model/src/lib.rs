@@ -6,9 +6,12 @@
 #![deny(missing_docs)]
 
 pub mod ecr;
+pub mod link;
 pub mod origin;
+pub mod problem;
 pub mod value;
 
 pub use ecr::*;
 pub use origin::{FileId, Location, Origin, SourceDb, SourceFile, Span};
+pub use problem::{InputProblem, Place, ProblemKind};
 pub use value::Value;

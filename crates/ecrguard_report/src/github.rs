@@ -50,7 +50,7 @@ pub fn render(report: &ScanReport<'_>) -> String {
         }
     }
     for e in &report.errors {
-        match &e.location {
+        match e.location() {
             Some(l) if l.line().is_none() => {
                 let _ = writeln!(
                     out,

@@ -208,7 +208,19 @@ pub fn render(report: &ScanReport<'_>, title: &str) -> String {
     if !report.errors.is_empty() {
         out.push_str("<h2>Inputs that could not be read</h2><ul>");
         for e in &report.errors {
-            let _ = write!(out, "<li>{}</li>", message(&e.message));
+            match e.place {
+                crate::Place::Run => {
+                    let _ = write!(out, "<li>{}</li>", message(&e.message));
+                }
+                ref place => {
+                    let _ = write!(
+                        out,
+                        "<li><code>{}</code>: {}</li>",
+                        esc(&place.to_string()),
+                        message(&e.message)
+                    );
+                }
+            }
         }
         out.push_str("</ul>\n");
     }
@@ -218,8 +230,8 @@ pub fn render(report: &ScanReport<'_>, title: &str) -> String {
             let _ = write!(
                 out,
                 "<li><code>{}</code>: {}</li>",
-                esc(&n.address),
-                message(&n.reason)
+                esc(&n.place.to_string()),
+                message(&n.message)
             );
         }
         out.push_str("</ul>\n");

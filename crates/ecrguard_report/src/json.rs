@@ -39,6 +39,9 @@ struct FindingJson<'a> {
     /// path itself.
     #[serde(skip_serializing_if = "Option::is_none")]
     root: Option<&'a str>,
+    /// For a branch of a conditional policy: the conditions the finding holds under.
+    #[serde(skip_serializing_if = "<[AssumptionJson<'_>]>::is_empty")]
+    assumes: Vec<AssumptionJson<'a>>,
     location: Option<LocationJson<'a>>,
     statement_index: Option<usize>,
     sid: Option<&'a str>,
@@ -50,6 +53,12 @@ struct FindingJson<'a> {
     /// The rule's compliance mappings.
     #[serde(skip_serializing_if = "<[&str]>::is_empty")]
     compliance: &'static [&'static str],
+}
+
+#[derive(Serialize)]
+struct AssumptionJson<'a> {
+    condition: &'a str,
+    holds: bool,
 }
 
 fn finding_json<'a>(
@@ -69,6 +78,14 @@ fn finding_json<'a>(
         severity: f.severity.as_str(),
         resource: f.resource.label(),
         root: f.resource.root(),
+        assumes: f
+            .assumes
+            .iter()
+            .map(|a| AssumptionJson {
+                condition: &a.condition,
+                holds: a.holds,
+            })
+            .collect(),
         repository: f.repository.as_ref().map(ecrguard_model::ResourceId::label),
         location: location.map(|l| LocationJson {
             file: &l.file,
@@ -184,18 +201,27 @@ pub fn render_policy_check(check: &PolicyCheck<'_>) -> String {
     s
 }
 
-fn errors_json(errors: &[crate::InputError]) -> Value {
+fn errors_json(errors: &[crate::InputProblem]) -> Value {
     Value::Array(
         errors
             .iter()
-            .map(|e| json!({"file": e.location.as_ref().map(|l| &l.file), "line": e.location.as_ref().and_then(ecrguard_model::Location::line), "message": e.message}))
+            .map(|e| {
+                let mut v = json!({"file": e.location().map(|l| &l.file), "line": e.location().and_then(ecrguard_model::Location::line), "message": e.message});
+                // Live errors name the resource by ARN, source ones a declared name.
+                match &e.place {
+                    crate::Place::Arn(arn) => v["arn"] = json!(arn),
+                    crate::Place::Address(a) => v["address"] = json!(a),
+                    crate::Place::Run | crate::Place::File(_) => {}
+                }
+                v
+            })
             .collect(),
     )
 }
 
 #[derive(Serialize)]
 struct NotEvaluatedJson<'a> {
-    address: &'a str,
+    address: String,
     reason: &'a str,
 }
 
@@ -255,8 +281,8 @@ pub fn write_scan(
             .not_evaluated
             .iter()
             .map(|n| NotEvaluatedJson {
-                address: &n.address,
-                reason: &n.reason,
+                address: n.place.to_string(),
+                reason: &n.message,
             })
             .collect(),
         notes: &report.notes,

@@ -85,10 +85,7 @@ pub fn render(report: &ScanReport<'_>) -> String {
             report.errors.len()
         );
         for e in &report.errors {
-            let loc = e
-                .location
-                .as_ref()
-                .map_or(String::new(), ToString::to_string);
+            let loc = e.place.to_string();
             let _ = writeln!(
                 out,
                 "    <testcase classname=\"errors\" name=\"{}\"><error message=\"{}\"/></testcase>",

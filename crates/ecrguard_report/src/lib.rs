@@ -16,29 +16,15 @@ pub mod snippet;
 pub mod text;
 
 use ecrguard_iam::{Analysis, Policy};
-use ecrguard_model::{FileId, Location, SourceDb};
+use ecrguard_model::{FileId, SourceDb};
 use ecrguard_rules::{Finding, RuleMeta, Severity};
 
 /// The JSON output format version; bumped only on breaking changes.
 pub const JSON_VERSION: u32 = 1;
 
-/// Something that could not be read or analysed (exit code 2).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct InputError {
-    /// Where, when known.
-    pub location: Option<Location>,
-    /// What went wrong.
-    pub message: String,
-}
-
-/// Something a source did not evaluate (never a finding by itself).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct NotEvaluated {
-    /// Resource or module address.
-    pub address: String,
-    /// Why.
-    pub reason: String,
-}
+/// Something that could not be read or analysed (exit code 2), or was not evaluated: one type
+/// for every source, kept in two lists by kind.
+pub use ecrguard_model::{InputProblem, Place, ProblemKind};
 
 /// The result of `scan`.
 #[derive(Debug)]
@@ -48,9 +34,9 @@ pub struct ScanReport<'a> {
     /// Findings, suppressed ones included, sorted.
     pub findings: Vec<Finding>,
     /// Inputs that could not be read or fully analysed.
-    pub errors: Vec<InputError>,
+    pub errors: Vec<InputProblem>,
     /// What was not evaluated.
-    pub not_evaluated: Vec<NotEvaluated>,
+    pub not_evaluated: Vec<InputProblem>,
     /// Files (or, for an audit, repositories) read.
     pub files: usize,
     /// What `files` counts, singular and plural: `["file", "files"]`.
@@ -150,7 +136,7 @@ pub struct PolicyCheck<'a> {
     /// Findings, sorted.
     pub findings: Vec<Finding>,
     /// Errors: the input could not be fully analysed.
-    pub errors: Vec<InputError>,
+    pub errors: Vec<InputProblem>,
 }
 
 impl PolicyCheck<'_> {

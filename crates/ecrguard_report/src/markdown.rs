@@ -163,11 +163,11 @@ pub fn render(report: &ScanReport<'_>) -> String {
     if !report.errors.is_empty() {
         out.push_str("### Inputs that could not be read\n\n");
         for e in report.errors.iter().take(MAX_LISTED) {
-            let place = e
-                .location
-                .as_ref()
-                .map(|l| format!("{} ", code(&l.file)))
-                .unwrap_or_default();
+            let place = match e.place {
+                crate::Place::Run => String::new(),
+                crate::Place::File(ref l) => format!("{} ", code(&l.file)),
+                crate::Place::Address(ref a) | crate::Place::Arn(ref a) => format!("{} ", code(a)),
+            };
             let _ = writeln!(out, "- {place}{}", message(&e.message));
         }
         out.push('\n');

@@ -51,6 +51,13 @@ fn result(report: &ScanReport<'_>, f: &Finding, rule_index: usize) -> Value {
     if let Some(root) = f.resource.root() {
         r["properties"]["root"] = json!(root);
     }
+    if !f.assumes.is_empty() {
+        r["properties"]["assumes"] = f
+            .assumes
+            .iter()
+            .map(|a| json!({"condition": a.condition, "holds": a.holds}))
+            .collect();
+    }
     let location = match &f.origin {
         Some(ecrguard_model::Origin::Aws { arn, .. }) => {
             Some(json!({"logicalLocations": [{"fullyQualifiedName": arn, "kind": "resource"}]}))
@@ -116,7 +123,7 @@ pub fn render(report: &ScanReport<'_>, category: &str) -> String {
         .iter()
         .map(|e| {
             let mut n = json!({"level": "error", "message": {"text": e.message}});
-            match &e.location {
+            match e.location() {
                 Some(l) if l.line().is_none() => {
                     n["locations"] = json!([{"physicalLocation": {"artifactLocation": {"uri": l.file}}}]);
                 }

@@ -229,12 +229,12 @@ fn sources_location(sources: &SourceDb, origin: &ecrguard_model::Origin) -> Opti
     }
 }
 
-fn error_lines(out: &mut String, errors: &[crate::InputError], c: bool) {
+fn error_lines(out: &mut String, errors: &[crate::InputProblem], c: bool) {
     for e in errors {
-        let loc = e
-            .location
-            .as_ref()
-            .map_or(String::new(), |l| format!("{l}: "));
+        let loc = match e.place {
+            crate::Place::Run => String::new(),
+            ref place => format!("{place}: "),
+        };
         let _ = writeln!(
             out,
             "{} {}{}",
@@ -247,7 +247,12 @@ fn error_lines(out: &mut String, errors: &[crate::InputError], c: bool) {
 
 fn not_evaluated_lines(out: &mut String, report: &ScanReport<'_>) {
     for n in &report.not_evaluated {
-        let _ = writeln!(out, "  {}: {}", one_line(&n.address), one_line(&n.reason));
+        let _ = writeln!(
+            out,
+            "  {}: {}",
+            one_line(&n.place.to_string()),
+            one_line(&n.message)
+        );
     }
 }
 

@@ -5,7 +5,7 @@ use crate::rule::{RuleMeta, Severity};
 use crate::settings::Settings;
 use ecrguard_iam::analysis::{Analysis, AnalysisOptions, Party};
 use ecrguard_iam::policy::Statement;
-use ecrguard_model::{EcrState, Origin, PolicyDoc, PolicyOwner, ResourceId};
+use ecrguard_model::{Assumption, EcrState, Origin, PolicyDoc, PolicyOwner, ResourceId};
 
 /// A resource policy together with its analysis, computed once per run.
 #[derive(Debug)]
@@ -47,28 +47,19 @@ impl AnalyzedPolicy<'_> {
         }
     }
 
-    /// The owner's name for messages: `` repository `x` ``.
+    /// The owner's name for messages: `` repository `x` ``, and for a branch of a
+    /// conditional policy the conditions it assumes: `` repository `x` (when IsPublic=true) ``.
     #[must_use]
     pub fn subject(&self) -> String {
-        // A conditional policy's branch names its assumptions: `AppRepo [IsPublic=true]`.
-        let declared = self.doc.declared_by.label();
         let owner = self.owner.id().label();
-        match declared
-            .strip_prefix(owner)
-            .filter(|rest| rest.starts_with(" ["))
-        {
-            Some(assumed) => format!(
-                "{} `{owner}` (when{})",
+        if self.doc.assumes.is_empty() {
+            format!("{} `{owner}`", self.owner.noun())
+        } else {
+            format!(
+                "{} `{owner}` (when {})",
                 self.owner.noun(),
-                assumed
-                    .trim_start_matches(" [")
-                    .trim_end_matches(']')
-                    .split(", ")
-                    .map(|c| format!(" {c}"))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            ),
-            None => format!("{} `{owner}`", self.owner.noun()),
+                Assumption::describe(&self.doc.assumes)
+            )
         }
     }
 
@@ -211,6 +202,7 @@ impl<'a> Context<'a> {
                 suppression: None,
                 key: None,
                 occurrence: 0,
+                assumes: Vec::new(),
             }),
         }
     }
@@ -237,10 +229,22 @@ impl<'a> Context<'a> {
         st: &Statement,
         message: impl Into<String>,
     ) -> FindingBuilder<'_, 'a> {
-        self.report(&p.doc.declared_by, message)
-            .repository(p.repository())
+        self.report_policy(p, message)
             .at(p.statement_origin(st))
             .statement(p.statement_ref(st))
+    }
+
+    /// Starts a finding about an analysed resource policy as a whole: its declaring resource,
+    /// its repository and the conditions it was analysed under are filled in.
+    pub fn report_policy(
+        &mut self,
+        p: &AnalyzedPolicy<'_>,
+        message: impl Into<String>,
+    ) -> FindingBuilder<'_, 'a> {
+        let assumes = p.doc.assumes.clone();
+        self.report(&p.doc.declared_by, message)
+            .repository(p.repository())
+            .with(|f| f.assumes = assumes)
     }
 
     /// The findings reported so far.

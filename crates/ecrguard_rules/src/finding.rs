@@ -1,7 +1,7 @@
 //! Findings: what rules report.
 
 use crate::rule::{RuleMeta, Severity};
-use ecrguard_model::{Origin, ResourceId, SourceDb};
+use ecrguard_model::{Assumption, Origin, ResourceId, SourceDb};
 
 /// A statement a finding is about.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -64,6 +64,9 @@ pub struct Finding {
     /// 0 for the first finding with this rule, resource, statement and key; 1, 2... for the
     /// next ones in the order the rule reported them (set once all rules have run).
     pub occurrence: u32,
+    /// The conditions the finding holds under (a branch of a CloudFormation policy with an
+    /// undecided `Fn::If`); empty when it holds as written.
+    pub assumes: Vec<Assumption>,
 }
 
 impl Finding {
@@ -82,9 +85,10 @@ impl Finding {
 
     /// A stable fingerprint: the rule, the resource's identity (a Terraform address with its
     /// root; a CloudFormation logical id or a Kubernetes object with the file that declares
-    /// it, which scopes the name; an ARN), the statement (`Sid`, else its index), the key and
-    /// the occurrence. Never the message, the line or the column: rewording a message,
-    /// a count in it changing, or moving a resource keeps it.
+    /// it, which scopes the name; an ARN) with the conditions the finding assumes, the
+    /// statement (`Sid`, else its index), the key and the occurrence. Never the message, the
+    /// line or the column: rewording a message, a count in it changing, or moving a resource
+    /// keeps it.
     #[must_use]
     pub fn fingerprint(&self, sources: &SourceDb) -> String {
         let stmt = self.statement.as_ref().map_or(String::new(), |s| {
@@ -107,10 +111,21 @@ impl Finding {
         } else {
             self.occurrence.to_string()
         };
+        // Assumptions join the resource as `Repo [IsPublic=true]`: the words fingerprints had
+        // when a branch was told by its label, so alerts raised then stay the same alerts.
+        let resource = if self.assumes.is_empty() {
+            self.resource.label().to_string()
+        } else {
+            format!(
+                "{} [{}]",
+                self.resource.label(),
+                Assumption::describe(&self.assumes)
+            )
+        };
         fnv1a(&[
             self.rule.code,
             scope,
-            self.resource.label(),
+            &resource,
             &stmt,
             self.key.as_deref().unwrap_or(""),
             &occurrence,
@@ -138,6 +153,7 @@ pub fn number_occurrences(findings: &mut [Finding]) {
     type Identity<'f> = (
         &'f str,
         &'f ResourceId,
+        &'f [Assumption],
         Option<&'f StatementRef>,
         Option<&'f str>,
     );
@@ -149,6 +165,7 @@ pub fn number_occurrences(findings: &mut [Finding]) {
                 .entry((
                     f.rule.code,
                     &f.resource,
+                    &f.assumes,
                     f.statement.as_ref(),
                     f.key.as_deref(),
                 ))
@@ -185,7 +202,41 @@ mod tests {
             suppression: None,
             key: None,
             occurrence: 0,
+            assumes: Vec::new(),
         }
+    }
+
+    #[test]
+    fn branches_of_a_conditional_policy_are_findings_of_their_own_with_stable_fingerprints() {
+        let mut db = SourceDb::default();
+        let file = db.add("stack.yaml", "x".repeat(100));
+        let at = Some(Origin::Span {
+            file,
+            span: Span::new(0, 5),
+        });
+        let branch = |holds: bool| {
+            let mut f = finding(ResourceId::CloudFormation("Repo".into()), at.clone(), "");
+            f.assumes = vec![Assumption {
+                condition: "Open".into(),
+                holds,
+            }];
+            f
+        };
+        let mut both = vec![branch(true), branch(false)];
+        number_occurrences(&mut both);
+        // Two branches of one statement: two findings, neither a repeat of the other.
+        assert_eq!((both[0].occurrence, both[1].occurrence), (0, 0));
+        assert_ne!(both[0].fingerprint(&db), both[1].fingerprint(&db));
+        // As when the branch was told by the resource's label: alerts raised then stay.
+        let labelled = finding(
+            ResourceId::CloudFormation("Repo [Open=true]".into()),
+            at.clone(),
+            "",
+        );
+        assert_eq!(both[0].fingerprint(&db), labelled.fingerprint(&db));
+        // Without assumptions, the resource as written.
+        let plain = finding(ResourceId::CloudFormation("Repo".into()), at, "");
+        assert_ne!(plain.fingerprint(&db), both[0].fingerprint(&db));
     }
 
     #[test]

@@ -575,6 +575,7 @@ fn meta(
         suppression: None,
         key: Some(key),
         occurrence: 0,
+        assumes: Vec::new(),
     }
 }
 

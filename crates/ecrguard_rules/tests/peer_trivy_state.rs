@@ -62,6 +62,7 @@ fn adapt(check_id: &str, case: &Json) -> (EcrState, &'static str) {
                 policy,
                 origin: o,
                 declared_by: r.id.clone(),
+                assumes: Vec::new(),
             }));
             "ECR002"
         }

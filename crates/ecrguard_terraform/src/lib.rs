@@ -18,7 +18,7 @@ pub mod value;
 
 use ecrguard_model::{EcrState, SourceDb};
 use eval::Eval;
-use project::{NotEvaluated, ParsedFile, Project, ScanError, parse_file};
+use project::{InputProblem, ParsedFile, Project, parse_file};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -44,9 +44,9 @@ pub struct TerraformScan {
     /// Every file read.
     pub sources: SourceDb,
     /// Files that could not be read or parsed.
-    pub errors: Vec<ScanError>,
+    pub errors: Vec<InputProblem>,
     /// What was not evaluated.
-    pub not_evaluated: Vec<NotEvaluated>,
+    pub not_evaluated: Vec<InputProblem>,
     /// How many `.tf` files were parsed.
     pub files: usize,
     /// `.json` files found that were not Terraform (left for other sources).
@@ -243,8 +243,8 @@ fn group_modules(
 /// One group's result.
 struct GroupResult {
     state: EcrState,
-    errors: Vec<ScanError>,
-    not_evaluated: Vec<NotEvaluated>,
+    errors: Vec<InputProblem>,
+    not_evaluated: Vec<InputProblem>,
 }
 
 /// A root module's directory relative to the scanned directory it was found under (the
@@ -436,11 +436,12 @@ fn scan_group(
 pub fn scan(paths: &[PathBuf], opts: &TerraformOptions) -> TerraformScan {
     let listing = ecrguard_walk::walk(paths, &discover::wanted);
     let mut scan = scan_listing(&listing, opts);
-    scan.errors
-        .extend(listing.errors.into_iter().map(|message| ScanError {
-            location: None,
-            message,
-        }));
+    scan.errors.extend(
+        listing
+            .errors
+            .into_iter()
+            .map(|message| InputProblem::at(None, message)),
+    );
     scan.errors.sort();
     scan
 }
@@ -521,10 +522,10 @@ pub fn scan_listing(listing: &ecrguard_walk::Listing, opts: &TerraformOptions) -
                 p.clone(),
                 Some(GroupResult {
                     state: EcrState::default(),
-                    errors: vec![ScanError {
-                        location: Some(whole_file(p)),
-                        message: format!("cannot read `{}`: {e}", p.display()),
-                    }],
+                    errors: vec![InputProblem::at(
+                        Some(whole_file(p)),
+                        format!("cannot read `{}`: {e}", p.display()),
+                    )],
                     not_evaluated: Vec::new(),
                 }),
             ),
@@ -554,7 +555,7 @@ pub fn scan_listing(listing: &ecrguard_walk::Listing, opts: &TerraformOptions) -
         }
     }
     let mut state = EcrState::default();
-    let mut errors: Vec<ScanError> = Vec::new();
+    let mut errors: Vec<InputProblem> = Vec::new();
     let mut not_evaluated = Vec::new();
     for r in results {
         state.extend(r.state);
@@ -618,13 +619,13 @@ fn isolate(what: &str, run: impl FnOnce() -> GroupResult) -> GroupResult {
                 .unwrap_or_default();
             GroupResult {
                 state: EcrState::default(),
-                errors: vec![ScanError {
-                    location: None,
-                    message: format!(
+                errors: vec![InputProblem::at(
+                    None,
+                    format!(
                         "internal error while evaluating `{what}` ({detail}); its findings are \
                          missing, please report this with the input"
                     ),
-                }],
+                )],
                 not_evaluated: Vec::new(),
             }
         }

@@ -10,24 +10,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::Mutex;
 
-/// A file that could not be read or parsed, or a value that broke an adapter.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct ScanError {
-    /// Where.
-    pub location: Option<Location>,
-    /// What.
-    pub message: String,
-}
-
-/// Something that was not evaluated (a registry module, an unknown `for_each`...). Never a
-/// finding by itself; listed so users know what was not looked at.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct NotEvaluated {
-    /// The address.
-    pub address: String,
-    /// Why.
-    pub reason: String,
-}
+/// A file that could not be read or parsed, a value that broke an adapter, or something not
+/// evaluated (a registry module, an unknown `for_each`...): the input problems every source
+/// reports.
+pub use ecrguard_model::InputProblem;
 
 /// The budgets of evaluating one group of modules: hostile code (a `count` of a billion, locals
 /// that double a list forty times, modules that fan out ten levels deep) ends as an error that
@@ -67,8 +53,8 @@ pub struct Project {
     sources: SharedSources,
     modules: RefCell<HashMap<PathBuf, Option<Arc<Module>>>>,
     masked_keys: RefCell<HashMap<(FileId, usize), String>>,
-    errors: RefCell<Vec<ScanError>>,
-    not_evaluated: RefCell<Vec<NotEvaluated>>,
+    errors: RefCell<Vec<InputProblem>>,
+    not_evaluated: RefCell<Vec<InputProblem>>,
     roots: Arc<ecrguard_walk::input::ScanRoots>,
     budgets: Budgets,
     /// `.terraform/modules/modules.json` of each root directory read so far: module key to
@@ -582,13 +568,13 @@ impl Project {
     pub fn error(&self, location: Option<Location>, message: String) {
         self.errors
             .borrow_mut()
-            .push(ScanError { location, message });
+            .push(InputProblem::at(location, message));
     }
 
     /// Records something not evaluated.
     pub fn not_evaluated(&self, address: String, reason: String) {
         let mut list = self.not_evaluated.borrow_mut();
-        let item = NotEvaluated { address, reason };
+        let item = InputProblem::not_evaluated(address, reason);
         if !list.contains(&item) {
             list.push(item);
         }
@@ -619,7 +605,7 @@ impl Project {
 
     /// Takes the errors and the not-evaluated list out.
     #[must_use]
-    pub fn finish(self) -> (Vec<ScanError>, Vec<NotEvaluated>) {
+    pub fn finish(self) -> (Vec<InputProblem>, Vec<InputProblem>) {
         (self.errors.into_inner(), self.not_evaluated.into_inner())
     }
 }

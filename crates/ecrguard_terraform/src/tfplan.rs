@@ -4,7 +4,7 @@
 //! apply is linked through the `configuration` section's references.
 
 use crate::adapt::{Collector, ResourceSite, Target};
-use crate::project::{NotEvaluated, ScanError, SharedSources};
+use crate::project::{InputProblem, SharedSources};
 use crate::value::{Pos, V, Val};
 use ecrguard_iam::json::{self, Node, Value as J};
 use ecrguard_model::{EcrState, FileId, Origin, Span};
@@ -394,7 +394,7 @@ pub fn adapt(
     path: &Path,
     text: String,
     sources: &SharedSources,
-) -> (EcrState, Vec<ScanError>, Vec<NotEvaluated>) {
+) -> (EcrState, Vec<InputProblem>, Vec<InputProblem>) {
     let parsed = json::parse(&text);
     let file = sources
         .lock()
@@ -415,10 +415,10 @@ pub fn adapt(
         Err(e) => {
             return (
                 EcrState::default(),
-                vec![ScanError {
-                    location: location(e.offset),
-                    message: format!("plan JSON is not valid JSON: {}", e.message),
-                }],
+                vec![InputProblem::at(
+                    location(e.offset),
+                    format!("plan JSON is not valid JSON: {}", e.message),
+                )],
                 Vec::new(),
             );
         }
@@ -434,22 +434,20 @@ pub fn adapt(
             .map_or(0, |s| s.start as usize);
         return (
             EcrState::default(),
-            vec![ScanError {
-                location: location(at),
-                message: format!(
-                    "unsupported plan format_version `{version}` (ecrguard reads 1.x)"
-                ),
-            }],
+            vec![InputProblem::at(
+                location(at),
+                format!("unsupported plan format_version `{version}` (ecrguard reads 1.x)"),
+            )],
             Vec::new(),
         );
     }
     if let Some((message, offset)) = malformed(&root) {
         return (
             EcrState::default(),
-            vec![ScanError {
-                location: location(offset),
-                message: format!("plan JSON is malformed: {message}"),
-            }],
+            vec![InputProblem::at(
+                location(offset),
+                format!("plan JSON is malformed: {message}"),
+            )],
             Vec::new(),
         );
     }
@@ -480,10 +478,10 @@ pub fn adapt(
         .and_then(|p| p.get("root_module"))
     {
         Some(m) => walk.module(m, "/planned_values/root_module"),
-        None => not_evaluated.push(NotEvaluated {
-            address: path.display().to_string(),
-            reason: "the plan has no `planned_values`".into(),
-        }),
+        None => not_evaluated.push(InputProblem::not_evaluated(
+            path.display().to_string(),
+            "the plan has no `planned_values`",
+        )),
     }
     (walk.collector.finish(), Vec::new(), not_evaluated)
 }

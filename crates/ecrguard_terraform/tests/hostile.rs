@@ -97,7 +97,7 @@ fn file_functions_never_read_outside_the_scan_root() {
         assert!(
             s.not_evaluated
                 .iter()
-                .any(|n| n.reason.contains("not read") || n.reason.contains("not a regular")),
+                .any(|n| n.message.contains("not read") || n.message.contains("not a regular")),
             "case {i} `{sid}`: {:?}",
             s.not_evaluated
         );
@@ -133,7 +133,7 @@ fn a_template_that_includes_itself_ends() {
     );
     let s = t.scan("repo");
     assert!(
-        s.not_evaluated.iter().any(|n| n.reason.contains("nest")),
+        s.not_evaluated.iter().any(|n| n.message.contains("nest")),
         "{:?}",
         s.not_evaluated
     );
@@ -170,7 +170,7 @@ fn modules_feeding_each_other_and_module_cycles_end_with_their_findings() {
     assert!(
         s.errors
             .iter()
-            .any(|e| e.message.contains("calls itself") && e.location.is_some()),
+            .any(|e| e.message.contains("calls itself") && e.location().is_some()),
         "{:?}",
         s.errors
     );
@@ -266,7 +266,7 @@ fn values_terraform_rejects_are_unknown() {
         assert!(
             s.not_evaluated
                 .iter()
-                .any(|n| n.address.contains("aws_ecr_repository.r")),
+                .any(|n| n.place.to_string().contains("aws_ecr_repository.r")),
             "{name}: {:?}",
             s.not_evaluated
         );
@@ -295,7 +295,7 @@ fn deep_nesting_is_an_error_with_its_file_not_a_stack_overflow() {
     assert!(
         s.errors
             .iter()
-            .any(|e| e.message.contains("nest") && e.location.is_some()),
+            .any(|e| e.message.contains("nest") && e.location().is_some()),
         "{:?}",
         s.errors
     );

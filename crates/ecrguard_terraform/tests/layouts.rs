@@ -163,7 +163,7 @@ fn an_initialised_registry_module_gives_the_findings_of_the_same_module_vendored
     assert!(
         !s.not_evaluated
             .iter()
-            .any(|n| n.address.starts_with("module.ecr")),
+            .any(|n| n.place.to_string().starts_with("module.ecr")),
         "{:?}",
         s.not_evaluated
     );
@@ -194,13 +194,13 @@ fn without_init_the_module_is_not_evaluated_and_says_what_to_do() {
     let note = s
         .not_evaluated
         .iter()
-        .find(|n| n.address == "module.ecr")
+        .find(|n| n.place.to_string() == "module.ecr")
         .unwrap_or_else(|| panic!("{:?}", s.not_evaluated));
-    assert!(note.reason.contains("terraform init"), "{}", note.reason);
+    assert!(note.message.contains("terraform init"), "{}", note.message);
     assert!(
-        note.reason.contains("terraform show -json"),
+        note.message.contains("terraform show -json"),
         "{}",
-        note.reason
+        note.message
     );
 }
 
@@ -305,7 +305,7 @@ fn a_module_reached_from_several_roots_gives_findings_per_root() {
         assert!(
             s.not_evaluated
                 .iter()
-                .any(|n| n.address == format!("{root}: module.extra")),
+                .any(|n| n.place.to_string() == format!("{root}: module.extra")),
             "{root}: {:?}",
             s.not_evaluated
         );

@@ -78,7 +78,7 @@ fn broken_and_unsupported_plans_are_errors() {
     let result = scan(&[plans().join("broken.json")], &TerraformOptions::default());
     assert_eq!(result.errors.len(), 1);
     assert!(result.errors[0].message.contains("not valid JSON"));
-    assert_eq!(result.errors[0].location.as_ref().unwrap().start_line, 6);
+    assert_eq!(result.errors[0].location().unwrap().start_line, 6);
     let result = scan(
         &[plans().join("bad-version.json")],
         &TerraformOptions::default(),
@@ -123,7 +123,7 @@ fn malformed_plans_are_errors_with_their_line() {
             result.errors
         );
         assert_eq!(
-            result.errors[0].location.as_ref().map(|l| l.start_line),
+            result.errors[0].location().map(|l| l.start_line),
             Some(2),
             "{name}"
         );

@@ -205,9 +205,9 @@ fn a_remote_source_is_read_from_the_terragrunt_cache_or_said_to_need_init() {
     let note = s
         .not_evaluated
         .iter()
-        .find(|n| n.address == "live/stage/ecr")
+        .find(|n| n.place.to_string() == "live/stage/ecr")
         .unwrap_or_else(|| panic!("{:?}", s.not_evaluated));
-    assert!(note.reason.contains("terragrunt init"), "{}", note.reason);
+    assert!(note.message.contains("terragrunt init"), "{}", note.message);
 }
 
 #[test]
@@ -240,8 +240,7 @@ inputs = {
     // The broken unit is an error naming its file; the other still runs its module.
     assert!(
         s.errors.iter().any(|e| e
-            .location
-            .as_ref()
+            .location()
             .is_some_and(|l| l.file.ends_with("live/b/terragrunt.hcl"))),
         "{:?}",
         s.errors

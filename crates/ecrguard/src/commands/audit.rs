@@ -3,10 +3,10 @@
 use crate::ExitStatus;
 use crate::args::AuditArgs;
 use crate::commands::{emit_report, resolve_run, threshold, trust_flags};
-use ecrguard_aws::collect::{Audit, AuditOptions, audit_account, missing_permissions};
+use ecrguard_aws::collect::{Audit, AuditError, AuditOptions, audit_account, missing_permissions};
 use ecrguard_aws::sdk::{SdkApi, Timeouts};
 use ecrguard_model::SourceDb;
-use ecrguard_report::{InputError, NotEvaluated, ScanReport};
+use ecrguard_report::{InputProblem, ScanReport};
 use ecrguard_rules::SourceKind;
 use futures::stream::{self, StreamExt};
 use std::io::{IsTerminal, Write};
@@ -179,30 +179,13 @@ pub(crate) fn audit_run(args: &AuditArgs) -> anyhow::Result<ecrguard_engine::Run
 }
 
 /// Failed calls, and one line per account and missing permission.
-pub(crate) fn error_lines(audit: &Audit) -> Vec<InputError> {
-    let mut errors: Vec<InputError> = audit
-        .errors
-        .iter()
-        .map(|e| InputError {
-            location: None,
-            message: format!(
-                "{} {} ({}): {} [{}{}]",
-                e.call,
-                e.resource,
-                e.region,
-                e.message,
-                e.kind.as_str(),
-                e.code.as_ref().map_or(String::new(), |c| format!(", {c}"))
-            ),
-        })
-        .collect();
+pub(crate) fn error_lines(audit: &Audit) -> Vec<InputProblem> {
+    let mut errors: Vec<InputProblem> = audit.errors.iter().map(AuditError::problem).collect();
     for (account, call, n) in missing_permissions(&audit.errors) {
-        errors.push(InputError {
-            location: None,
-            message: format!(
-                "missing permission: `{call}` was denied {n} time(s) in account {account}"
-            ),
-        });
+        errors.push(InputProblem::at(
+            None,
+            format!("missing permission: `{call}` was denied {n} time(s) in account {account}"),
+        ));
     }
     errors
 }
@@ -224,17 +207,11 @@ pub(crate) async fn run_async(args: &AuditArgs) -> anyhow::Result<ExitStatus> {
         .take()
         .unwrap_or_else(|| ecrguard_access::matrix(&audit.state));
     let mut errors = error_lines(&audit);
-    errors.extend(judged.errors.iter().map(|message| InputError {
-        location: None,
-        message: message.clone(),
-    }));
-    let mut not_evaluated: Vec<NotEvaluated> = audit
+    errors.extend(judged.errors.iter().cloned());
+    let mut not_evaluated: Vec<InputProblem> = audit
         .notes
         .iter()
-        .map(|n| NotEvaluated {
-            address: "eks".into(),
-            reason: n.clone(),
-        })
+        .map(|n| InputProblem::not_evaluated("eks".to_string(), n.clone()))
         .collect();
     not_evaluated.extend(judged.not_evaluated);
     let report = ScanReport {

@@ -8,7 +8,7 @@ use ecrguard_iam::{AnalysisOptions, PolicyKind};
 use ecrguard_model::{
     EcrState, FileId, Origin, PolicyDoc, PolicyState, Repository, ResourceId, SourceDb, Span, Value,
 };
-use ecrguard_report::{InputError, PolicyCheck};
+use ecrguard_report::{InputProblem, PolicyCheck};
 use ecrguard_rules::SourceKind;
 
 /// Largest input read. ECR accepts 10,240 characters; a megabyte leaves room for pretty
@@ -22,7 +22,7 @@ struct Loaded {
     state: PolicyState,
     registry_id: Option<String>,
     repository: ResourceId,
-    errors: Vec<InputError>,
+    errors: Vec<InputProblem>,
 }
 
 fn read_input(path: Option<&std::path::Path>) -> anyhow::Result<(String, String)> {
@@ -71,10 +71,10 @@ fn load(db: &mut SourceDb, name: String, text: String) -> Loaded {
                 file,
                 span: Span::new(e.offset, e.offset + 1),
             };
-            out.errors.push(InputError {
-                location: db.lines(&origin),
-                message: format!("policy is not valid JSON: {}", e.message),
-            });
+            out.errors.push(InputProblem::at(
+                db.lines(&origin),
+                format!("policy is not valid JSON: {}", e.message),
+            ));
             out.state = PolicyState::Unparseable {
                 error: format!("not valid JSON: {}", e.message),
                 origin,
@@ -102,10 +102,10 @@ fn load(db: &mut SourceDb, name: String, text: String) -> Loaded {
                         span: Span::new(e.offset, e.offset + 1),
                     };
                     out.policy_file = Some(inner_file);
-                    out.errors.push(InputError {
-                        location: db.lines(&origin),
-                        message: format!("`policyText` is not valid JSON: {}", e.message),
-                    });
+                    out.errors.push(InputProblem::at(
+                        db.lines(&origin),
+                        format!("`policyText` is not valid JSON: {}", e.message),
+                    ));
                     out.state = PolicyState::Unparseable {
                         error: format!("`policyText` is not valid JSON: {}", e.message),
                         origin,
@@ -129,14 +129,13 @@ fn load(db: &mut SourceDb, name: String, text: String) -> Loaded {
                 policy,
                 origin,
                 declared_by,
+                assumes: Vec::new(),
             }));
         }
         Err(e) => {
             let origin = origin.narrow(policy_node.span);
-            out.errors.push(InputError {
-                location: db.lines(&origin),
-                message: e.message.clone(),
-            });
+            out.errors
+                .push(InputProblem::at(db.lines(&origin), e.message.clone()));
             out.state = PolicyState::Unparseable {
                 error: e.message,
                 origin,
@@ -226,10 +225,10 @@ pub(crate) fn run(args: &CheckPolicyArgs) -> anyhow::Result<ExitStatus> {
     });
     let mut errors = loaded.errors;
     if analysis.as_ref().is_some_and(|a| a.incomplete) {
-        errors.push(InputError {
-            location: None,
-            message: "parts of the policy could not be evaluated".into(),
-        });
+        errors.push(InputProblem::at(
+            None,
+            "parts of the policy could not be evaluated",
+        ));
     }
     let check = PolicyCheck {
         sources: &db,

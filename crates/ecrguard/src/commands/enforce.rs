@@ -45,7 +45,10 @@ async fn run_async(args: &EnforceArgs) -> anyhow::Result<ExitStatus> {
         Vec::new(),
     );
     let plan = ecrguard_enforce::plan(&judged.findings, &audit, cfg, now, &act::today(now));
-    let errors: Vec<String> = error_lines(&audit).into_iter().map(|e| e.message).collect();
+    let errors: Vec<String> = error_lines(&audit)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
 
     let Some(journal) = journal else {
         act::emit(args.audit.format, &plan, false, &[], &errors, None)?;

@@ -165,8 +165,13 @@ pub(crate) const MOTO_REGISTRY_GAPS: [&str; 2] = [
     "ecr:DescribePullThroughCacheRules ",
 ];
 
-/// Whether an error message is one of [`MOTO_REGISTRY_GAPS`].
+/// Whether an error message is one of [`MOTO_REGISTRY_GAPS`], with or without the ARN it is
+/// placed at (`arn:...:registry: ecr:Describe... (region): ...`, as `to_string` shows it).
 #[allow(dead_code)]
 pub(crate) fn is_moto_registry_gap(message: &str) -> bool {
+    let message = message
+        .split_once(": ")
+        .filter(|(place, _)| place.starts_with("arn:"))
+        .map_or(message, |(_, m)| m);
     MOTO_REGISTRY_GAPS.iter().any(|g| message.starts_with(g))
 }

@@ -145,6 +145,7 @@ mod tests {
                         policy,
                         origin,
                         declared_by: id,
+                        assumes: Vec::new(),
                     })),
                 }],
                 ..EcrState::default()

@@ -154,6 +154,7 @@ pub(crate) mod testing {
             policy,
             origin,
             declared_by: ResourceId::Terraform("aws_ecr_repository_policy.app".into()),
+            assumes: Vec::new(),
         }));
         EcrState {
             repositories: vec![repo],
@@ -179,6 +180,7 @@ pub(crate) mod testing {
                         policy,
                         origin,
                         declared_by: id,
+                        assumes: Vec::new(),
                     })),
                 }],
                 eks_node_role,

@@ -85,8 +85,7 @@ impl Rule for PolicyInvalid {
                     None => format!("The {} policy", p.subject()),
                 };
                 let mut f = cx
-                    .report(&p.doc.declared_by, format!("{where_}: {}", problem.message))
-                    .repository(p.repository())
+                    .report_policy(p, format!("{where_}: {}", problem.message))
                     .at(p.doc.origin.narrow(problem.span));
                 if let Some(st) = problem
                     .statement

@@ -72,8 +72,7 @@ impl Rule for RepositoryPolicyBroadActions {
                     .narrow(st.action.as_ref().and_then(|a| a.span).or(st.span));
                 let who: Vec<String> = sa.grants.keys().map(ToString::to_string).collect();
                 let mut f = cx
-                    .report(&p.doc.declared_by, format!("Statement {} of the {} policy grants every ECR action through {how}", st.label(), p.subject()))
-                    .repository(p.repository())
+                    .report_policy(p, format!("Statement {} of the {} policy grants every ECR action through {how}", st.label(), p.subject()))
                     .at(origin)
                     .statement(p.statement_ref(st))
                     .note(format!("granted to {}", who.join(", ")))

@@ -5,31 +5,22 @@
 use super::link::Target;
 use super::{Collector, Item, first_block, list_of};
 use crate::value::V;
-use ecrguard_model::IdentityKind;
 
 impl Collector {
     /// Adds an EKS node resource; `false` when `ty` is not one.
     pub(super) fn add_eks(&mut self, ty: &str, it: &Item<'_>) -> bool {
         match ty {
             "aws_eks_node_group" => {
-                // An ARN names the role by its last segment.
-                let target = match it.site.target("node_role_arn", "aws_iam_role") {
-                    Target::Name(arn) => {
-                        Target::Name(arn.rsplit('/').next().unwrap_or(&arn).to_string())
-                    }
-                    other => other,
-                };
-                self.node_role_targets.push(target);
+                // An ARN names the role it ends with (see `IdentityRef::names`).
+                self.node_role_targets
+                    .push(it.site.target("node_role_arn", "aws_iam_role"));
                 if let Some(lt) = first_block(it.obj, "launch_template") {
                     self.eks_launch_templates.extend(launch_template_refs(lt));
                 }
             }
             "aws_iam_instance_profile" => {
                 let name = it.obj.get("name").and_then(V::as_string);
-                let role = match it.site.target("role", "aws_iam_role") {
-                    Target::Name(n) => Target::Name(n.rsplit('/').next().unwrap_or(&n).to_string()),
-                    other => other,
-                };
+                let role = it.site.target("role", "aws_iam_role");
                 self.instance_profiles.push((name, role));
             }
             "aws_launch_template" => {
@@ -90,21 +81,17 @@ impl Collector {
                 }
             }
         }
-        for target in &self.node_role_targets {
-            for (ident, local) in &mut self.roles {
-                let hit = ident.kind == IdentityKind::Role
-                    && match target {
-                        Target::Name(n) => ident.name.known() == Some(n),
-                        Target::Resource { module, name, .. } => {
-                            *local == format!("{module}.{name}")
-                        }
-                        Target::Unknown(_) => false,
-                    };
-                if hit {
-                    ident.eks_node_role = true;
-                }
-            }
-        }
+        let refs: Vec<_> = self
+            .node_role_targets
+            .iter()
+            .filter_map(Target::identity_ref)
+            .collect();
+        ecrguard_model::link::mark_node_roles(
+            self.roles
+                .iter_mut()
+                .map(|(ident, local)| (ident, local.as_str())),
+            &refs,
+        );
     }
 }
 

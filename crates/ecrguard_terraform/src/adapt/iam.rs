@@ -194,21 +194,9 @@ impl Collector {
                 Attached::Policy(p) => p,
                 Attached::Managed { by, origin } => self.resolve_managed(by, origin),
             };
+            let reference = target.identity_ref();
             let found = self.roles.iter_mut().find(|(ident, local)| {
-                ident.kind == kind
-                    && match &target {
-                        Target::Name(n) => {
-                            ident.name.known() == Some(n)
-                                || ident
-                                    .name
-                                    .known()
-                                    .is_some_and(|own| n.ends_with(&format!("/{own}")))
-                        }
-                        Target::Resource { module, name, .. } => {
-                            *local == format!("{module}.{name}")
-                        }
-                        Target::Unknown(_) => false,
-                    }
+                ident.kind == kind && reference.as_ref().is_some_and(|r| r.names(ident, local))
             });
             if let Some((ident, _)) = found {
                 ident.policies.push(policy);

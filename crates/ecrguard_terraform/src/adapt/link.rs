@@ -24,6 +24,20 @@ pub(crate) enum Target {
     Unknown(String),
 }
 
+impl Target {
+    /// The reference to an identity this target is, when it can be told.
+    pub(crate) fn identity_ref(&self) -> Option<ecrguard_model::link::IdentityRef> {
+        use ecrguard_model::link::IdentityRef;
+        match self {
+            Target::Name(n) => Some(IdentityRef::Name(n.clone())),
+            Target::Resource { module, name, .. } => {
+                Some(IdentityRef::Declared(format!("{module}.{name}")))
+            }
+            Target::Unknown(_) => None,
+        }
+    }
+}
+
 pub(super) struct Link {
     pub(super) target: Target,
     pub(super) state: PolicyState,

@@ -131,6 +131,7 @@ pub fn policy_state(
             policy,
             origin: attr.clone(),
             declared_by: declared_by.clone(),
+            assumes: Vec::new(),
         })),
         Err(e) => PolicyState::Unparseable {
             error: e.message,

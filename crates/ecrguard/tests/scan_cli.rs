@@ -40,6 +40,16 @@ fn field<'v>(v: &'v Value, list: &str, key: &str) -> Vec<&'v str> {
         .collect()
 }
 
+/// The findings of one rule in a JSON report.
+fn findings_of<'v>(v: &'v Value, rule: &str) -> Vec<&'v Value> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule_id"] == rule)
+        .collect()
+}
+
 fn codes(v: &Value) -> Vec<String> {
     field(v, "findings", "rule_id")
         .into_iter()
@@ -559,12 +569,7 @@ fn a_branch_of_a_conditional_policy_names_its_resource_and_carries_its_assumptio
     let template = "crates/ecrguard_cloudformation/tests/fixtures/ECR002/bad/if_either_branch.yaml";
     let (v, code) = json(&["scan", template, "--no-config", "--format", "json"]);
     assert_eq!(code, Some(1));
-    let public: Vec<&Value> = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["rule_id"] == "ECR002")
-        .collect();
+    let public = findings_of(&v, "ECR002");
     // Only the open branch is public; the closed one grants the owner account.
     assert_eq!(public.len(), 1, "{v:#}");
     let f = public[0];
@@ -757,12 +762,7 @@ fn findings_of_a_module_shared_by_several_roots_name_their_root() {
     let dir = format!("{FIX}/roots");
     let (v, code) = json(&["scan", &dir, "--format", "json"]);
     assert_eq!(code, Some(1));
-    let public: Vec<&Value> = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["rule_id"] == "ECR002")
-        .collect();
+    let public = findings_of(&v, "ECR002");
     let mut seen: Vec<(String, String)> = public
         .iter()
         .map(|f| {

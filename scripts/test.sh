@@ -21,36 +21,38 @@ tools_ok() {
     && "$1/bin/cfn-lint" --version 2>/dev/null | grep -q "1.58.0" \
     && "$1/bin/pre-commit" --version 2>/dev/null | grep -q "4.6.2"
 }
-make_venv() {
-  # A bare Debian/Ubuntu python3 lacks the venv module (package python3-venv).
-  if ! python3 -m venv "$1" 2>/dev/null; then
+venv_key=$( { printf '%s\n' "${tools[@]}"; python3 --version; uname -m; } | sha256sum | cut -c1-16)
+venv="${XDG_CACHE_HOME:-$HOME/.cache}/ecrguard/venv-test-$venv_key"
+if ! mkdir -p "$(dirname "$venv")" 2>/dev/null; then venv="$PWD/.venv-test.local"; fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+venv_job=""
+if ! tools_ok "$venv"; then
+  # A bare Debian/Ubuntu python3 lacks the venv module (package python3-venv); apt runs here,
+  # before anything else may hold its lock.
+  if ! python3 -c "import venv, ensurepip" 2>/dev/null; then
     if command -v apt-get >/dev/null; then
       echo "== installing python3-venv (apt)"
       SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
       $SUDO apt-get update -qq && $SUDO apt-get install -y -qq python3-venv python3-pip >/dev/null
-      rm -rf "$1"
-      python3 -m venv "$1"
     else
       echo "error: python3 cannot create a venv; install python3's venv module" >&2
       exit 2
     fi
   fi
-  "$1/bin/pip" install --quiet --disable-pip-version-check "${tools[@]}"
-}
-venv_key=$( { printf '%s\n' "${tools[@]}"; python3 --version; uname -m; } | sha256sum | cut -c1-16)
-venv="${XDG_CACHE_HOME:-$HOME/.cache}/ecrguard/venv-test-$venv_key"
-if ! mkdir -p "$(dirname "$venv")" 2>/dev/null; then venv="$PWD/.venv-test.local"; fi
-if ! tools_ok "$venv"; then
-  echo "== installing test tools into $venv (cfn-lint, moto[server], pre-commit)"
+  echo "== installing test tools into $venv (cfn-lint, moto[server], pre-commit), while the tests build"
   # A venv cannot move (its scripts name their interpreter by path): built in place, one run
-  # at a time.
-  exec 9> "$venv.lock"
-  flock 9 2>/dev/null || true
-  if ! tools_ok "$venv"; then
-    rm -rf "$venv"
-    make_venv "$venv"
-  fi
-  exec 9>&-
+  # at a time; the download overlaps the compile, which needs none of it.
+  (
+    exec 9> "$venv.lock"
+    flock 9 2>/dev/null || true
+    if ! tools_ok "$venv"; then
+      rm -rf "$venv"
+      python3 -m venv "$venv"
+      "$venv/bin/pip" install --quiet --disable-pip-version-check "${tools[@]}"
+    fi
+  ) > "$work/venv.log" 2>&1 &
+  venv_job=$!
 fi
 if [ "$(readlink .venv-test 2>/dev/null)" != "$venv" ]; then
   rm -rf .venv-test
@@ -114,14 +116,17 @@ export RUSTC_WORKSPACE_WRAPPER
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 # CI=true makes insta fail on a changed snapshot instead of writing a new one.
 export CI="${CI:-true}"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 # One build for every test, with the Lambda entry point compiled in (its own test needs it; the
 # binary only enters Lambda mode when AWS_LAMBDA_RUNTIME_API is set). A second build without the
 # feature would rebuild the whole AWS SDK under other dependency features: twice the time and disk.
 # The feature only adds code, so this one lint pass sees everything the default build has.
 cargo test --workspace --all-targets --features ecrguard/lambda --locked --no-run \
   --message-format=json-render-diagnostics > "$work/build.json"
+if [ -n "$venv_job" ] && ! wait "$venv_job"; then
+  cat "$work/venv.log" >&2
+  echo "error: the test tools could not be installed (above)" >&2
+  exit 2
+fi
 echo "== cargo test"
 # Each test binary with the directory cargo would give it (its package's), the longest first:
 # the ones that drive a moto server wait on it more than they compute, so three binaries at a

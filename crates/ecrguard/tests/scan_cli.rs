@@ -589,6 +589,21 @@ fn a_branch_of_a_conditional_policy_names_its_resource_and_carries_its_assumptio
     // The fingerprint ecrguard gave this finding when the branch was part of the resource's
     // name (`Repo [Open=true]`): code-scanning alerts raised then are the same alerts.
     assert_eq!(f["fingerprint"], "1282c7eb4d428664");
+    // The same with every other template of the fixtures scanned beside it, many of which
+    // also declare a `Repo`: a logical id is named within its own template.
+    let (all, _) = json(&[
+        "scan",
+        "crates/ecrguard_cloudformation/tests/fixtures",
+        "--no-config",
+        "--format",
+        "json",
+    ]);
+    let beside: Vec<&Value> = findings_of(&all, "ECR002")
+        .into_iter()
+        .filter(|g| g["location"]["file"] == template)
+        .collect();
+    assert_eq!(beside.len(), 1, "{all:#}");
+    assert_eq!(beside[0]["fingerprint"], f["fingerprint"]);
     // Findings that hold as written carry no `assumes`.
     assert!(
         v["findings"]

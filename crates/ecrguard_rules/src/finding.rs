@@ -83,6 +83,19 @@ impl Finding {
             })
     }
 
+    /// The file that scopes the resource's name: a CloudFormation logical id or a Kubernetes
+    /// object is named within the file that declares it (two templates may both have `Repo`);
+    /// a Terraform address (with its root) and an ARN name the resource on their own.
+    #[must_use]
+    pub fn scope_file(&self) -> Option<ecrguard_model::FileId> {
+        match self.resource {
+            ResourceId::CloudFormation(_) | ResourceId::Kubernetes(_) => {
+                self.origin.as_ref().and_then(Origin::file)
+            }
+            _ => None,
+        }
+    }
+
     /// A stable fingerprint: the rule, the resource's identity (a Terraform address with its
     /// root; a CloudFormation logical id or a Kubernetes object with the file that declares
     /// it, which scopes the name; an ARN) with the conditions the finding assumes, the
@@ -97,15 +110,10 @@ impl Finding {
                 .filter(|s| !s.is_empty())
                 .unwrap_or_else(|| format!("#{}", s.index))
         });
-        let scope = match self.resource {
-            ResourceId::CloudFormation(_) | ResourceId::Kubernetes(_) => {
-                self.origin.as_ref().and_then(Origin::file).map_or("", |f| {
-                    let path = sources.get(f).path.as_str();
-                    path.strip_prefix("./").unwrap_or(path)
-                })
-            }
-            _ => "",
-        };
+        let scope = self.scope_file().map_or("", |f| {
+            let path = sources.get(f).path.as_str();
+            path.strip_prefix("./").unwrap_or(path)
+        });
         let occurrence = if self.occurrence == 0 {
             String::new()
         } else {
@@ -150,8 +158,12 @@ fn fnv1a(parts: &[&str]) -> String {
 /// Numbers findings that share rule, resource, statement and key, in reporting order, so each
 /// has its own fingerprint.
 pub fn number_occurrences(findings: &mut [Finding]) {
+    // What the fingerprint is made of, but the occurrence: two templates that both declare
+    // `Repo` are two resources, and numbering them together made one template's fingerprints
+    // depend on which other templates were scanned.
     type Identity<'f> = (
         &'f str,
+        Option<ecrguard_model::FileId>,
         &'f ResourceId,
         &'f [Assumption],
         Option<&'f StatementRef>,
@@ -164,6 +176,7 @@ pub fn number_occurrences(findings: &mut [Finding]) {
             let n = seen
                 .entry((
                     f.rule.code,
+                    f.scope_file(),
                     &f.resource,
                     &f.assumes,
                     f.statement.as_ref(),
@@ -204,6 +217,31 @@ mod tests {
             occurrence: 0,
             assumes: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_logical_id_in_two_templates_is_two_resources_numbered_apart() {
+        let mut db = SourceDb::default();
+        let a = db.add("a/stack.yaml", "x".repeat(100));
+        let b = db.add("b/stack.yaml", "x".repeat(100));
+        let at = |file| {
+            Some(Origin::Span {
+                file,
+                span: Span::new(0, 5),
+            })
+        };
+        let repo = || ResourceId::CloudFormation("Repo".into());
+        let mut both = vec![finding(repo(), at(a), ""), finding(repo(), at(b), "")];
+        number_occurrences(&mut both);
+        assert_eq!((both[0].occurrence, both[1].occurrence), (0, 0));
+        // b's finding is the same whether or not a's template is scanned with it.
+        let mut alone = vec![finding(repo(), at(b), "")];
+        number_occurrences(&mut alone);
+        assert_eq!(alone[0].fingerprint(&db), both[1].fingerprint(&db));
+        // Twice on one resource of one template: still told apart by order.
+        let mut twice = vec![finding(repo(), at(a), ""), finding(repo(), at(a), "")];
+        number_occurrences(&mut twice);
+        assert_eq!((twice[0].occurrence, twice[1].occurrence), (0, 1));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use support::moto::{
 
 #[test]
 fn audit_reports_every_finding_and_non_finding() {
-    let moto = Moto::start();
+    let moto = Moto::start_with_aws_managed_policies();
     seed("seed.py", &moto.endpoint());
 
     let (v, out) = audit_json(
@@ -217,7 +217,7 @@ fn only_unimplemented_errors(v: &Value, regions: usize, accounts: usize) {
 /// judged with that account as the owner, and findings name it in the ARN.
 #[test]
 fn audit_reads_several_accounts_through_roles() {
-    let moto = Moto::start();
+    let moto = Moto::start_with_aws_managed_policies();
     seed("seed.py", &moto.endpoint());
     let _ = seed_with("seed_partner.py", &moto.endpoint(), &["222222222222"]);
     // No AWS_REGION: `--regions` alone must do, IAM and STS included (they sign with the
@@ -275,7 +275,7 @@ fn audit_follows_every_page() {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use support::fault_proxy::{Fault, FaultProxy};
 
-    let moto = Moto::start();
+    let moto = Moto::start_with_aws_managed_policies();
     seed("seed.py", &moto.endpoint());
     let pages = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&pages);
@@ -312,7 +312,7 @@ fn audit_follows_every_page() {
 /// organization is not cross-account; a grant to another organization still is.
 #[test]
 fn audit_reads_the_organization_and_trusts_it() {
-    let moto = Moto::start();
+    let moto = Moto::start_with_aws_managed_policies();
     seed("seed.py", &moto.endpoint());
     let printed = seed_with("seed_org.py", &moto.endpoint(), &[]);
     let (org_id, member) = printed.split_once(' ').unwrap();
@@ -345,7 +345,7 @@ fn audit_reads_the_organization_and_trusts_it() {
 /// repository in a region nobody named is still audited.
 #[test]
 fn audit_reads_every_enabled_region_by_default() {
-    let moto = Moto::start();
+    let moto = Moto::start_with_aws_managed_policies();
     seed("seed.py", &moto.endpoint());
     let (v, _) = audit_json(&moto.endpoint(), &[]);
     let public = resources(&v, "ECR002");
@@ -366,7 +366,7 @@ fn audit_reads_every_enabled_region_by_default() {
 /// pseudo-terminal from util-linux `script` (installed by scripts/test.sh).
 #[test]
 fn progress_line_on_a_terminal_only() {
-    let moto = Moto::start();
+    let moto = Moto::start_with_aws_managed_policies();
     seed("seed.py", &moto.endpoint());
     let report = std::env::temp_dir().join(format!("ecrguard-pty-{}.json", std::process::id()));
     let run = |extra: &str| -> String {
@@ -405,7 +405,7 @@ fn progress_line_on_a_terminal_only() {
 /// `fail-on`; the suppressed finding stays in the report, marked.
 #[test]
 fn audit_applies_the_config_as_scan_does() {
-    let moto = Moto::start();
+    let moto = Moto::start_with_aws_managed_policies();
     seed("seed.py", &moto.endpoint());
     let dir = std::env::temp_dir().join(format!("ecrguard-audit-config-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -501,7 +501,7 @@ fn said(err: &str, nth: usize) -> usize {
 /// findings that are gone and leaves the others active.
 #[test]
 fn security_hub_import_then_archive_what_is_fixed() {
-    let moto = Moto::start();
+    let moto = Moto::start_with_aws_managed_policies();
     seed("seed.py", &moto.endpoint());
     let hub = |region: &str| -> Vec<Value> {
         serde_json::from_str::<Value>(&seed_with("securityhub.py", &moto.endpoint(), &[region]))

@@ -25,7 +25,22 @@ pub(crate) struct Moto {
 }
 
 impl Moto {
+    /// A moto server without AWS managed policies: enough for every test whose seed names
+    /// none, and cheaper (moto builds about a thousand of them for each account's IAM, and an
+    /// audit pages through them).
+    #[allow(dead_code)]
     pub(crate) fn start() -> Moto {
+        Moto::start_with(false)
+    }
+
+    /// A moto server with AWS managed policies (`AmazonEKSWorkerNodePolicy`...), for seeds
+    /// that attach them.
+    #[allow(dead_code)]
+    pub(crate) fn start_with_aws_managed_policies() -> Moto {
+        Moto::start_with(true)
+    }
+
+    fn start_with(aws_managed_policies: bool) -> Moto {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -34,7 +49,14 @@ impl Moto {
         let child = Command::new(venv_bin("moto_server"))
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             // AWS managed policies (AmazonEKSWorkerNodePolicy...) exist only with this.
-            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            .env(
+                "MOTO_IAM_LOAD_MANAGED_POLICIES",
+                if aws_managed_policies {
+                    "true"
+                } else {
+                    "false"
+                },
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

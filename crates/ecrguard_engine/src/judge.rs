@@ -56,14 +56,7 @@ impl Run {
                         "statement {} of the {} policy{}: {}",
                         st.label(),
                         p.owner.noun(),
-                        if p.doc.assumes.is_empty() {
-                            String::new()
-                        } else {
-                            format!(
-                                " (when {})",
-                                ecrguard_model::Assumption::describe(&p.doc.assumes)
-                            )
-                        },
+                        ecrguard_model::Assumption::when(&p.doc.assumes),
                         sa.incomplete.join("; ")
                     ),
                 ));

@@ -144,6 +144,17 @@ impl Assumption {
             .collect::<Vec<_>>()
             .join(", ")
     }
+
+    /// ` (when IsPublic=true)` after what holds under `assumes`; nothing when it holds as
+    /// written.
+    #[must_use]
+    pub fn when(assumes: &[Assumption]) -> String {
+        if assumes.is_empty() {
+            String::new()
+        } else {
+            format!(" (when {})", Assumption::describe(assumes))
+        }
+    }
 }
 
 /// A policy document as a source found it.

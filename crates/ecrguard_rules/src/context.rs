@@ -51,16 +51,12 @@ impl AnalyzedPolicy<'_> {
     /// conditional policy the conditions it assumes: `` repository `x` (when IsPublic=true) ``.
     #[must_use]
     pub fn subject(&self) -> String {
-        let owner = self.owner.id().label();
-        if self.doc.assumes.is_empty() {
-            format!("{} `{owner}`", self.owner.noun())
-        } else {
-            format!(
-                "{} `{owner}` (when {})",
-                self.owner.noun(),
-                Assumption::describe(&self.doc.assumes)
-            )
-        }
+        format!(
+            "{} `{}`{}",
+            self.owner.noun(),
+            self.owner.id().label(),
+            Assumption::when(&self.doc.assumes)
+        )
     }
 
     /// Whether a party is outside the trust zone (owner, trusted accounts and orgs).

@@ -68,11 +68,12 @@ pub fn render(report: &ScanReport<'_>) -> String {
                     data(&e.message)
                 );
             }
+            // Not in a file: the place (an ARN, an address) leads the message.
             None => {
                 let _ = writeln!(
                     out,
                     "::error title=ecrguard scan error::{}",
-                    data(&e.message)
+                    data(&e.to_string())
                 );
             }
         }

@@ -130,7 +130,13 @@ pub fn render(report: &ScanReport<'_>, category: &str) -> String {
                 Some(l) => {
                     n["locations"] = json!([{"physicalLocation": {"artifactLocation": {"uri": l.file}, "region": {"startLine": l.start_line}}}]);
                 }
-                None => {}
+                // A live resource or a declared name: a logical location, as results have.
+                None => match &e.place {
+                    crate::Place::Arn(name) | crate::Place::Address(name) => {
+                        n["locations"] = json!([{"logicalLocations": [{"fullyQualifiedName": name, "kind": "resource"}]}]);
+                    }
+                    crate::Place::Run | crate::Place::File(_) => {}
+                },
             }
             n
         })
@@ -217,5 +223,33 @@ mod tests {
                 .starts_with("10 of 25010 results are not in this file")
         }));
         assert_eq!(v["runs"][0]["automationDetails"]["id"], "ecrguard/scan/");
+    }
+
+    /// Every output names where an error is, a live resource's ARN included.
+    #[test]
+    fn an_error_at_an_arn_names_it_in_every_output() {
+        let sources = SourceDb::default();
+        let arn = "arn:aws:ecr:us-east-1:111122223333:repository/app";
+        let mut report = ScanReport::of_findings(&sources, Vec::new());
+        report.errors.push(crate::InputProblem::error(
+            crate::Place::Arn(arn.into()),
+            "ecr:GetRepositoryPolicy (us-east-1): denied [access-denied]",
+        ));
+        let v: Value = serde_json::from_str(&render(&report, "ecrguard/audit")).unwrap();
+        let note = &v["runs"][0]["invocations"][0]["toolExecutionNotifications"][0];
+        assert_eq!(
+            note["locations"][0]["logicalLocations"][0]["fullyQualifiedName"],
+            arn
+        );
+        assert!(crate::github::render(&report).contains(arn));
+        let text = crate::text::render_scan(&report, crate::text::TextOptions { color: false });
+        assert!(
+            text.contains(&format!("error: {arn}: ecr:GetRepositoryPolicy")),
+            "{text}"
+        );
+        let mut json = Vec::new();
+        crate::json::write_scan(&report, &mut json).unwrap();
+        let json = String::from_utf8(json).unwrap();
+        assert!(json.contains(&format!("\"arn\": \"{arn}\"")), "{json}");
     }
 }

@@ -212,8 +212,13 @@ pub(crate) struct AuditArgs {
     /// Most API calls in flight at once.
     #[arg(long, default_value_t = 24)]
     pub(crate) concurrency: usize,
-    /// Attempts per call (adaptive retry).
-    #[arg(long, default_value_t = 5)]
+    /// Attempts per call, the first included (adaptive retry); 1 to 100.
+    #[arg(
+        long,
+        env = "AWS_MAX_ATTEMPTS",
+        default_value_t = ecrguard_aws::sdk::DEFAULT_MAX_ATTEMPTS,
+        value_parser = |s: &str| ecrguard_aws::sdk::parse_max_attempts(s),
+    )]
     pub(crate) max_attempts: u32,
     /// Connect timeout, seconds.
     #[arg(long, default_value_t = 5)]

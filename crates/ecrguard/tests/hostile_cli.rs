@@ -354,3 +354,58 @@ fn errors_about_a_whole_file_name_the_file_in_every_format() {
     assert!(String::from_utf8_lossy(&o.stdout).contains("::error file=notes.tf.txt,title="));
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+/// `AWS_MAX_ATTEMPTS` (the SDKs' standard variable, read by every AWS command) set to
+/// something that is not a number of attempts stops the command before any call, exit 2,
+/// naming what was wrong; a flag takes its place where there is one.
+#[test]
+fn a_bad_aws_max_attempts_stops_every_aws_command() {
+    let d = temp("attempts");
+    std::fs::write(d.join("event.json"), "{}").unwrap();
+    for bad in ["0", "many", "101"] {
+        let run = |args: &[&str]| {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecrguard"));
+            cmd.args(args)
+                .current_dir(&d)
+                .env("NO_COLOR", "1")
+                .env("AWS_MAX_ATTEMPTS", bad)
+                .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+                .env("AWS_ACCESS_KEY_ID", "testing")
+                .env("AWS_SECRET_ACCESS_KEY", "testing")
+                .env("AWS_REGION", "us-east-1")
+                .stdin(Stdio::null());
+            cmd.output().unwrap()
+        };
+        for args in [
+            &["audit", "--regions", "us-east-1"][..],
+            &["enforce", "--regions", "us-east-1"][..],
+            &["handle-event", "event.json"][..],
+        ] {
+            let o = run(args);
+            let t = text(&o);
+            assert_eq!(o.status.code(), Some(2), "{args:?} {bad}: {t}");
+            assert!(
+                t.contains(&format!(
+                    "`{bad}` is not a number of attempts from 1 to 100"
+                )),
+                "{args:?} {bad}: {t}"
+            );
+            assert!(!t.contains("panicked"), "{t}");
+        }
+        // The flag wins over the variable: the audit runs (and fails to reach the closed
+        // port, an incomplete result) instead of refusing its settings.
+        let o = run(&[
+            "audit",
+            "--regions",
+            "us-east-1",
+            "--max-attempts",
+            "1",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("a JSON report");
+        assert!(!v["errors"].as_array().unwrap().is_empty());
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}

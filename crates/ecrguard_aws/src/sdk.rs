@@ -98,6 +98,49 @@ impl Intercept for ResponseLimit {
     }
 }
 
+/// Attempts per call (the first one included) when neither a flag nor `AWS_MAX_ATTEMPTS`
+/// says: two more than the SDKs' standard three, as an audit of many accounts meets more
+/// throttling than one call does.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
+
+/// The most attempts per call ecrguard accepts: beyond this a call that keeps failing only
+/// holds the run up (the operation timeout still bounds it).
+pub const MAX_MAX_ATTEMPTS: u32 = 100;
+
+/// Attempts per call for the commands that take no `--max-attempts` (`handle-event`,
+/// `restore`, the Lambda tasks): `AWS_MAX_ATTEMPTS`, the variable every AWS SDK and the AWS
+/// CLI read, else [`DEFAULT_MAX_ATTEMPTS`].
+///
+/// # Errors
+/// `AWS_MAX_ATTEMPTS` set to anything but a whole number from 1 to [`MAX_MAX_ATTEMPTS`].
+pub fn max_attempts_from_env() -> Result<u32, String> {
+    match std::env::var("AWS_MAX_ATTEMPTS") {
+        Err(std::env::VarError::NotPresent) => Ok(DEFAULT_MAX_ATTEMPTS),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            Err("AWS_MAX_ATTEMPTS is not a number of attempts".to_string())
+        }
+        Ok(v) => parse_max_attempts(&v).map_err(|e| format!("AWS_MAX_ATTEMPTS: {e}")),
+    }
+}
+
+/// A number of attempts per call, 1 to [`MAX_MAX_ATTEMPTS`] (`--max-attempts` and
+/// `AWS_MAX_ATTEMPTS` both go through it).
+///
+/// # Errors
+/// Anything else, said in words.
+pub fn parse_max_attempts(text: &str) -> Result<u32, String> {
+    match text.trim().parse::<u32>() {
+        Ok(n) if (1..=MAX_MAX_ATTEMPTS).contains(&n) => Ok(n),
+        _ => {
+            let shown: String = text.chars().take(40).collect();
+            Err(format!(
+                "`{}` is not a number of attempts from 1 to {MAX_MAX_ATTEMPTS}",
+                shown.escape_debug()
+            ))
+        }
+    }
+}
+
 /// The configuration every client starts from: credentials and settings from the profile or
 /// the environment, adaptive retry of at most `max_attempts`, the given timeouts, and a
 /// region (the configured one, else `fallback_region`, else us-east-1).
@@ -1032,5 +1075,24 @@ impl IamApi for SdkApi {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attempts_are_whole_numbers_from_one_to_the_cap() {
+        assert_eq!(parse_max_attempts("1"), Ok(1));
+        assert_eq!(parse_max_attempts(" 7 "), Ok(7));
+        assert_eq!(parse_max_attempts("100"), Ok(MAX_MAX_ATTEMPTS));
+        for bad in ["0", "101", "-1", "3.5", "", "five", "99999999999"] {
+            let e = parse_max_attempts(bad).unwrap_err();
+            assert!(e.contains("from 1 to 100"), "{bad}: {e}");
+        }
+        // What a hostile value shows is short and escaped.
+        let e = parse_max_attempts(&format!("\u{1b}[31m{}", "9".repeat(500))).unwrap_err();
+        assert!(e.len() < 120 && !e.contains('\u{1b}'), "{e}");
     }
 }

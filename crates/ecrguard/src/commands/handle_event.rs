@@ -21,6 +21,7 @@ use std::time::Duration;
 const MAX_EVENT_BYTES: u64 = 64 * 1024 * 1024;
 
 pub(crate) fn run(args: &HandleEventArgs) -> anyhow::Result<ExitStatus> {
+    let max_attempts = ecrguard_aws::sdk::max_attempts_from_env().map_err(anyhow::Error::msg)?;
     let cannot = |e: ecrguard_walk::input::ReadError| {
         anyhow::anyhow!("cannot read `{}`: {e}", args.input.display())
     };
@@ -49,13 +50,16 @@ pub(crate) fn run(args: &HandleEventArgs) -> anyhow::Result<ExitStatus> {
     let env = MemberSettings::from_env();
     let mut allowed = args.allowed_accounts.clone();
     allowed.extend(env.allowed);
-    let members = runtime.block_on(members(&MemberSettings {
-        role: args.member_role.clone().or(env.role),
-        external_id: args.external_id.clone().or(env.external_id),
-        allowed,
-        allowed_org: args.allowed_org || env.allowed_org,
-        profile: args.profile.clone(),
-    }))?;
+    let members = runtime.block_on(members(
+        &MemberSettings {
+            role: args.member_role.clone().or(env.role),
+            external_id: args.external_id.clone().or(env.external_id),
+            allowed,
+            allowed_org: args.allowed_org || env.allowed_org,
+            profile: args.profile.clone(),
+        },
+        max_attempts,
+    ))?;
     let json = args.format == ScanFormat::Json;
     // In text, each event's result is written as soon as it is known: a batch stopped half
     // way (a timeout, a kill) still says what was done.
@@ -75,6 +79,7 @@ pub(crate) fn run(args: &HandleEventArgs) -> anyhow::Result<ExitStatus> {
             destructive_confirmed: args.act.yes,
             now,
             json,
+            max_attempts,
         },
     ));
     super::write_stdout(&out)?;
@@ -125,7 +130,10 @@ pub(crate) struct Members {
 
 /// Resolves the member settings: `None` without a member role; an error when a member role
 /// is given without saying which accounts it may be used in.
-pub(crate) async fn members(s: &MemberSettings) -> anyhow::Result<Option<Members>> {
+pub(crate) async fn members(
+    s: &MemberSettings,
+    max_attempts: u32,
+) -> anyhow::Result<Option<Members>> {
     let Some(role) = &s.role else {
         return Ok(None);
     };
@@ -140,7 +148,7 @@ pub(crate) async fn members(s: &MemberSettings) -> anyhow::Result<Option<Members
              or --allowed-org"
         );
     }
-    let own = SdkApi::connect(s.profile.as_deref(), &[], timeouts(), 5).await;
+    let own = SdkApi::connect(s.profile.as_deref(), &[], timeouts(), max_attempts).await;
     let mut allowed: std::collections::BTreeSet<String> = s.allowed.iter().cloned().collect();
     if s.allowed_org {
         let (_, accounts) = own.organization_accounts().await.map_err(|e| {
@@ -204,6 +212,8 @@ pub(crate) struct Handling<'a> {
     pub(crate) destructive_confirmed: bool,
     pub(crate) now: i64,
     pub(crate) json: bool,
+    /// Attempts per call (`AWS_MAX_ATTEMPTS`, else the default).
+    pub(crate) max_attempts: u32,
 }
 
 /// Handles every event of an input: each event's text is given to `emit` as soon as the event
@@ -282,7 +292,7 @@ pub(crate) async fn handle_input(
                 h.members.and_then(|m| m.external_id.as_deref()),
                 std::slice::from_ref(&event.region),
                 timeouts(),
-                5,
+                h.max_attempts,
             )
             .await
             .for_registry(&event.account);

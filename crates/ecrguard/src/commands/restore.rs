@@ -78,7 +78,7 @@ async fn run_async(args: &RestoreArgs) -> anyhow::Result<ExitStatus> {
             attempt: Duration::from_secs(25),
             operation: Duration::from_secs(120),
         },
-        5,
+        ecrguard_aws::sdk::max_attempts_from_env().map_err(anyhow::Error::msg)?,
     )
     .await
     .for_registry(&target.account);

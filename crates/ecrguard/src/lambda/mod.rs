@@ -67,9 +67,11 @@ async fn invoke(event: LambdaEvent<Value>) -> Result<Value, Error> {
         &ecrguard_engine::Flags::default(),
         ecrguard_rules::SourceKind::Aws,
     )?;
+    let max_attempts = ecrguard_aws::sdk::max_attempts_from_env()?;
     // A central handler for an organization: the member role and the accounts it may act in.
     let members = crate::commands::handle_event::members(
         &crate::commands::handle_event::MemberSettings::from_env(),
+        max_attempts,
     )
     .await?;
     let journal = if flag("ECRGUARD_APPLY") {
@@ -98,6 +100,7 @@ async fn invoke(event: LambdaEvent<Value>) -> Result<Value, Error> {
             destructive_confirmed: flag("ECRGUARD_YES"),
             now: crate::commands::act::now(None)?,
             json: true,
+            max_attempts,
         },
     )
     .await;

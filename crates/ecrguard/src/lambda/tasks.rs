@@ -115,7 +115,8 @@ pub(crate) async fn run(task: Task) -> Result<Value, Error> {
             if !task.accounts.is_empty() {
                 return Err("list-accounts takes no `accounts`".into());
             }
-            let api = SdkApi::connect(None, &[], timeouts(), 5).await;
+            let max_attempts = ecrguard_aws::sdk::max_attempts_from_env()?;
+            let api = SdkApi::connect(None, &[], timeouts(), max_attempts).await;
             let (org, accounts) = api
                 .organization_accounts()
                 .await

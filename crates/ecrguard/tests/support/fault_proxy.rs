@@ -80,6 +80,7 @@ fn serve(
     decide: &Decide,
     seen: &Mutex<HashMap<String, usize>>,
 ) -> std::io::Result<()> {
+    client.set_nodelay(true)?;
     let (head, body) = read_request(&mut client)?;
     let head_text = String::from_utf8_lossy(&head).to_string();
     let target = header(&head_text, "x-amz-target").unwrap_or_default();
@@ -188,6 +189,7 @@ fn serve(
 /// Sends one request to moto with `Connection: close` and returns the whole answer.
 fn forward(upstream: u16, head_text: &str, body: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut up = TcpStream::connect(("127.0.0.1", upstream))?;
+    up.set_nodelay(true)?;
     let mut out = String::new();
     for l in head_text
         .split("\r\n")

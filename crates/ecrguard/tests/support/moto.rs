@@ -93,6 +93,11 @@ pub(crate) fn aws_env(cmd: &mut Command, endpoint: &str) {
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", "us-east-1")
         .env("AWS_EC2_METADATA_DISABLED", "true")
+        // One attempt per call: moto answers the reads it lacks (creation templates,
+        // pull-through rules, ECR Public) with a 500, which the SDK retries with exponential
+        // backoff; against a deterministic emulator a retry only waits (most of these tests'
+        // time, measured). Retries and backoff are audit_faults' subject, with a flag.
+        .env("AWS_MAX_ATTEMPTS", "1")
         .env("NO_COLOR", "1");
 }
 

@@ -368,7 +368,8 @@ fn audit_reads_every_enabled_region_by_default() {
 fn progress_line_on_a_terminal_only() {
     let moto = Moto::start_with_aws_managed_policies();
     seed("seed.py", &moto.endpoint());
-    let report = std::env::temp_dir().join(format!("ecrguard-pty-{}.json", std::process::id()));
+    let report = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("ecrguard-pty-{}.json", std::process::id()));
     let run = |extra: &str| -> String {
         let command = format!(
             "'{}' audit --regions us-east-1 --format json -o '{}' {extra}",
@@ -407,7 +408,8 @@ fn progress_line_on_a_terminal_only() {
 fn audit_applies_the_config_as_scan_does() {
     let moto = Moto::start_with_aws_managed_policies();
     seed("seed.py", &moto.endpoint());
-    let dir = std::env::temp_dir().join(format!("ecrguard-audit-config-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("ecrguard-audit-config-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("ecrguard.toml");
     std::fs::write(

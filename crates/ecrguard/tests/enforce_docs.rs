@@ -119,7 +119,8 @@ fn the_enforcement_policy_allows_every_call_the_write_api_makes() {
 /// error naming the file, exit 2, and no AWS call (the endpoint is a closed port).
 #[test]
 fn restore_refuses_what_is_not_a_journal_entry() {
-    let dir = std::env::temp_dir().join(format!("ecrguard-restore-bad-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("ecrguard-restore-bad-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let forged = |id: &str, arn: &str| {
         serde_json::json!({

@@ -37,7 +37,8 @@ mode = "enforce: set-immutable"
 
 /// A scratch directory for one test: config and journal.
 fn scratch(name: &str, config: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ecrguard-{name}-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("ecrguard-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("ecrguard.toml"), config).unwrap();

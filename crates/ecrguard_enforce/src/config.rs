@@ -697,6 +697,7 @@ account = "999999999999"
                 "points at the file name"
             );
         }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// The example shipped in the repository is valid, every control set.

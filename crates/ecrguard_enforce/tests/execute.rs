@@ -235,7 +235,8 @@ async fn pending(journal: &TestJournal, backup_text: &str) {
 fn journal_dir(name: &str) -> JournalDir {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("ecrguard-exec-{name}-{}-{n}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("ecrguard-exec-{name}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     JournalDir::open(&dir).unwrap()
 }

@@ -503,3 +503,31 @@ fn scheduled_audit_tasks_write_their_reports_to_s3() {
     assert_eq!(keys.lines().count(), 3, "{keys}");
     assert!(!keys.contains(".."), "{keys}");
 }
+
+/// `AWS_MAX_ATTEMPTS` set to what is not a number of attempts fails the invocation with the
+/// reason, before any call (AWS is a closed port here).
+#[test]
+fn a_bad_aws_max_attempts_fails_the_invocation_before_any_call() {
+    let dir = scratch("lambda-attempts");
+    let batch = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/events/sqs-batch.json"),
+    )
+    .unwrap();
+    let (port, responses) = runtime_api(vec![batch]);
+    let mut child = function("http://127.0.0.1:9", port, &dir)
+        .env("AWS_MAX_ATTEMPTS", "0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let answer = responses.recv_timeout(Duration::from_secs(60));
+    let _ = child.kill();
+    let _ = child.wait();
+    let (id, kind, body) = answer.expect("answered");
+    assert_eq!(id, "req-0");
+    assert_eq!(kind, "error", "{body}");
+    assert!(
+        body.contains("AWS_MAX_ATTEMPTS: `0` is not a number of attempts from 1 to 100"),
+        "{body}"
+    );
+}

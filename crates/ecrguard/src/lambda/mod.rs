@@ -11,7 +11,9 @@
 //! - `ECRGUARD_JOURNAL`: the journal, `dynamodb://TABLE` (a table of the function's account and
 //!   region, made by the deploy templates). A directory works too if it outlives the function
 //!   (an EFS mount); `/tmp` is refused when applying, unless `ECRGUARD_JOURNAL_ALLOW_TMP=true`
-//!   (local runs).
+//!   (local runs);
+//! - `AWS_MAX_ATTEMPTS`: attempts per AWS call, 1 to 100 (default 5), as every AWS SDK reads
+//!   it; any other value fails the invocation before a call is made.
 
 mod tasks;
 

@@ -24,9 +24,15 @@ pub struct SdkJournalTable {
 
 impl SdkJournalTable {
     /// A client for `table`, with the credentials and region of the profile or environment
-    /// (never a member account's role: the journal is the handler's own).
-    pub async fn connect(profile: Option<&str>, table: &str, timeouts: Timeouts) -> Self {
-        let base = base_config(profile, None, timeouts, 5).await;
+    /// (never a member account's role: the journal is the handler's own), and the run's
+    /// attempts per call.
+    pub async fn connect(
+        profile: Option<&str>,
+        table: &str,
+        timeouts: Timeouts,
+        max_attempts: u32,
+    ) -> Self {
+        let base = base_config(profile, None, timeouts, max_attempts).await;
         SdkJournalTable {
             client: aws_sdk_dynamodb::Client::from_conf(
                 aws_sdk_dynamodb::config::Builder::from(&base)

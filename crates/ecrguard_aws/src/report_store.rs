@@ -28,9 +28,10 @@ pub fn is_bucket_name(name: &str) -> bool {
 }
 
 impl SdkReportStore {
-    /// A client with the credentials and region of the profile or environment.
-    pub async fn connect(profile: Option<&str>, timeouts: Timeouts) -> Self {
-        let base = base_config(profile, None, timeouts, 5).await;
+    /// A client with the credentials and region of the profile or environment, and the
+    /// run's attempts per call.
+    pub async fn connect(profile: Option<&str>, timeouts: Timeouts, max_attempts: u32) -> Self {
+        let base = base_config(profile, None, timeouts, max_attempts).await;
         SdkReportStore {
             client: aws_sdk_s3::Client::from_conf(
                 aws_sdk_s3::config::Builder::from(&base)

@@ -22,17 +22,25 @@ pub(crate) type Journal = ecrguard_enforce::journal::Journal<SdkJournalTable>;
 pub(crate) async fn prepare(
     act: &ActArgs,
     profile: Option<&str>,
+    max_attempts: u32,
 ) -> anyhow::Result<(Option<Journal>, i64)> {
     let now = now(act.now.as_deref())?;
     if !act.apply {
         return Ok((None, now));
     }
-    Ok((Some(open_journal(&act.journal, profile).await?), now))
+    Ok((
+        Some(open_journal(&act.journal, profile, max_attempts).await?),
+        now,
+    ))
 }
 
 /// Opens a journal (`dynamodb://TABLE` or a directory). A table is read once here, so that a
 /// table that is missing or not readable stops the run before anything is read or changed.
-pub(crate) async fn open_journal(location: &str, profile: Option<&str>) -> anyhow::Result<Journal> {
+pub(crate) async fn open_journal(
+    location: &str,
+    profile: Option<&str>,
+    max_attempts: u32,
+) -> anyhow::Result<Journal> {
     let cannot = |e: &dyn std::fmt::Display| {
         anyhow::anyhow!("cannot open the journal `{}`: {e}", super::shown(location))
     };
@@ -50,6 +58,7 @@ pub(crate) async fn open_journal(location: &str, profile: Option<&str>) -> anyho
                     attempt: std::time::Duration::from_secs(25),
                     operation: std::time::Duration::from_secs(60),
                 },
+                max_attempts,
             )
             .await;
             api.get_journal_item("ecrguard-journal-check")

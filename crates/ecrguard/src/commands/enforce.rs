@@ -27,7 +27,12 @@ async fn run_async(args: &EnforceArgs) -> anyhow::Result<ExitStatus> {
     }
     let run = audit_run(&args.audit)?;
     let cfg = &run.enforce;
-    let (journal, now) = act::prepare(&args.act, args.audit.profile.as_deref()).await?;
+    let (journal, now) = act::prepare(
+        &args.act,
+        args.audit.profile.as_deref(),
+        args.audit.max_attempts,
+    )
+    .await?;
 
     let Collected {
         audit,

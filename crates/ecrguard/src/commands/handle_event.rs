@@ -45,7 +45,11 @@ pub(crate) fn run(args: &HandleEventArgs) -> anyhow::Result<ExitStatus> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let (journal, now) = runtime.block_on(act::prepare(&args.act, args.profile.as_deref()))?;
+    let (journal, now) = runtime.block_on(act::prepare(
+        &args.act,
+        args.profile.as_deref(),
+        max_attempts,
+    ))?;
     // Flags over the environment the Lambda handler reads too.
     let env = MemberSettings::from_env();
     let mut allowed = args.allowed_accounts.clone();

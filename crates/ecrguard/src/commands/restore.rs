@@ -18,6 +18,7 @@ pub(crate) fn run(args: &RestoreArgs) -> anyhow::Result<ExitStatus> {
 }
 
 async fn run_async(args: &RestoreArgs) -> anyhow::Result<ExitStatus> {
+    let max_attempts = ecrguard_aws::sdk::max_attempts_from_env().map_err(anyhow::Error::msg)?;
     // Checked before any AWS call: the id is the entry's own key (a file's name, an item's
     // id: the entry is rewritten there and nowhere else), and the ARN agrees with name,
     // account and region.
@@ -32,8 +33,12 @@ async fn run_async(args: &RestoreArgs) -> anyhow::Result<ExitStatus> {
             if !is_entry_id(id) {
                 anyhow::bail!("`{}` is not a journal entry id", shown(id));
             }
-            let journal =
-                act::open_journal(&format!("dynamodb://{table}"), args.profile.as_deref()).await?;
+            let journal = act::open_journal(
+                &format!("dynamodb://{table}"),
+                args.profile.as_deref(),
+                max_attempts,
+            )
+            .await?;
             let entry = journal
                 .load(id)
                 .await
@@ -78,7 +83,7 @@ async fn run_async(args: &RestoreArgs) -> anyhow::Result<ExitStatus> {
             attempt: Duration::from_secs(25),
             operation: Duration::from_secs(120),
         },
-        ecrguard_aws::sdk::max_attempts_from_env().map_err(anyhow::Error::msg)?,
+        max_attempts,
     )
     .await
     .for_registry(&target.account);

@@ -81,7 +81,7 @@ async fn invoke(event: LambdaEvent<Value>) -> Result<Value, Error> {
             std::env::var("ECRGUARD_JOURNAL").ok().as_deref(),
             flag("ECRGUARD_JOURNAL_ALLOW_TMP"),
         )?;
-        Some(crate::commands::act::open_journal(&location, None).await?)
+        Some(crate::commands::act::open_journal(&location, None, max_attempts).await?)
     } else {
         None
     };

@@ -109,13 +109,13 @@ pub(crate) async fn run(task: Task) -> Result<Value, Error> {
             ecrguard_rules::dates::rfc3339_of(crate::commands::act::now(None)?).replace(':', "-")
         }
     };
-    let store = SdkReportStore::connect(None, timeouts()).await;
+    let max_attempts = ecrguard_aws::sdk::max_attempts_from_env()?;
+    let store = SdkReportStore::connect(None, timeouts(), max_attempts).await;
     match task.ecrguard {
         TaskKind::ListAccounts => {
             if !task.accounts.is_empty() {
                 return Err("list-accounts takes no `accounts`".into());
             }
-            let max_attempts = ecrguard_aws::sdk::max_attempts_from_env()?;
             let api = SdkApi::connect(None, &[], timeouts(), max_attempts).await;
             let (org, accounts) = api
                 .organization_accounts()

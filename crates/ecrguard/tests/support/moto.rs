@@ -93,11 +93,13 @@ pub(crate) fn aws_env(cmd: &mut Command, endpoint: &str) {
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", "us-east-1")
         .env("AWS_EC2_METADATA_DISABLED", "true")
-        // One attempt per call: moto answers the reads it lacks (creation templates,
-        // pull-through rules, ECR Public) with a 500, which the SDK retries with exponential
-        // backoff; against a deterministic emulator a retry only waits (most of these tests'
-        // time, measured). Retries and backoff are audit_faults' subject, with a flag.
-        .env("AWS_MAX_ATTEMPTS", "1")
+        // Two attempts per call, not five: moto answers the reads it lacks (creation
+        // templates, pull-through rules, ECR Public) with a 500, which the SDK retries with
+        // exponential backoff, and four backoffs per call were most of these tests' time
+        // (measured). One attempt was not enough: on a loaded machine moto, busy rendering
+        // IAM's managed policies, sometimes left another call past its 20 s read timeout,
+        // which a retry covers. Retries and backoff are audit_faults' subject, with a flag.
+        .env("AWS_MAX_ATTEMPTS", "2")
         .env("NO_COLOR", "1");
 }
 

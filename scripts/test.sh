@@ -132,7 +132,8 @@ echo "== cargo test"
 # three at a time: the longest (the Lambda test's thousand events, one call after another)
 # waits more than it computes, and the others fill the cores around it. The test phase: about
 # 95 s (it was 2:20 before the moto tests stopped waiting on five attempts per call). Running
-# the others niced gained 13 s but starved their moto servers past a read timeout: not done.
+# the others niced measured 13 s faster, but a lower priority for moto-backed tests makes a
+# moto stall past a read timeout likelier on a loaded machine: not done.
 python3 - "$work/build.json" > "$work/binaries.tsv" <<'PY'
 import json, os, sys
 # Slowest first, as measured here (98, 41, 37, 24, 19, 17, 16 and 15 s).

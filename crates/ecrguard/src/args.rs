@@ -217,7 +217,7 @@ pub(crate) struct AuditArgs {
         long,
         env = "AWS_MAX_ATTEMPTS",
         default_value_t = ecrguard_aws::sdk::DEFAULT_MAX_ATTEMPTS,
-        value_parser = |s: &str| ecrguard_aws::sdk::parse_max_attempts(s),
+        value_parser = ecrguard_aws::sdk::parse_max_attempts,
     )]
     pub(crate) max_attempts: u32,
     /// Connect timeout, seconds.

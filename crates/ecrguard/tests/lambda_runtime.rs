@@ -112,6 +112,29 @@ fn function(moto: &str, runtime_port: u16, dir: &std::path::Path) -> Command {
     cmd
 }
 
+/// The SQS batch of tests/events.
+fn sqs_batch() -> String {
+    std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/events/sqs-batch.json"),
+    )
+    .unwrap()
+}
+
+/// Serves `event` as the one invocation to the function `start` makes for the Runtime API's
+/// port, and returns its answer (request id, `response` or `error`, body).
+fn invoke_once(event: String, start: impl FnOnce(u16) -> Command) -> (String, String, String) {
+    let (port, responses) = runtime_api(vec![event]);
+    let mut child = start(port)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let answer = responses.recv_timeout(Duration::from_secs(60));
+    let _ = child.kill();
+    let _ = child.wait();
+    answer.expect("the function answered")
+}
+
 fn scratch(name: &str) -> std::path::PathBuf {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("ecrguard-{name}-{}", std::process::id()));
@@ -135,22 +158,10 @@ fn the_lambda_entry_point_handles_an_sqs_batch_like_handle_event() {
         &["ecrguard-journal", "create"],
     );
     let dir = scratch("lambda");
-    let batch = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/events/sqs-batch.json"),
-    )
-    .unwrap();
+    let batch = sqs_batch();
     // The first record is good, the second broken: only the second goes back to the queue
     // (SQS retries it, then dead-letters it).
-    let (port, responses) = runtime_api(vec![batch.clone()]);
-    let mut child = function(&moto.endpoint(), port, &dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let answer = responses.recv_timeout(Duration::from_secs(60));
-    let _ = child.kill();
-    let _ = child.wait();
-    let (_, kind, body) = answer.expect("the function answered");
+    let (_, kind, body) = invoke_once(batch.clone(), |port| function(&moto.endpoint(), port, &dir));
     assert_eq!(kind, "response", "{body}");
     let report: Value = serde_json::from_str(&body).unwrap();
     let ids: Vec<Value> = serde_json::from_str::<Value>(&batch).unwrap()["Records"]
@@ -509,21 +520,11 @@ fn scheduled_audit_tasks_write_their_reports_to_s3() {
 #[test]
 fn a_bad_aws_max_attempts_fails_the_invocation_before_any_call() {
     let dir = scratch("lambda-attempts");
-    let batch = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/events/sqs-batch.json"),
-    )
-    .unwrap();
-    let (port, responses) = runtime_api(vec![batch]);
-    let mut child = function("http://127.0.0.1:9", port, &dir)
-        .env("AWS_MAX_ATTEMPTS", "0")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let answer = responses.recv_timeout(Duration::from_secs(60));
-    let _ = child.kill();
-    let _ = child.wait();
-    let (id, kind, body) = answer.expect("answered");
+    let (id, kind, body) = invoke_once(sqs_batch(), |port| {
+        let mut cmd = function("http://127.0.0.1:9", port, &dir);
+        cmd.env("AWS_MAX_ATTEMPTS", "0");
+        cmd
+    });
     assert_eq!(id, "req-0");
     assert_eq!(kind, "error", "{body}");
     assert!(
